@@ -1,0 +1,135 @@
+"""Invitations and their audit trail in Table Storage, every update guarded by the ETag."""
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableTransactionError, UpdateMode
+
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.models import AuditEvent, Invitation, InvitationStatus
+from shared.storage import INVITATIONS, table
+
+INVITATION_ROW = "invitation"
+
+
+def _entity(invitation: Invitation) -> dict[str, Any]:
+    # The model travels as one JSON column; the columns beside it exist for filtering.
+    return {
+        "PartitionKey": invitation.id,
+        "RowKey": INVITATION_ROW,
+        "Status": invitation.status.value,
+        "EmailLower": invitation.invitee.email.lower(),
+        "ExpiresAt": invitation.expires_at,
+        "CreatedAt": invitation.created_at,
+        "Data": invitation.model_dump_json(),
+    }
+
+
+def _audit_entity(invitation_id: str, event: AuditEvent) -> dict[str, Any]:
+    row = f"audit-{event.at.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(4)}"
+    return {"PartitionKey": invitation_id, "RowKey": row, "Data": event.model_dump_json()}
+
+
+def load(invitation_id: str) -> tuple[Invitation, str]:
+    """The stored invitation and its ETag."""
+    try:
+        entity = table(INVITATIONS).get_entity(invitation_id, INVITATION_ROW)
+    except ResourceNotFoundError:
+        raise NotFound(f"No invitation has the id {invitation_id}.") from None
+    return Invitation.model_validate_json(entity["Data"]), entity.metadata["etag"]
+
+
+def history(invitation_id: str) -> list[AuditEvent]:
+    entities = table(INVITATIONS).query_entities(
+        "PartitionKey eq @pk and RowKey gt 'audit-' and RowKey lt 'audit.'",
+        parameters={"pk": invitation_id},
+        select=["Data"],
+    )
+    return [AuditEvent.model_validate_json(entity["Data"]) for entity in entities]
+
+
+def insert(invitation: Invitation, event: AuditEvent) -> None:
+    try:
+        table(INVITATIONS).submit_transaction(
+            [("create", _entity(invitation)), ("create", _audit_entity(invitation.id, event))]
+        )
+    except TableTransactionError as error:
+        raise Conflict(f"Invitation {invitation.id} already exists.") from error
+
+
+def replace(invitation: Invitation, etag: str, event: AuditEvent) -> None:
+    """Write `invitation` only if nobody changed it since `etag` was read."""
+    guarded = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+    try:
+        table(INVITATIONS).submit_transaction(
+            [("update", _entity(invitation), guarded), ("create", _audit_entity(invitation.id, event))]
+        )
+    except TableTransactionError as error:
+        raise ConcurrentUpdate(invitation.id) from error
+
+
+class ConcurrentUpdate(Conflict):
+    def __init__(self, invitation_id: str) -> None:
+        super().__init__(f"Invitation {invitation_id} was changed by another request; try again.")
+
+
+def status_filter(status: InvitationStatus | None, now: datetime) -> tuple[str, dict[str, Any]]:
+    """An OData filter for the effective status (expired is derived from ExpiresAt)."""
+    open_states = "(Status eq 'pending' or Status eq 'accepted')"
+    match status:
+        case None:
+            return "", {}
+        case InvitationStatus.EXPIRED:
+            return f"{open_states} and ExpiresAt le @now", {"now": now}
+        case InvitationStatus.PENDING | InvitationStatus.ACCEPTED:
+            return "Status eq @status and ExpiresAt gt @now", {"status": status.value, "now": now}
+        case _:
+            return "Status eq @status", {"status": status.value}
+
+
+def query(
+    status: InvitationStatus | None, email: str | None, now: datetime, page_size: int, token: str | None
+) -> tuple[list[Invitation], str | None]:
+    """One page of invitations matching the filters, in id order, and the next page's token."""
+    clauses, parameters = [f"RowKey eq '{INVITATION_ROW}'"], {}
+    status_clause, status_parameters = status_filter(status, now)
+    if status_clause:
+        clauses.append(status_clause)
+        parameters.update(status_parameters)
+    if email:
+        clauses.append("EmailLower eq @email")
+        parameters["email"] = email.lower()
+    pages: Iterator[Any] = table(INVITATIONS).query_entities(
+        " and ".join(clauses), parameters=parameters, results_per_page=page_size, select=["Data"]
+    ).by_page(continuation_token=decode_token(token))
+    # A filtered scan may hand back empty pages with a token: follow them to real results.
+    for page in pages:
+        items = [Invitation.model_validate_json(entity["Data"]) for entity in page]
+        next_token = pages.continuation_token  # type: ignore[attr-defined]
+        if items or not next_token:
+            return items, encode_token(next_token)
+    return [], None
+
+
+def encode_token(token: dict[str, str] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode() if token else None
+
+
+def decode_token(token: str | None) -> dict[str, str] | None:
+    if not token:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput("continuationToken is not a token this API returned.") from None
+    if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
+        raise InvalidInput("continuationToken is not a token this API returned.")
+    return decoded
+

@@ -1,0 +1,1 @@
+"""In-process stand-ins for the external services the function app talks to."""

@@ -1,0 +1,266 @@
+"""A loopback stand-in for the Azure Communication Services e-mail REST API.
+
+It speaks only HTTPS: the SDK rebuilds the endpoint from the connection string's host and always
+prefixes https://. The fake serves a throwaway self-signed certificate; clients trust it through
+`REQUESTS_CA_BUNDLE=fake.ca_file` (azure-core's requests transport reads that variable per request).
+Requests are authenticated exactly as ACS does (HMAC-SHA256 over verb, path, date, host and body
+hash), so a wrong access key or a tampered body gets 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import ssl
+import tempfile
+import threading
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from http.client import HTTPMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+_SEND_PATH = "/emails:send"
+_OPERATIONS_PATH = "/emails/operations/"
+_MAX_CLOCK_SKEW = timedelta(minutes=15)  # ACS rejects requests whose x-ms-date is further off
+
+
+class AcsEmailFake:
+    """`with AcsEmailFake() as fake:` serves on 127.0.0.1 until the block ends."""
+
+    def __init__(self, access_key: str | None = None) -> None:
+        self.access_key = access_key or base64.b64encode(os.urandom(32)).decode()
+        self._lock = threading.Lock()
+        self._messages: list[dict[str, Any]] = []
+        self._operations: dict[str, dict[str, Any]] = {}
+        self._failures: list[int] = []
+        self._failed_deliveries = 0
+        self.send_attempts = 0  # every POST that reached the fake, retries included
+        self.unauthorized = 0  # requests answered 401
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def __enter__(self) -> AcsEmailFake:
+        self._tempdir = tempfile.TemporaryDirectory(prefix="acs-email-fake-")
+        cert_file, key_file = _write_self_signed_cert(Path(self._tempdir.name))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        self._server = _Server(("127.0.0.1", 0), _Handler, fake=self)
+        # Handshake lazily, in the request's own thread, so one stuck client cannot block accept().
+        self._server.socket = context.wrap_socket(
+            self._server.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="acs-email-fake", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._server and self._thread and self._tempdir
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self._tempdir.cleanup()
+
+    # -- what tests use --------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        assert self._server, "use the fake as a context manager"
+        return f"https://127.0.0.1:{self._server.server_address[1]}/"
+
+    @property
+    def connection_string(self) -> str:
+        return f"endpoint={self.endpoint};accesskey={self.access_key}"
+
+    @property
+    def ca_file(self) -> Path:
+        assert self._tempdir, "use the fake as a context manager"
+        return Path(self._tempdir.name) / "cert.pem"
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Accepted and delivered messages, as the JSON the client posted, oldest first."""
+        with self._lock:
+            return list(self._messages)
+
+    def fail_next(self, status: int, times: int = 1) -> None:
+        """Answer the next `times` send requests with `status` (429 comes with Retry-After: 0)."""
+        with self._lock:
+            self._failures.extend([status] * times)
+
+    def fail_next_delivery(self, times: int = 1) -> None:
+        """Accept the next `times` sends, then report their operations as Failed."""
+        with self._lock:
+            self._failed_deliveries += times
+
+    # -- request handling ------------------------------------------------------------------------
+
+    def _authorized(self, verb: str, path: str, headers: HTTPMessage, body: bytes) -> bool:
+        content_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        date = headers.get("x-ms-date", "")
+        if headers.get("x-ms-content-sha256") != content_hash or not _is_recent(date):
+            return False
+        string_to_sign = f"{verb}\n{path}\n{date};{headers.get('Host', '')};{content_hash}"
+        digest = hmac.new(base64.b64decode(self.access_key), string_to_sign.encode(), hashlib.sha256).digest()
+        expected = (
+            "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256"
+            f"&Signature={base64.b64encode(digest).decode()}"
+        )
+        return hmac.compare_digest(headers.get("Authorization", ""), expected)
+
+    def _send(self, handler: _Handler, api_version: str, body: bytes) -> None:
+        with self._lock:
+            self.send_attempts += 1
+            failure = self._failures.pop(0) if self._failures else None
+        if failure is not None:
+            extra = {"Retry-After": "0"} if failure == 429 else {}
+            handler.reply_error(failure, "SimulatedFailure", "The fake was told to fail this request", extra)
+            return
+        try:
+            message = json.loads(body)
+            valid = bool(message["senderAddress"] and message["recipients"]["to"] and message["content"]["subject"])
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if not valid:
+            handler.reply_error(400, "BadRequest", "senderAddress, recipients.to and content.subject are required")
+            return
+        # ACS treats a repeated Operation-Id as the same send: a client retry must not deliver twice.
+        operation_id = handler.headers.get("Operation-Id") or str(uuid4())
+        with self._lock:
+            if operation_id not in self._operations:
+                delivered = self._failed_deliveries == 0
+                self._failed_deliveries = max(0, self._failed_deliveries - 1)
+                self._operations[operation_id] = _operation(operation_id, delivered)
+                if delivered:
+                    self._messages.append(message)
+        location = f"{self.endpoint}emails/operations/{operation_id}?api-version={api_version}"
+        handler.reply(
+            202,
+            {"id": operation_id, "status": "Running"},
+            {"Operation-Location": location, "operation-id": operation_id},
+        )
+
+    def _operation(self, handler: _Handler, operation_id: str) -> None:
+        with self._lock:
+            operation = self._operations.get(operation_id)
+        if operation is None:
+            handler.reply_error(404, "NotFound", f"No operation {operation_id}")
+        else:
+            handler.reply(200, operation)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], *, fake: AcsEmailFake):
+        self.fake = fake
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def _route(self, verb: str) -> None:
+        fake = self.server.fake
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not fake._authorized(verb, self.path, self.headers, body):
+            with fake._lock:
+                fake.unauthorized += 1
+            self.reply_error(401, "Denied", "Denied by the HMAC check")
+            return
+        url = urlsplit(self.path)
+        api_version = parse_qs(url.query).get("api-version", [""])[0]
+        if not api_version:
+            self.reply_error(400, "MissingApiVersion", "The api-version query parameter is required")
+        elif verb == "POST" and url.path == _SEND_PATH:
+            fake._send(self, api_version, body)
+        elif verb == "GET" and url.path.startswith(_OPERATIONS_PATH):
+            fake._operation(self, url.path.removeprefix(_OPERATIONS_PATH))
+        else:
+            self.reply_error(404, "NotFound", f"No route for {verb} {url.path}")
+
+    def reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def reply_error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        self.reply(status, {"error": {"code": code, "message": message}}, headers)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output clean
+
+
+def _operation(operation_id: str, delivered: bool) -> dict[str, Any]:
+    if delivered:
+        return {"id": operation_id, "status": "Succeeded"}
+    error = {"code": "EmailDroppedAllRecipientsSuppressed", "message": "Message was not delivered"}
+    return {"id": operation_id, "status": "Failed", "error": error}
+
+
+def _is_recent(http_date: str) -> bool:
+    try:
+        sent = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return False
+    return abs(datetime.now(UTC) - sent) <= _MAX_CLOCK_SKEW
+
+
+def _write_self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1/localhost that is its own CA, so it can serve as the trust bundle."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acs-email-fake")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
