@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # azure-core logs every request and response header at INFO; the Functions host keeps them out too.
+    logging.getLogger("azure").setLevel(logging.WARNING)
 
     app, root = load_app(args.app)
     prefix = load_route_prefix(root / "host.json")

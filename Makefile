@@ -1,0 +1,14 @@
+# The two commands of the README.
+.PHONY: run test bench
+
+run:  ## install, start Azurite + local B2C + the function app on :7071, print a demo invitation
+	./scripts/bootstrap.sh
+	.venv/bin/python -m scripts.run_local
+
+test:  ## install (Chromium included) and run every test
+	./scripts/bootstrap.sh --browser
+	.venv/bin/python -m pytest
+
+bench:  ## measure latency and throughput of the main paths against the local stack
+	./scripts/bootstrap.sh
+	.venv/bin/python -m scripts.benchmark

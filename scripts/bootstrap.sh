@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install everything the project needs into the project: .venv, node_modules, local certificates.
+# --browser also installs Debian's Chromium for the browser tests (no browser download).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+if [ ! -x node_modules/.bin/azurite-table ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+.venv/bin/python scripts/make_certs.py --dir .local/certs >/dev/null
+
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi

@@ -1,0 +1,71 @@
+"""`make run`: the local stack on the usual ports, plus a demo invitation to click through."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from pathlib import Path
+
+from scripts.stack import ROOT, LocalStack, StackConfig
+
+DEMO_INVITATION = {
+    "invitee": {"email": "anna.keller@contoso.example", "displayName": "Anna Keller"},
+    "inviter": {"name": "Mohamed-Nour, Tamer", "organisation": "GFMS"},
+    "company": {
+        "name": "Contoso Precision AG",
+        "street": "Industriestrasse 12",
+        "postalCode": "8500",
+        "city": "Frauenfeld",
+        "country": "CH",
+        "vatNumber": "CHE-123.456.789",
+        "phone": "+41 52 123 45 67",
+        "website": "https://contoso.example",
+    },
+    "language": "en",
+    "message": "Welcome aboard! Your machines are ready for you on My rConnect.",
+}
+
+
+def create_demo_invitation(stack: LocalStack) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"{stack.base_url}/api/invitations",
+        data=json.dumps(DEMO_INVITATION).encode(),
+        headers={"Content-Type": "application/json", "x-functions-key": stack.config.functions_key},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def main() -> None:
+    data_dir = ROOT / ".local"
+    key = os.environ.get("FUNCTIONS_KEY") or "local-dev-functions-key"
+    with LocalStack(StackConfig(data_dir, functions_key=key)) as stack:
+        invitation = create_demo_invitation(stack)
+        print(
+            f"""
+My rConnect invitations is running.
+  Function app     {stack.base_url}/api   (staff API key: x-functions-key: {key})
+  Identity (B2C)   {stack.idp_url}   (local CA: {Path(stack.ca_bundle).relative_to(ROOT)})
+  Table Storage    Azurite on 127.0.0.1:{stack.config.table_port}, data in .local/azurite
+  E-mail outbox    {stack.outbox.relative_to(ROOT)}/
+
+Demo invitation for {DEMO_INVITATION['invitee']['email']} (e-mail: {invitation['email']['status']}):
+  {invitation['inviteRedeemUrl']}
+
+Open it, accept the local sign-in page's certificate warning once, and sign in as
+{DEMO_INVITATION['invitee']['email']} with "work account" (CASE 1) or "e-mail code" (CASE 2).
+Logs: .local/logs/. Press Ctrl+C to stop.""",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("\nStopping.")
+
+
+if __name__ == "__main__":
+    main()
