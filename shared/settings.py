@@ -3,9 +3,13 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing import Annotated
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+DEV_SESSION_SECRET = "local-development-only-session-secret"
+DEV_CLIENT_SECRET = "local-development-client-secret"
 
 # Azurite's well-known development account; only ever a default for local runs.
 AZURITE_TABLES = (
@@ -16,7 +20,7 @@ AZURITE_TABLES = (
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True, env_ignore_empty=True)
 
     # Storage and links
     tables_connection_string: SecretStr = SecretStr(AZURITE_TABLES)
@@ -25,7 +29,7 @@ class Settings(BaseSettings):
     redirect_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Browser session (signed cookies)
-    session_secret: SecretStr = SecretStr("local-development-only-session-secret")
+    session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
     session_max_age_seconds: int = 3600
 
     # Azure AD B2C
@@ -33,7 +37,7 @@ class Settings(BaseSettings):
     b2c_user_flow: str = "B2C_1_signupsignin"
     b2c_authority_host: AnyHttpUrl | None = None  # None: https://{tenant}.b2clogin.com
     b2c_client_id: str = "rconnect-invitations-local"
-    b2c_client_secret: SecretStr = SecretStr("local-development-client-secret")
+    b2c_client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
     require_matching_email: bool = True
 
     # CASE 1: admin consent for the multi-tenant Entra ID app behind B2C's work-account sign-in
@@ -52,6 +56,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> "Settings":
+        # The defaults exist so `make run` needs no setup; a public deployment must not inherit them.
+        if self.public_base_url.host in LOCAL_HOSTS:
+            return self
+        if self.session_secret.get_secret_value() == DEV_SESSION_SECRET or len(self.session_secret) < 32:
+            raise ValueError("SESSION_SECRET must be set to a random value of at least 32 characters")
+        if self.b2c_client_secret.get_secret_value() == DEV_CLIENT_SECRET:
+            raise ValueError("B2C_CLIENT_SECRET must be set")
+        if self.tables_connection_string.get_secret_value() == AZURITE_TABLES:
+            raise ValueError("TABLES_CONNECTION_STRING must be set")
+        return self
 
     @property
     def base_url(self) -> str:
