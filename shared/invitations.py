@@ -128,11 +128,12 @@ def _claim_idempotency_key(key: str, request: InvitationRequest, new_id: str) ->
     return claimed["InvitationId"], True
 
 
-def _deliver(invitation_id: str, actor: str, action: str, renew: bool = False) -> Invitation:
-    """Send (or re-send) the e-mail and record the outcome; a failure is stored, never lost."""
+def _deliver(invitation_id: str, actor: str, action: str) -> Invitation:
+    """Send (or re-send) the e-mail and record the outcome; a failure is stored, never lost.
+    An expired invitation gets a fresh expiry first, so the link in the new e-mail works."""
 
     def send(invitation: Invitation, now: datetime) -> Invitation:
-        if renew:
+        if invitation.effective_status(now) == EXPIRED:
             invitation = invitation.model_copy(update={"expires_at": now + timedelta(days=invitation.ttl_days)})
         message = render_invitation_email(
             to_address=invitation.invitee.email,
@@ -196,9 +197,7 @@ def _transition(
 
 
 def resend(invitation_id: str, actor: str) -> InvitationView:
-    """A new e-mail; an expired invitation gets a fresh expiry first."""
-    renew = get(invitation_id).effective_status(utcnow()) == EXPIRED
-    return view(_deliver(invitation_id, actor, action="email-resent", renew=renew))
+    return view(_deliver(invitation_id, actor, action="email-resent"))
 
 
 def revoke(invitation_id: str, actor: str) -> InvitationView:
