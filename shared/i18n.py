@@ -1,6 +1,7 @@
 """Message catalogs for e-mails and pages, one JSON file per catalog and language."""
 
 import json
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
@@ -37,3 +38,12 @@ def best_language(accept_language: str | None) -> Language:
         if tag in LANGUAGES:
             return tag  # type: ignore[return-value]
     return DEFAULT_LANGUAGE
+
+
+def format_date(moment: datetime, language: str) -> str:
+    """The UTC calendar date in the language's style, e.g. "March 5, 2025" or "5. März 2025"."""
+    # A naive datetime is taken as UTC, the convention for every timestamp this app stores.
+    day = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
+    t = catalog("email", language)
+    month = t["months"].split()[day.month - 1]
+    return t["date_format"].format(day=day.day, month=month, year=day.year)
