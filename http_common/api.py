@@ -72,6 +72,9 @@ def parse_body(req: func.HttpRequest, model: type[Model]) -> Model:
         data = json.loads(body or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {error}.", code="malformed-json") from None
+    except RecursionError:
+        # A small body can still nest deeper than the decoder recurses: a client error, not a 500.
+        raise Problem(400, "Malformed JSON", "The body nests too deeply.", code="malformed-json") from None
     if not isinstance(data, dict):
         raise Problem(400, "Malformed JSON", "The body must be a JSON object.", code="malformed-json")
     try:
@@ -81,8 +84,10 @@ def parse_body(req: func.HttpRequest, model: type[Model]) -> Model:
 
 
 def parse_query(req: func.HttpRequest, model: type[Model]) -> Model:
+    # `code` carries the function key when a client cannot send x-functions-key; the host passes it on.
+    params = {name: value for name, value in req.params.items() if name != "code"}
     try:
-        return model.model_validate(dict(req.params))
+        return model.model_validate(params)
     except ValidationError as error:
         raise _invalid(error, "query") from None
 

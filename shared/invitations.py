@@ -101,7 +101,16 @@ def create(request: InvitationRequest, *, actor: str, idempotency_key: str | Non
         expires_at=now + timedelta(days=request.ttl_days),
         invite_redeem_url=redeem_url(invitation_id),
     )
-    store.insert(invitation, AuditEvent(at=now, action="created", actor=actor, to_status=PENDING))
+    try:
+        store.insert(invitation, AuditEvent(at=now, action="created", actor=actor, to_status=PENDING))
+    except Conflict as conflict:
+        if not idempotency_key:
+            raise
+        # A concurrent request with the same key wrote it first: that one sends the e-mail, this is a replay.
+        try:
+            return view(get(invitation_id)), False
+        except NotFound:
+            raise conflict from None
     invitation = _deliver(invitation_id, actor, action="email-sent")
     return view(invitation), True
 
