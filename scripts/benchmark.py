@@ -1,0 +1,309 @@
+"""`make bench`: latency and throughput of the main HTTP paths against the real local stack.
+
+Starts its own Azurite, local B2C and dev host on free loopback ports in a throwaway folder,
+sends a fixed number of requests per operation (after a warm-up), sequentially and
+concurrently, under a global time cap, and prints a markdown table. The load generator
+shares the machine with every server, so the figures compare code paths and changes on the
+same machine; they are not a capacity estimate for Azure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from scripts.run_local import DEMO_INVITATION
+from scripts.stack import LocalStack, StackConfig
+
+TIME_CAP_SECONDS = 72.0  # all measured phases together; start-up (~1-5 s), cold requests and seeding come on top
+REQUEST_TIMEOUT_SECONDS = 10.0
+WARMUP_PER_WORKER = 3
+LIST_EMAIL = "bench.list@contoso.example"
+LIST_MATCHES = 5  # invitations the filtered list returns
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    expected_status: int
+    send: Callable[[requests.Session, int], requests.Response]  # (session, request number)
+
+
+@dataclass
+class Tally:
+    """One worker's measured requests (kept per worker so threads share no mutable state)."""
+
+    latencies_ms: list[float] = field(default_factory=list)  # successful requests only
+    errors: int = 0
+    first_error: str | None = None
+    finished: float = 0.0
+
+
+@dataclass
+class Result:
+    operation: str
+    concurrency: int
+    planned: int
+    completed: int
+    errors: int
+    first_error: str | None
+    wall_seconds: float
+    latencies_ms: list[float]
+
+    def percentile(self, q: float) -> float | None:
+        """Nearest-rank percentile of the successful requests' latencies."""
+        ordered = sorted(self.latencies_ms)
+        return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] if ordered else None
+
+    @property
+    def throughput(self) -> float:
+        return self.completed / self.wall_seconds if self.wall_seconds else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "concurrency": self.concurrency,
+            "planned": self.planned,
+            "completed": self.completed,
+            "errors": self.errors,
+            "first_error": self.first_error,
+            "wall_seconds": self.wall_seconds,
+            "throughput_rps": self.throughput,
+            "p50_ms": self.percentile(50),
+            "p95_ms": self.percentile(95),
+            "p99_ms": self.percentile(99),
+            "latencies_ms": self.latencies_ms,
+        }
+
+
+def new_session(functions_key: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # ignore proxy and .netrc settings: every request goes straight to loopback
+    session.headers["x-functions-key"] = functions_key
+    return session
+
+
+def operations(api: str, ids: list[str]) -> dict[str, Operation]:
+    """The measured requests; creating an invitation appends its id to `ids` for the read paths."""
+
+    def create(session: requests.Session, n: int, email: str | None = None) -> requests.Response:
+        invitee = {"email": email or f"bench.{uuid.uuid4().hex}@contoso.example", "displayName": "Bench Invitee"}
+        body = {**DEMO_INVITATION, "invitee": invitee}
+        response = session.post(f"{api}/invitations", json=body, timeout=REQUEST_TIMEOUT_SECONDS)
+        if response.status_code == 201:
+            ids.append(response.json()["id"])  # list.append is atomic: safe from the worker threads
+        return response
+
+    def get_one(session: requests.Session, n: int) -> requests.Response:
+        return session.get(f"{api}/invitations/{ids[n % len(ids)]}", timeout=REQUEST_TIMEOUT_SECONDS)
+
+    def list_by_email(session: requests.Session, n: int) -> requests.Response:
+        return session.get(f"{api}/invitations", params={"email": LIST_EMAIL}, timeout=REQUEST_TIMEOUT_SECONDS)
+
+    def email_link(session: requests.Session, n: int) -> requests.Response:
+        # The 302 to B2C is the answer being measured; following it would time the IdP instead.
+        return session.get(
+            f"{api}/InviteUser", params={"invitationId": ids[n % len(ids)]},
+            allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS,
+        )
+
+    return {
+        "create": Operation("POST /api/invitations", 201, create),
+        "seed": Operation(f"POST /api/invitations ({LIST_EMAIL})", 201, lambda s, n: create(s, n, LIST_EMAIL)),
+        "get": Operation("GET /api/invitations/{id}", 200, get_one),
+        "list": Operation("GET /api/invitations?email=…", 200, list_by_email),
+        "link": Operation("GET /api/InviteUser?invitationId=… → 302", 302, email_link),
+    }
+
+
+def call(operation: Operation, session: requests.Session, n: int) -> tuple[float, str | None]:
+    """(latency in ms, error or None) of one request."""
+    start = time.perf_counter()
+    try:
+        response = operation.send(session, n)
+    except requests.RequestException as error:
+        return (time.perf_counter() - start) * 1000, f"{type(error).__name__}: {error}"
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    if response.status_code != operation.expected_status:
+        return elapsed_ms, f"HTTP {response.status_code}: {response.text[:200]}"
+    return elapsed_ms, None
+
+
+def worker(
+    operation: Operation, functions_key: str, warmup: Iterable[int], tickets: Iterator[int],
+    planned: int, deadline: float, barrier: threading.Barrier,
+) -> Tally:
+    tally = Tally()
+    with new_session(functions_key) as session:
+        try:
+            for n in warmup:  # also opens this worker's keep-alive connection
+                call(operation, session, n)
+        finally:
+            barrier.wait()  # even after a failed warm-up, so no other worker waits forever
+        while time.perf_counter() < deadline and (n := next(tickets)) < planned:
+            latency_ms, error = call(operation, session, n)
+            if error is None:
+                tally.latencies_ms.append(latency_ms)
+            else:
+                tally.errors += 1
+                tally.first_error = tally.first_error or error
+        tally.finished = time.perf_counter()
+    return tally
+
+
+def run_phase(
+    operation: Operation, functions_key: str, planned: int, concurrency: int, deadline: float, warmup: int
+) -> Result:
+    """`planned` requests from `concurrency` threads, each with its own session, timed from a common start."""
+    tickets = itertools.count()  # next() on a count is atomic under the GIL: the workers need no lock
+    started: list[float] = []
+    barrier = threading.Barrier(concurrency, action=lambda: started.append(time.perf_counter()))
+    with ThreadPoolExecutor(concurrency) as pool:
+        warmups = [range(w * warmup, (w + 1) * warmup) for w in range(concurrency)]
+        futures = [
+            pool.submit(worker, operation, functions_key, numbers, tickets, planned, deadline, barrier)
+            for numbers in warmups
+        ]
+        tallies = [future.result() for future in futures]
+    latencies = [ms for tally in tallies for ms in tally.latencies_ms]
+    errors = sum(tally.errors for tally in tallies)
+    return Result(
+        operation=operation.name,
+        concurrency=concurrency,
+        planned=planned,
+        completed=len(latencies) + errors,
+        errors=errors,
+        first_error=next((t.first_error for t in tallies if t.first_error), None),
+        wall_seconds=max(tally.finished for tally in tallies) - started[0],
+        latencies_ms=latencies,
+    )
+
+
+def benchmark(stack: LocalStack, requests_per_phase: int, concurrency: int) -> tuple[list[Result], int]:
+    """(results, invitations in the table when the list was measured)."""
+    key = stack.config.functions_key
+    ids: list[str] = []
+    ops = operations(f"http://127.0.0.1:{stack.config.app_port}/api", ids)
+    no_deadline = math.inf  # single requests and seeding are bounded by their count
+
+    # Cold: the first request builds the table client and creates the tables; the first
+    # e-mail link builds the MSAL client, which fetches B2C's OpenID configuration.
+    cold_create = run_phase(ops["create"], key, 1, 1, no_deadline, warmup=0)
+    if not ids:
+        raise SystemExit(f"The first POST /api/invitations failed: {cold_create.first_error}")
+    cold_link = run_phase(ops["link"], key, 1, 1, no_deadline, warmup=0)
+    cold_create.operation = "cold: first POST /api/invitations (creates the tables)"
+    cold_link.operation = "cold: first GET /api/InviteUser (MSAL discovery)"
+    results = [cold_create, cold_link]
+
+    levels = sorted({1, concurrency})
+    phases = [(name, level) for name in ("create", "get", "list", "link") for level in levels]
+    cap_end = time.perf_counter() + TIME_CAP_SECONDS
+    list_table_size = 0
+    for index, (name, level) in enumerate(phases):
+        if name == "list" and not list_table_size:
+            run_phase(ops["seed"], key, LIST_MATCHES, 1, no_deadline, warmup=0)
+            list_table_size = len(ids)
+        # An equal share of the time left, so a slow phase cannot starve the ones after it.
+        now = time.perf_counter()
+        deadline = now + max(0.0, cap_end - now) / (len(phases) - index)
+        result = run_phase(ops[name], key, requests_per_phase, level, deadline, warmup=WARMUP_PER_WORKER)
+        print(f"  {result.operation} ×{level}: {result.completed} in {result.wall_seconds:.1f} s", file=sys.stderr)
+        results.append(result)
+    return results, list_table_size
+
+
+def machine_facts() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def markdown_table(results: list[Result]) -> str:
+    def ms(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f}"
+
+    lines = [
+        "| operation | requests | concurrency | p50 ms | p95 ms | p99 ms | throughput req/s | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        count = str(r.completed) if r.completed == r.planned else f"{r.completed} of {r.planned} (time cap)"
+        throughput = f"{r.throughput:.1f}" if r.planned > 1 else "–"  # one request has a latency, not a rate
+        lines.append(
+            f"| {r.operation} | {count} | {r.concurrency} | {ms(r.percentile(50))} | {ms(r.percentile(95))} "
+            f"| {ms(r.percentile(99))} | {throughput} | {r.errors} |"
+        )
+    return "\n".join(lines)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=positive_int, default=300, metavar="N", help="requests per row (default 300)")
+    parser.add_argument("--concurrency", type=positive_int, default=8, metavar="C", help="threads (default 8)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the raw figures (every latency) here")
+    args = parser.parse_args(argv)
+
+    facts = machine_facts()
+    with tempfile.TemporaryDirectory(prefix="rconnect-bench-") as folder:
+        # The app inherits this environment; keep its calls to Azurite and the IdP off any proxy.
+        no_proxy = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+        print("Starting Azurite, the local B2C and the dev host on free loopback ports…", file=sys.stderr)
+        start = time.perf_counter()
+        with LocalStack(StackConfig.on_free_ports(Path(folder), app_env=no_proxy)) as stack:
+            stack_seconds = time.perf_counter() - start
+            results, list_table_size = benchmark(stack, args.requests, args.concurrency)
+            failed = [r for r in results if r.first_error]
+            if failed:
+                print(f"App log tail:\n{stack.log_text('app')[-2000:]}", file=sys.stderr)
+
+    print(f"\nMachine: {facts['usable_cpus']} usable CPUs (os.cpu_count() {facts['cpu_count']}), "
+          f"Python {facts['python']}, {facts['platform']}; stack started in {stack_seconds:.1f} s.")
+    print(f"Note: everything runs on this one machine — Azurite, the IdP, the app (waitress) and this load "
+          f"generator compete for its {facts['usable_cpus']} CPUs.\n")
+    print(markdown_table(results))
+    print(f"\nThe filtered list scans the Invitations table: {list_table_size} invitations when measured, "
+          f"{LIST_MATCHES} matching.")
+    for result in failed:
+        print(f"First error of {result.operation} ×{result.concurrency}: {result.first_error}")
+
+    if args.json:
+        args.json.write_text(json.dumps({
+            "machine": facts,
+            "settings": {"requests": args.requests, "concurrency": args.concurrency, "time_cap_s": TIME_CAP_SECONDS},
+            "stack_start_seconds": stack_seconds,
+            "list_table_size": list_table_size,
+            "results": [r.as_json() for r in results],
+        }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
