@@ -2,7 +2,6 @@
 
 import hmac
 import logging
-from urllib.parse import quote
 
 import azure.functions as func
 import requests
@@ -15,7 +14,7 @@ from shared.errors import Conflict, Gone, InvalidInput, NotFound
 from shared.i18n import best_language
 from shared.identity import SignInFailed
 from shared.models import Invitation, parse_invitation_id
-from shared.pages import message_page, page
+from shared.pages import blocked_invitation_page, message_page, page
 from shared.sessions import (
     SIGN_IN_MAX_AGE_SECONDS,
     InviteeSession,
@@ -43,21 +42,8 @@ def _language(req: func.HttpRequest, invitation: Invitation | None = None) -> st
 
 
 def _blocked_page(kind: str, invitation: Invitation) -> func.HttpResponse:
-    settings = get_settings()
-    actions = {
-        "invitation-expired": f"mailto:{settings.customer_success_email}?subject="
-        + quote(f"New My rConnect invitation ({invitation.id})"),
-        "invitation-completed": settings.welcome_url,
-    }
-    html = message_page(
-        kind,
-        invitation.language,
-        action_url=actions.get(kind),
-        inviter=invitation.inviter.name,
-        organisation=invitation.inviter.organisation,
-        expires=invitation.expires_at.date().isoformat(),
-    )
-    return html_response(html, status=200 if kind == "invitation-completed" else 410)
+    html, status = blocked_invitation_page(kind, invitation)
+    return html_response(html, status=status)
 
 
 def _load(req: func.HttpRequest, raw_id: str | None) -> Invitation | func.HttpResponse:

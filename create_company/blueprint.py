@@ -11,7 +11,7 @@ from shared import companies, company_form, invitations
 from shared.countries import country_choices
 from shared.i18n import best_language, catalog
 from shared.models import Invitation, InvitationStatus
-from shared.pages import CATALOG, message_page, page
+from shared.pages import CATALOG, blocked_invitation_page, message_page, page
 from shared.sessions import InviteeSession, session_max_age, unseal
 from shared.settings import get_settings
 
@@ -19,16 +19,13 @@ bp = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS
 
 
-def _session(req: func.HttpRequest) -> InviteeSession | None:
-    return unseal(read_session_cookie(req), InviteeSession, session_max_age())
-
-
 def _finished_url(invitation: Invitation) -> str:
     return invitation.redirect_url or get_settings().welcome_url
 
 
-def _invitation_for(req: func.HttpRequest, session: InviteeSession | None) -> Invitation | func.HttpResponse:
-    """The session's invitation if the company page is the right place for it, else where to go."""
+def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Invitation] | func.HttpResponse:
+    """The session and its invitation if the company page is the right place, else where to go."""
+    session = unseal(read_session_cookie(req), InviteeSession, session_max_age())
     if session is None:
         language = best_language(req.headers.get("accept-language"))
         return html_response(message_page("session-expired", language), status=401)
@@ -37,13 +34,12 @@ def _invitation_for(req: func.HttpRequest, session: InviteeSession | None) -> In
     if status == InvitationStatus.COMPLETED:
         return redirect(_finished_url(invitation), status=303)
     if kind := invitations.redemption_block(invitation):
-        names = {"inviter": invitation.inviter.name, "organisation": invitation.inviter.organisation}
-        expires = invitation.expires_at.date().isoformat()
-        return html_response(message_page(kind, invitation.language, expires=expires, **names), status=410)
+        html, code = blocked_invitation_page(kind, invitation)
+        return html_response(html, status=code)
     accepted_by = invitation.accepted_by
     if status != InvitationStatus.ACCEPTED or accepted_by is None or accepted_by.object_id != session.user.object_id:
         return html_response(message_page("session-expired", invitation.language), status=401)
-    return invitation
+    return session, invitation
 
 
 def _form_page(
@@ -68,28 +64,27 @@ def _form_page(
         action=f"{get_settings().base_url}/api/CreateCompany",
         nonce=nonce,
     )
-    return html_response(html, status=status, nonce=nonce)
+    # The POST is answered with a redirect to the portal or the invitation's redirectUrl.
+    return html_response(html, status=status, nonce=nonce, form_redirect_url=_finished_url(invitation))
 
 
 @bp.route(route="CreateCompany", methods=["GET"], auth_level=ANONYMOUS)
 @page_errors
 def company_page(req: func.HttpRequest) -> func.HttpResponse:
-    session = _session(req)
-    invitation = _invitation_for(req, session)
-    if isinstance(invitation, func.HttpResponse):
-        return invitation
-    assert session is not None  # _invitation_for answered already otherwise
+    signed_in = _signed_in(req)
+    if isinstance(signed_in, func.HttpResponse):
+        return signed_in
+    session, invitation = signed_in
     return _form_page(invitation, session, company_form.initial_values(invitation, session.user), set(), 200)
 
 
 @bp.route(route="CreateCompany", methods=["POST"], auth_level=ANONYMOUS)
 @page_errors
 def create_company(req: func.HttpRequest) -> func.HttpResponse:
-    session = _session(req)
-    invitation = _invitation_for(req, session)
-    if isinstance(invitation, func.HttpResponse):
-        return invitation
-    assert session is not None
+    signed_in = _signed_in(req)
+    if isinstance(signed_in, func.HttpResponse):
+        return signed_in
+    session, invitation = signed_in
     if len(req.get_body()) > MAX_BODY_BYTES:
         return html_response(message_page("bad-request", invitation.language), status=413)
     submitted = {key: req.form.get(key, "") for key in (*company_form.FIELD_NAMES, "csrf_token")}
@@ -108,7 +103,7 @@ def create_company(req: func.HttpRequest) -> func.HttpResponse:
 @page_errors
 def welcome(req: func.HttpRequest) -> func.HttpResponse:
     """Stand-in for the My rConnect portal's landing page when PORTAL_URL is not set."""
-    session = _session(req)
+    session = unseal(read_session_cookie(req), InviteeSession, session_max_age())
     invitation = invitations.get(session.invitation_id) if session else None
     company = companies.get(invitation.company_id) if invitation and invitation.company_id else None
     language = invitation.language if invitation else best_language(req.headers.get("accept-language"))

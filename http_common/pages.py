@@ -2,8 +2,10 @@
 
 import functools
 import logging
+import re
 import secrets
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -17,12 +19,26 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def html_response(html: str, *, status: int = 200, nonce: str = "", set_cookie: str | None = None) -> func.HttpResponse:
+def html_response(
+    html: str,
+    *,
+    status: int = 200,
+    nonce: str = "",
+    set_cookie: str | None = None,
+    form_redirect_url: str | None = None,
+) -> func.HttpResponse:
+    """form_redirect_url: where the page's form submission may be redirected; browsers apply
+    form-action to every redirect of a submission, so that origin must be allowed too."""
     script = f"'nonce-{nonce}'" if nonce else "'none'"
+    form_action = "'self'"
+    target = urlsplit(form_redirect_url or "")
+    origin = f"{target.hostname or ''}{f':{target.port}' if target.port else ''}"
+    if target.scheme in ("http", "https") and re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", origin):
+        form_action += f" {target.scheme}://{origin}"
     headers = {
         "Content-Security-Policy": (
             f"default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src {script}; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",

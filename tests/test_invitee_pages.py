@@ -1,0 +1,887 @@
+"""The invitee's pages over plain HTTP: the e-mail link, the sign-in callback, the company page.
+
+Everything runs against the real local stack: the dev host, Azurite and the local B2C
+(oidc-provider). The sign-in at the IdP is driven with `requests` the way its login page
+posts its form. Our session cookie is Secure, which `requests` will not send over http,
+so the tests carry it in the Cookie header themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlparse
+
+import pytest
+import requests
+from azure.data.tables import TableServiceClient, UpdateMode
+
+COOKIE = "rconnect_session"
+TIMEOUT = 30
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def session_cookie(response: requests.Response) -> str | None:
+    """The value our app set for its session cookie, from the raw Set-Cookie header."""
+    match = re.search(rf"(?:^|,\s*){COOKIE}=([^;,]*)", response.headers.get("Set-Cookie", ""))
+    return match.group(1) if match else None
+
+
+def text_of(response: requests.Response) -> str:
+    """The page's text with tags dropped and entities decoded, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.text)).split())
+
+
+def title_of(response: requests.Response) -> str:
+    match = re.search(r'<h1 id="message-title"[^>]*>(.*?)</h1>', response.text, re.S)
+    assert match, f"no message title in:\n{response.text[:2000]}"
+    return html.unescape(match.group(1)).strip()
+
+
+def page_kind(response: requests.Response) -> str | None:
+    match = re.search(r'id="message-title" data-kind="([^"]+)"', response.text)
+    return match.group(1) if match else None
+
+
+def action_href(response: requests.Response) -> str | None:
+    match = re.search(r'id="message-action" href="([^"]*)"', response.text)
+    return html.unescape(match.group(1)) if match else None
+
+
+def assert_html_page(response: requests.Response, status: int) -> None:
+    assert response.status_code == status, (response.status_code, response.text[:2000])
+    assert response.headers["Content-Type"].startswith("text/html"), response.headers
+    assert "<title>" in response.text and "</html>" in response.text
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
+class FormFields(HTMLParser):
+    """name → value of the inputs and selects of a page's first POST form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.action: str | None = None
+        self._select: str | None = None
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {key: value or "" for key, value in attrs}
+        if tag == "form" and a.get("method", "").lower() == "post" and self.action is None:
+            self.action, self._in_form = a.get("action", ""), True
+        elif not self._in_form:
+            return
+        elif tag == "input" and a.get("name"):
+            self.values[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self._select = a.get("name")
+            self.values.setdefault(self._select or "", "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "form":
+            self._in_form = False
+
+
+def form_of(page_html: str) -> FormFields:
+    parser = FormFields()
+    parser.feed(page_html)
+    return parser
+
+
+class Storage:
+    """What the app stored in Azurite."""
+
+    def __init__(self, tables: TableServiceClient) -> None:
+        self.tables = tables
+
+    def invitation(self, invitation_id: str) -> dict[str, Any]:
+        entity = self.tables.get_table_client("Invitations").get_entity(invitation_id, "invitation")
+        return {**entity, "data": json.loads(entity["Data"])}
+
+    def audit_actions(self, invitation_id: str) -> list[str]:
+        rows = self.tables.get_table_client("Invitations").query_entities(
+            "PartitionKey eq @pk and RowKey gt 'audit-' and RowKey lt 'audit.'", parameters={"pk": invitation_id}
+        )
+        return [json.loads(row["Data"])["action"] for row in rows]
+
+    def company_rows(self, invitation_id: str) -> list[dict[str, Any]]:
+        """Every "company" row whose company came from this invitation."""
+        found = []
+        for row in self.tables.get_table_client("Companies").query_entities("RowKey eq 'company'"):
+            data = json.loads(row["Data"])
+            if invitation_id in (data.get("invitation_id"), data.get("invitationId")):
+                found.append({**row, "data": data})
+        return found
+
+    def members(self, company_id: str) -> list[dict[str, Any]]:
+        rows = self.tables.get_table_client("Companies").query_entities(
+            "PartitionKey eq @pk and RowKey ge 'member-' and RowKey lt 'member.'", parameters={"pk": company_id}
+        )
+        return list(rows)
+
+    def user(self, object_id: str) -> dict[str, Any]:
+        return dict(self.tables.get_table_client("Users").get_entity(object_id, ""))
+
+    def expire(self, invitation_id: str) -> None:
+        """Move the invitation's expiry into the past, in the column and in the stored model."""
+        entity = self.tables.get_table_client("Invitations").get_entity(invitation_id, "invitation")
+        data = json.loads(entity["Data"])
+        past = datetime.now(UTC) - timedelta(days=2)
+        for key in ("expires_at", "expiresAt"):
+            if key in data:
+                data[key] = past.isoformat()
+        self.tables.get_table_client("Invitations").update_entity(
+            {"PartitionKey": invitation_id, "RowKey": "invitation", "ExpiresAt": past, "Data": json.dumps(data)},
+            mode=UpdateMode.MERGE,
+        )
+
+
+class Invitee:
+    """One invitee's browser, done with requests: our app over http, the local B2C over https."""
+
+    def __init__(self, stack: Any, invitation: dict[str, Any]) -> None:
+        self.stack = stack
+        self.invitation = invitation
+        self.id = invitation["id"]
+        self.email = invitation["invitee"]["email"]
+        self.app = requests.Session()
+        self.cookie: str | None = None  # the sign-in cookie, then the session cookie
+
+    # our app
+    def get(self, url: str, cookie: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if cookie:
+            headers["Cookie"] = f"{COOKIE}={cookie}"
+        if not url.startswith("http"):
+            url = self.stack.base_url + url
+        return self.app.get(url, headers=headers, allow_redirects=False, timeout=TIMEOUT, **kwargs)
+
+    def post(self, url: str, data: dict[str, str], cookie: str | None = None) -> requests.Response:
+        headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+        if not url.startswith("http"):
+            url = self.stack.base_url + url
+        return self.app.post(url, data=data, headers=headers, allow_redirects=False, timeout=TIMEOUT)
+
+    def start(self, **params: str) -> requests.Response:
+        """Open the e-mail link; remembers the sign-in cookie."""
+        response = self.get("/api/InviteUser", params={"invitationId": self.id, **params})
+        if response.status_code == 302:
+            self.cookie = session_cookie(response)
+        return response
+
+    # the local B2C
+    def idp(self) -> requests.Session:
+        session = requests.Session()
+        # REQUESTS_CA_BUNDLE in the environment would override `verify`: trust only the local CA.
+        session.trust_env = False
+        session.verify = str(self.stack.ca_bundle)
+        return session
+
+    def _follow(self, idp: requests.Session, response: requests.Response) -> requests.Response | str:
+        """Follow the IdP's redirects; our callback URL once it sends the browser back to us."""
+        for _ in range(10):
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            location = urljoin(response.url, response.headers["Location"])
+            if location.startswith(self.stack.base_url):
+                return location
+            response = idp.get(location, allow_redirects=False, timeout=TIMEOUT)
+        raise AssertionError("too many redirects at the IdP")
+
+    def login_page(self, authorize_url: str) -> tuple[requests.Session, requests.Response]:
+        idp = self.idp()
+        page = self._follow(idp, idp.get(authorize_url, allow_redirects=False, timeout=TIMEOUT))
+        assert isinstance(page, requests.Response), f"the IdP answered at once: {page}"
+        assert page.status_code == 200 and 'id="work-account"' in page.text, page.text[:2000]
+        return idp, page
+
+    def at_idp(self, authorize_url: str, *, email: str | None = None, kind: str = "work", name: str = "") -> str:
+        """Sign in at the IdP's pages (work account, or local account with the e-mail code,
+        or cancel); the URL of our callback the IdP redirects to."""
+        idp, page = self.login_page(authorize_url)
+        login = form_of(page.text)
+        action = urljoin(page.url, html.unescape(login.action or ""))
+        fields = {"email": email or self.email, "name": name, "action": kind}
+        answer = self._follow(idp, idp.post(action, data=fields, allow_redirects=False, timeout=TIMEOUT))
+        if kind == "local":
+            assert isinstance(answer, requests.Response) and answer.status_code == 200, answer
+            code = re.search(r'id="dev-code"[^>]*>(\d{6})<', answer.text)
+            assert code, answer.text[:2000]
+            verify = urljoin(answer.url, html.unescape(form_of(answer.text).action or ""))
+            answer = self._follow(idp, idp.post(verify, data={"code": code.group(1)}, allow_redirects=False, timeout=TIMEOUT))
+        assert isinstance(answer, str), f"the IdP did not send us back: {getattr(answer, 'text', answer)[:2000]}"
+        return answer
+
+    def forgot_password(self, authorize_url: str) -> str:
+        idp, page = self.login_page(authorize_url)
+        link = re.search(r'id="forgot-password" href="([^"]+)"', page.text)
+        assert link
+        answer = self._follow(idp, idp.get(urljoin(page.url, html.unescape(link.group(1))), allow_redirects=False))
+        assert isinstance(answer, str), answer
+        return answer
+
+    def sign_in(self, *, kind: str = "work", email: str | None = None) -> requests.Response:
+        """Link → IdP → callback; the callback's response (302 to the company page on success)."""
+        started = self.start()
+        assert started.status_code == 302, started.text[:2000]
+        callback = self.at_idp(started.headers["Location"], kind=kind, email=email)
+        response = self.get(callback, cookie=self.cookie)
+        if response.status_code == 302 and session_cookie(response):
+            self.cookie = session_cookie(response)
+        return response
+
+    # the company page
+    def company_page(self) -> requests.Response:
+        return self.get("/api/CreateCompany", cookie=self.cookie)
+
+    def company_form(self) -> dict[str, str]:
+        page = self.company_page()
+        assert page.status_code == 200, page.text[:2000]
+        return form_of(page.text).values
+
+    def submit(self, values: dict[str, str], cookie: str | None = None) -> requests.Response:
+        return self.post("/api/CreateCompany", values, cookie=cookie or self.cookie)
+
+
+@pytest.fixture
+def storage(tables: TableServiceClient) -> Storage:
+    return Storage(tables)
+
+
+@pytest.fixture
+def invite(api: Any, stack: Any):
+    def make(**overrides: Any) -> Invitee:
+        return Invitee(stack, api.invite(**overrides))
+
+    return make
+
+
+def signed_in(invite: Any, **overrides: Any) -> Invitee:
+    invitee = invite(**overrides)
+    response = invitee.sign_in()
+    assert response.status_code == 302, response.text[:2000]
+    assert response.headers["Location"].endswith("/api/CreateCompany")
+    return invitee
+
+
+# -- the e-mail link -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["not-a-uuid", "3f2504e0-4f89-11d3-9a0c", "<script>alert(1)</script>", ""])
+def test_malformed_invitation_id_is_a_readable_400(stack: Any, raw: str) -> None:
+    response = requests.get(
+        f"{stack.base_url}/api/InviteUser", params={"invitationId": raw}, allow_redirects=False, timeout=TIMEOUT
+    )
+    assert_html_page(response, 400)
+    assert title_of(response) == "This link is not complete"
+    assert "<title>This link is not complete" in response.text
+    assert "<script>alert(1)" not in response.text
+
+
+def test_link_without_id_is_a_readable_400(stack: Any) -> None:
+    response = requests.get(f"{stack.base_url}/api/InviteUser", allow_redirects=False, timeout=TIMEOUT)
+    assert_html_page(response, 400)
+    assert page_kind(response) == "invalid-id"
+
+
+def test_unknown_invitation_is_404(stack: Any) -> None:
+    response = requests.get(
+        f"{stack.base_url}/api/InviteUser", params={"invitationId": str(uuid.uuid4())}, allow_redirects=False, timeout=TIMEOUT
+    )
+    assert_html_page(response, 404)
+    assert title_of(response) == "We can't find this invitation"
+    assert "new invitation" in text_of(response)
+
+
+def test_revoked_invitation_is_410_and_mentions_a_new_invitation(api: Any, invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    revoked = api.post(f"/invitations/{invitee.id}/revoke")
+    assert revoked.status_code == 200, revoked.text
+    assert storage.invitation(invitee.id)["Status"] == "revoked"
+    response = invitee.start()
+    assert_html_page(response, 410)
+    assert page_kind(response) == "invitation-revoked"
+    text = text_of(response)
+    assert "withdrew this invitation" in text and "new one" in text
+    assert "Mohamed-Nour, Tamer" in text and "GFMS" in text
+    assert session_cookie(response) is None
+
+
+def test_expired_invitation_is_410_with_request_a_new_invitation(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    storage.expire(invitee.id)
+    response = invitee.start()
+    assert_html_page(response, 410)
+    assert title_of(response) == "This invitation has expired"
+    href = action_href(response)
+    assert href and href.startswith("mailto:customer.success@rconnect.example?subject=")
+    assert invitee.id in href
+    assert "Request a new invitation" in text_of(response)
+    assert storage.invitation(invitee.id)["Status"] == "pending"  # expiry is derived, never written
+
+
+def test_valid_link_redirects_to_the_idp_with_pkce_state_nonce_and_login_hint(stack: Any, invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    response = invitee.start()
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert location.startswith(stack.idp_url + "/")
+    parsed = urlparse(location)
+    discovery = urljoin(location, parsed.path.rsplit("/", 1)[0] + "/.well-known/openid-configuration")
+    endpoint = invitee.idp().get(discovery, timeout=TIMEOUT).json()["authorization_endpoint"]
+    assert location.split("?")[0] == endpoint
+    query = {key: values[0] for key, values in parse_qs(parsed.query).items()}
+    assert query["code_challenge_method"] == "S256"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", query["code_challenge"])
+    assert len(query["state"]) >= 16 and len(query["nonce"]) >= 16
+    assert query["login_hint"] == invitee.email
+    assert query["response_type"] == "code"
+    assert query["redirect_uri"] == f"{stack.base_url}/api/InviteUser/callback"
+    assert "openid" in query["scope"].split()
+
+    set_cookie = response.headers["Set-Cookie"]
+    attributes = [part.strip().lower() for part in set_cookie.split(";")]
+    assert attributes[0].startswith(f"{COOKIE}=") and len(invitee.cookie or "") > 20
+    assert "httponly" in attributes and "secure" in attributes and "samesite=lax" in attributes
+    assert "path=/api" in attributes
+    # The PKCE verifier stays on the server, under the state.
+    flow = storage.tables.get_table_client("AuthFlows").get_entity(query["state"], "")
+    assert flow["InvitationId"] == invitee.id
+    assert invitee.cookie and "code_verifier" not in invitee.cookie
+
+    # The IdP's login page is prefilled with the invited address.
+    _, page = invitee.login_page(location)
+    assert f'value="{invitee.email}"' in page.text
+
+
+# -- the sign-in callback --------------------------------------------------------------------------
+
+
+def test_callback_without_cookie_is_400(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    started = invitee.start()
+    callback = invitee.at_idp(started.headers["Location"])
+    response = invitee.get(callback)  # no cookie
+    assert_html_page(response, 400)
+    assert page_kind(response) == "sign-in-used"
+    assert session_cookie(response) is None
+    assert storage.invitation(invitee.id)["Status"] == "pending"
+
+
+def test_callback_with_forged_or_mismatched_state_is_400(stack: Any, invite: Any, storage: Storage) -> None:
+    first, second = invite(), invite()
+    first.start()
+    second_started = second.start()
+    callback = second.at_idp(second_started.headers["Location"])
+    # second's real code and state, with first's cookie: the states do not match.
+    mismatched = first.get(callback, cookie=first.cookie)
+    assert_html_page(mismatched, 400)
+    assert page_kind(mismatched) == "sign-in-used"
+    # a forged cookie (not signed by us) with the right state
+    forged = second.get(callback, cookie="eyJzdGF0ZSI6ImZvcmdlZCJ9.forged.signature")
+    assert_html_page(forged, 400)
+    # a state nobody issued, with a genuine cookie
+    query = parse_qs(urlparse(callback).query)
+    made_up = second.get(
+        f"{stack.base_url}/api/InviteUser/callback",
+        cookie=second.cookie,
+        params={"code": query["code"][0], "state": "made-up-state"},
+    )
+    assert_html_page(made_up, 400)
+    for invitee in (first, second):
+        assert storage.invitation(invitee.id)["Status"] == "pending"
+    # None of the refusals used up the real answer: it still works, once.
+    accepted = second.get(callback, cookie=second.cookie)
+    assert accepted.status_code == 302 and accepted.headers["Location"].endswith("/api/CreateCompany")
+
+
+def test_callback_replayed_after_success_is_refused(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    started = invitee.start()
+    sign_in_cookie = invitee.cookie
+    callback = invitee.at_idp(started.headers["Location"])
+    first = invitee.get(callback, cookie=sign_in_cookie)
+    assert first.status_code == 302 and session_cookie(first)
+    replay = invitee.get(callback, cookie=sign_in_cookie)
+    assert_html_page(replay, 400)
+    assert page_kind(replay) == "sign-in-used"
+    assert action_href(replay) == invitee.invitation["inviteRedeemUrl"]
+    assert session_cookie(replay) is None
+    assert storage.audit_actions(invitee.id).count("accepted") == 1
+    state = parse_qs(urlparse(callback).query)["state"][0]
+    assert list(storage.tables.get_table_client("AuthFlows").query_entities("PartitionKey eq @s", parameters={"s": state})) == []
+
+
+def test_two_concurrent_callbacks_accept_once(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    attempts = []
+    for _ in range(2):
+        started = invitee.start()
+        attempts.append((invitee.cookie, invitee.at_idp(started.headers["Location"])))
+    results: list[requests.Response] = []
+    barrier = threading.Barrier(2)
+
+    def call(cookie: str, url: str) -> None:
+        barrier.wait()
+        results.append(invitee.get(url, cookie=cookie))
+
+    threads = [threading.Thread(target=call, args=attempt) for attempt in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert len(results) == 2
+    assert all(r.status_code in (302, 409) for r in results), [(r.status_code, r.text[:500]) for r in results]
+    assert any(r.status_code == 302 for r in results)
+    assert storage.audit_actions(invitee.id).count("accepted") == 1
+    stored = storage.invitation(invitee.id)
+    assert stored["Status"] == "accepted"
+    assert stored["data"]["accepted_by"]["email"] == invitee.email
+
+
+def test_the_same_callback_delivered_twice_at_once_signs_in_once(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    started = invitee.start()
+    callback = invitee.at_idp(started.headers["Location"])
+    results: list[requests.Response] = []
+    barrier = threading.Barrier(2)
+
+    def call() -> None:
+        barrier.wait()
+        results.append(invitee.get(callback, cookie=invitee.cookie))
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [302, 400], [(r.status_code, r.text[:500]) for r in results]
+    assert sum(1 for r in results if session_cookie(r)) == 1
+    assert storage.audit_actions(invitee.id).count("accepted") == 1
+
+
+def test_signing_in_again_after_acceptance_resumes_the_company_page(invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    first_session = invitee.cookie
+    again = invitee.sign_in()  # e.g. the link opened again on another day
+    assert again.status_code == 302 and again.headers["Location"].endswith("/api/CreateCompany")
+    assert invitee.cookie != first_session
+    assert invitee.company_page().status_code == 200
+    assert storage.audit_actions(invitee.id).count("accepted") == 1
+    assert storage.invitation(invitee.id)["Status"] == "accepted"
+
+
+def test_invitation_revoked_during_sign_in_is_not_accepted(api: Any, invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    started = invitee.start()
+    callback = invitee.at_idp(started.headers["Location"])
+    assert api.post(f"/invitations/{invitee.id}/revoke").status_code == 200
+    response = invitee.get(callback, cookie=invitee.cookie)
+    assert_html_page(response, 410)
+    assert page_kind(response) == "invitation-revoked"
+    assert session_cookie(response) is None
+    assert storage.invitation(invitee.id)["Status"] == "revoked"
+    assert "accepted" not in storage.audit_actions(invitee.id)
+
+
+def test_cancel_at_the_idp_shows_a_retry_page(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    started = invitee.start()
+    callback = invitee.at_idp(started.headers["Location"], kind="cancel")
+    assert "AADB2C90091" in parse_qs(urlparse(callback).query)["error_description"][0]
+    response = invitee.get(callback, cookie=invitee.cookie)
+    assert_html_page(response, 200)
+    assert title_of(response) == "You cancelled the sign-in"
+    assert action_href(response) == invitee.invitation["inviteRedeemUrl"]
+    assert storage.invitation(invitee.id)["Status"] == "pending"
+    # The retry link works: a fresh sign-in starts.
+    assert invitee.start().status_code == 302
+
+
+def test_forgot_password_shows_a_retry_page_forcing_login(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    started = invitee.start()
+    callback = invitee.forgot_password(started.headers["Location"])
+    assert "AADB2C90118" in parse_qs(urlparse(callback).query)["error_description"][0]
+    response = invitee.get(callback, cookie=invitee.cookie)
+    assert_html_page(response, 200)
+    assert title_of(response) == "Forgot your password?"
+    assert action_href(response) == invitee.invitation["inviteRedeemUrl"] + "&prompt=login"
+    retry = invitee.get(action_href(response) or "")
+    assert retry.status_code == 302
+    assert parse_qs(urlparse(retry.headers["Location"]).query)["prompt"] == ["login"]
+    assert storage.invitation(invitee.id)["Status"] == "pending"
+
+
+def test_generic_idp_error_shows_its_description_escaped_with_a_retry_link(stack: Any, invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    started = invitee.start()
+    state = parse_qs(urlparse(started.headers["Location"]).query)["state"][0]
+    response = invitee.get(
+        f"{stack.base_url}/api/InviteUser/callback",
+        cookie=invitee.cookie,
+        params={
+            "error": "server_error",
+            "error_description": "AADB2C90000: <b>Something</b> broke.\nCorrelation ID: 1234",
+            "state": state,
+        },
+    )
+    assert_html_page(response, 400)
+    assert title_of(response) == "Sign-in didn't work"
+    assert "AADB2C90000: <b>Something</b> broke." in text_of(response)
+    assert "<b>Something</b>" not in response.text and "&lt;b&gt;Something" in response.text
+    assert "Correlation ID" not in response.text
+    assert action_href(response) == invitee.invitation["inviteRedeemUrl"]
+    assert storage.invitation(invitee.id)["Status"] == "pending"
+
+
+def test_signing_in_as_another_address_is_403_and_leaves_the_invitation_pending(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    other = f"mallory.{uuid.uuid4().hex[:8]}@contoso.example"
+    response = invitee.sign_in(email=other)
+    assert_html_page(response, 403)
+    assert title_of(response) == "This invitation is for another e-mail address"
+    text = text_of(response)
+    assert other in text and invitee.email in text
+    assert action_href(response) == invitee.invitation["inviteRedeemUrl"] + "&prompt=login"
+    assert session_cookie(response) is None
+    stored = storage.invitation(invitee.id)
+    assert stored["Status"] == "pending" and stored["data"].get("accepted_by") is None
+    assert "accepted" not in storage.audit_actions(invitee.id)
+
+
+def test_sign_in_accepts_and_records_the_user(invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    cookie = invitee.cookie or ""
+    stored = storage.invitation(invitee.id)
+    assert stored["Status"] == "accepted"
+    user = stored["data"]["accepted_by"]
+    assert user["email"] == invitee.email and user["account_type"] == "work"
+    row = storage.user(user["object_id"])
+    assert row["AccountType"] == "work" and row["Email"] == invitee.email
+    assert row["HomeTenantId"]
+    assert len(cookie) > 20
+
+
+# -- the company page ------------------------------------------------------------------------------
+
+
+def test_company_page_without_session_is_401(stack: Any) -> None:
+    for cookie in (None, "not-a-session"):
+        headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+        response = requests.get(f"{stack.base_url}/api/CreateCompany", headers=headers, allow_redirects=False, timeout=TIMEOUT)
+        assert_html_page(response, 401)
+        assert title_of(response) == "Your session has ended"
+    posted = requests.post(f"{stack.base_url}/api/CreateCompany", data={"name": "X"}, allow_redirects=False, timeout=TIMEOUT)
+    assert_html_page(posted, 401)
+
+
+def test_sign_in_cookie_is_not_a_session(invite: Any) -> None:
+    invitee = invite()
+    invitee.start()
+    response = invitee.company_page()  # the sign-in cookie, not yet a session
+    assert_html_page(response, 401)
+
+
+def test_company_page_is_prefilled_with_sales_data(invite: Any) -> None:
+    invitee = signed_in(invite)
+    page = invitee.company_page()
+    assert_html_page(page, 200)
+    values = form_of(page.text).values
+    company = invitee.invitation["company"]
+    assert values["name"] == company["name"]
+    assert values["street"] == company["street"]
+    assert values["postal_code"] == company["postalCode"]
+    assert values["city"] == company["city"]
+    assert values["country"] == "CH"
+    assert values["vat_number"] == company["vatNumber"]
+    assert values["phone"] == company["phone"]
+    assert values["website"].rstrip("/") == company["website"].rstrip("/")
+    assert values["contact_name"]
+    assert len(values["csrf_token"]) >= 32
+    assert f'value="{invitee.email}" readonly' in page.text
+    assert "Signed in with your work account" in text_of(page)
+    csp = page.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp)
+    assert nonce and f'<script nonce="{nonce.group(1)}">' in page.text
+
+
+def test_bad_csrf_token_is_403_and_creates_nothing(invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    values = invitee.company_form()
+    for token in ("forged", ""):
+        response = invitee.submit({**values, "csrf_token": token})
+        assert_html_page(response, 403)
+        assert title_of(response) == "This form has expired"
+    missing = invitee.submit({key: value for key, value in values.items() if key != "csrf_token"})
+    assert_html_page(missing, 403)
+    assert storage.company_rows(invitee.id) == []
+    assert storage.invitation(invitee.id)["Status"] == "accepted"
+
+
+def test_another_invitees_session_cannot_post_this_form(invite: Any, storage: Storage) -> None:
+    alice, bob = signed_in(invite), signed_in(invite)
+    values = alice.company_form()
+    # Bob's session with Alice's token: the token is bound to the session it came with.
+    response = bob.submit(values)
+    assert_html_page(response, 403)
+    assert storage.company_rows(alice.id) == [] and storage.company_rows(bob.id) == []
+
+
+def test_invalid_fields_are_422_with_errors_and_values_kept(invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    values = invitee.company_form()
+    bad = {
+        **values,
+        "name": "Renamed & Sons",
+        "city": "   ",
+        "postal_code": "!",
+        "phone": "12",
+        "country": "XX",
+        "website": "ftp://nope",
+    }
+    response = invitee.submit(bad)
+    assert_html_page(response, 422)
+    assert 'id="form-errors"' in response.text
+    kept = form_of(response.text).values
+    assert kept["name"] == "Renamed & Sons"
+    assert kept["postal_code"] == "!" and kept["phone"] == "12" and kept["website"] == "ftp://nope"
+    assert kept["street"] == values["street"]
+    assert kept["csrf_token"] == values["csrf_token"]
+    errors = dict(re.findall(r'<div class="error" id="(\w+)-error">([^<]*)</div>', response.text))
+    for field in ("city", "postal_code", "phone", "country", "website"):
+        assert errors[field].strip(), (field, errors)
+    for field in ("name", "street", "vat_number", "contact_name"):
+        assert errors[field].strip() == "", (field, errors)
+    assert storage.company_rows(invitee.id) == []
+    assert storage.invitation(invitee.id)["Status"] == "accepted"
+
+
+def test_invitation_revoked_while_on_the_company_page_creates_nothing(api: Any, invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    values = invitee.company_form()
+    assert api.post(f"/invitations/{invitee.id}/revoke").status_code == 200
+    page = invitee.company_page()
+    assert_html_page(page, 410)
+    assert page_kind(page) == "invitation-revoked"
+    posted = invitee.submit(values)
+    assert_html_page(posted, 410)
+    assert storage.company_rows(invitee.id) == []
+    assert storage.invitation(invitee.id)["Status"] == "revoked"
+
+
+def test_invitation_expired_while_on_the_company_page_creates_nothing(invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    values = invitee.company_form()
+    storage.expire(invitee.id)
+    posted = invitee.submit(values)
+    assert_html_page(posted, 410)
+    assert page_kind(posted) == "invitation-expired"
+    assert storage.company_rows(invitee.id) == []
+
+
+def test_oversized_form_is_refused(invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    values = invitee.company_form()
+    response = invitee.submit({**values, "padding": "x" * (70 * 1024)})
+    assert_html_page(response, 413)
+    assert storage.company_rows(invitee.id) == []
+
+
+def test_create_company_stores_company_membership_and_completes(stack: Any, invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    values = invitee.company_form()
+    response = invitee.submit({**values, "phone": "+41 52 999 88 77", "vat_number": "che-987.654.321"})
+    assert response.status_code == 303, response.text[:2000]
+    assert response.headers["Location"] == f"{stack.base_url}/api/Welcome"
+    stored = storage.invitation(invitee.id)
+    assert stored["Status"] == "completed"
+    [company] = storage.company_rows(invitee.id)
+    assert stored["data"]["company_id"] == company["PartitionKey"]
+    assert company["data"]["data"]["phone"] == "+41 52 999 88 77"
+    assert company["data"]["data"]["vat_number"] == "CHE-987.654.321"
+    [member] = storage.members(company["PartitionKey"])
+    assert member["Role"] == "admin" and member["Email"] == invitee.email
+    assert member["RowKey"] == f"member-{stored['data']['accepted_by']['object_id']}"
+
+    welcome = invitee.get(response.headers["Location"], cookie=invitee.cookie)
+    assert_html_page(welcome, 200)
+    assert "Your company Contoso Precision AG is ready" in text_of(welcome)
+    # The company page now sends the invitee on, and posting again changes nothing.
+    again = invitee.company_page()
+    assert again.status_code == 303 and again.headers["Location"] == f"{stack.base_url}/api/Welcome"
+    resubmitted = invitee.submit({**values, "name": "Another Name AG"})
+    assert resubmitted.status_code == 303
+    [company] = storage.company_rows(invitee.id)
+    assert company["data"]["data"]["name"] == "Contoso Precision AG"
+    assert storage.audit_actions(invitee.id).count("completed") == 1
+
+
+def test_completed_invitation_link_shows_a_sign_in_link(stack: Any, invite: Any) -> None:
+    invitee = signed_in(invite)
+    assert invitee.submit(invitee.company_form()).status_code == 303
+    response = invitee.start()
+    assert_html_page(response, 200)
+    assert title_of(response) == "Your company is already set up"
+    assert action_href(response) == f"{stack.base_url}/api/Welcome"
+    assert "Sign in to My rConnect" in text_of(response)
+    assert session_cookie(response) is None
+
+
+def test_two_concurrent_submits_create_one_company(stack: Any, invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite)
+    values = invitee.company_form()
+    results: list[requests.Response] = []
+    barrier = threading.Barrier(2)
+
+    def submit() -> None:
+        barrier.wait()
+        results.append(invitee.submit(values))
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert [r.status_code for r in results] == [303, 303], [r.text[:1000] for r in results]
+    assert all(r.headers["Location"] == f"{stack.base_url}/api/Welcome" for r in results)
+    [company] = storage.company_rows(invitee.id)
+    assert len(storage.members(company["PartitionKey"])) == 1
+    assert storage.audit_actions(invitee.id).count("completed") == 1
+    assert storage.invitation(invitee.id)["Status"] == "completed"
+
+
+def test_completion_redirects_to_the_invitations_redirect_url(invite: Any, storage: Storage) -> None:
+    invitee = signed_in(invite, redirectUrl="https://portal.rconnect.example/start")
+    page = invitee.company_page()
+    # Browsers apply form-action to the redirect after the POST as well: the portal must be allowed.
+    form_action = re.search(r"form-action ([^;]+)", page.headers["Content-Security-Policy"])
+    assert form_action and form_action.group(1).split() == ["'self'", "https://portal.rconnect.example"]
+    response = invitee.submit(form_of(page.text).values)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "https://portal.rconnect.example/start"
+    assert storage.invitation(invitee.id)["Status"] == "completed"
+
+
+def test_hostile_company_data_is_escaped(invite: Any, storage: Storage) -> None:
+    hostile = '<script>alert("x")</script> AG'
+    company = {
+        "name": hostile,
+        "street": 'Main "quoted" street 1',
+        "postalCode": "8500",
+        "city": "<img src=x onerror=alert(1)>",
+        "country": "CH",
+        "vatNumber": "CHE-123.456.789",
+        "phone": "+41 52 123 45 67",
+    }
+    invitee = signed_in(invite, company=company, inviter={"name": "<b>Eve</b>", "organisation": "GFMS & Co"})
+    page = invitee.company_page()
+    assert_html_page(page, 200)
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text and "<b>Eve</b>" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; AG" in page.text or "&lt;script&gt;alert(&quot;x&quot;)" in page.text
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in page.text
+    values = form_of(page.text).values
+    assert values["name"] == hostile and values["street"] == company["street"] and values["city"] == company["city"]
+    # Submitted as it is, stored as it is, and shown escaped on the welcome page.
+    response = invitee.submit(values)
+    assert response.status_code == 303
+    [stored] = storage.company_rows(invitee.id)
+    assert stored["data"]["data"]["name"] == hostile
+    welcome = invitee.get(response.headers["Location"], cookie=invitee.cookie)
+    assert "<script>alert" not in welcome.text and "&lt;script&gt;" in welcome.text
+
+
+# -- languages -------------------------------------------------------------------------------------
+
+
+def test_french_invitation_shows_french_pages(api: Any, invite: Any) -> None:
+    invitee = signed_in(invite, language="fr")
+    page = invitee.company_page()
+    assert_html_page(page, 200)
+    assert '<html lang="fr">' in page.text
+    assert "Check your company details" not in page.text and "Create company" not in page.text
+    assert "Suisse" in page.text  # the country list in French
+    revoked = invite(language="fr")
+    assert api.post(f"/invitations/{revoked.id}/revoke").status_code == 200
+    response = revoked.start()
+    assert_html_page(response, 410)
+    assert '<html lang="fr">' in response.text
+    assert title_of(response) != "This invitation was withdrawn"
+
+
+def test_pages_without_invitation_follow_accept_language(stack: Any) -> None:
+    response = requests.get(
+        f"{stack.base_url}/api/InviteUser",
+        params={"invitationId": str(uuid.uuid4())},
+        headers={"Accept-Language": "de-CH, de;q=0.9, en;q=0.5"},
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert_html_page(response, 404)
+    assert '<html lang="de">' in response.text
+
+
+# -- admin consent (CASE 1), the parts a browser test does not take --------------------------------
+
+
+def test_admin_consent_page_rejects_a_bad_tenant(stack: Any, invite: Any) -> None:
+    invitee = invite()
+    response = invitee.get("/api/AdminConsent", params={"invitationId": invitee.id, "tenant": "not a tenant<script>"})
+    assert_html_page(response, 400)
+    assert 'id="consent-url"' not in response.text
+    assert "<script>" not in response.text
+    ok = invitee.get("/api/AdminConsent", params={"invitationId": invitee.id})
+    assert_html_page(ok, 200)
+    link = re.search(r'id="consent-url" href="([^"]+)"', ok.text)
+    assert link and html.unescape(link.group(1)).startswith(f"{stack.idp_url}/contoso.example/adminconsent?")
+
+
+def test_admin_consent_callback_without_our_state_is_400(stack: Any, storage: Storage) -> None:
+    for params in ({"admin_consent": "True", "tenant": str(uuid.uuid4())}, {"admin_consent": "True", "tenant": str(uuid.uuid4()), "state": "forged"}):
+        response = requests.get(f"{stack.base_url}/api/AdminConsent/callback", params=params, allow_redirects=False, timeout=TIMEOUT)
+        assert_html_page(response, 400)
+        assert list(
+            storage.tables.get_table_client("AdminConsents").query_entities("PartitionKey eq @pk", parameters={"pk": params["tenant"]})
+        ) == []
+
+
+def test_admin_declining_consent_is_recorded_and_explained(invite: Any, storage: Storage) -> None:
+    invitee = invite()
+    help_page = invitee.get("/api/AdminConsent", params={"invitationId": invitee.id, "tenant": "organizations"})
+    assert_html_page(help_page, 200)
+    consent_url = html.unescape(re.search(r'id="consent-url" href="([^"]+)"', help_page.text).group(1))  # type: ignore[union-attr]
+    idp = invitee.idp()
+    idp_page = idp.get(consent_url, timeout=TIMEOUT)
+    assert idp_page.status_code == 200 and 'id="decline"' in idp_page.text
+    form = form_of(idp_page.text)
+    domain = f"declined-{uuid.uuid4().hex[:6]}.example"
+    answer = idp.post(
+        urljoin(idp_page.url, html.unescape(form.action or "")),
+        data={**form.values, "admin_email": f"admin@{domain}", "decision": "decline"},
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 302
+    response = invitee.get(answer.headers["Location"])
+    assert_html_page(response, 200)
+    assert title_of(response) == "My rConnect was not approved"
+    assert "AADSTS65004" in text_of(response)
+    assert action_href(response) == f"{invitee.stack.base_url}/api/AdminConsent?invitationId={invitee.id}"
+    tenant = str(uuid.UUID(hashlib.sha256(f"tenant:{domain}".encode()).hexdigest()[:32]))
+    [row] = storage.tables.get_table_client("AdminConsents").query_entities("PartitionKey eq @pk", parameters={"pk": tenant})
+    assert row["Granted"] is False and "access_denied" in row["Error"] and row["InvitationId"] == invitee.id
