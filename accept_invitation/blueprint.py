@@ -103,6 +103,10 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
     invitation = invitations.get(pending.invitation_id)
     try:
         invitation_id, user = identity.finish(state, dict(req.params))
+    except requests.RequestException as error:
+        log.warning("B2C token endpoint unreachable: %s", error)
+        retry = invitation.invite_redeem_url
+        return html_response(message_page("sign-in-unavailable", invitation.language, action_url=retry), status=503)
     except Gone:
         retry = invitation.invite_redeem_url
         return html_response(message_page("sign-in-used", invitation.language, action_url=retry), status=400)

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
             raise ValueError("B2C_CLIENT_SECRET must be set")
         if self.tables_connection_string.get_secret_value() == AZURITE_TABLES:
             raise ValueError("TABLES_CONNECTION_STRING must be set")
+        if self.acs_connection_string is None:
+            raise ValueError("ACS_CONNECTION_STRING must be set: the local outbox is for development only")
         return self
 
     @property

@@ -1,0 +1,72 @@
+"""The one settings object: local defaults work as they are, a public deployment must set its secrets."""
+
+import pytest
+from pydantic import ValidationError
+
+from shared.settings import Settings
+
+PRODUCTION = {
+    "PUBLIC_BASE_URL": "https://invite.rconnect.example",
+    "SESSION_SECRET": "x" * 40,
+    "B2C_CLIENT_SECRET": "b2c-secret",
+    "TABLES_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=rconnect;AccountKey=a2V5;EndpointSuffix=core.windows.net",
+    "ACS_CONNECTION_STRING": "endpoint=https://rconnect.communication.azure.com/;accesskey=a2V5",
+    "REDIRECT_ALLOWLIST": "https://portal.rconnect.example/, https://shop.rconnect.example",
+}
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in [*PRODUCTION, "PORTAL_URL", "B2C_AUTHORITY_HOST", "B2C_TENANT_NAME", "B2C_USER_FLOW"]:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_local_defaults_need_no_settings(environment: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    assert settings.base_url == "http://localhost:7071"
+    assert settings.acs_connection_string is None  # the local outbox
+    assert settings.welcome_url == "http://localhost:7071/api/Welcome"
+    assert settings.b2c_redirect_uri == "http://localhost:7071/api/InviteUser/callback"
+
+
+def test_a_complete_production_configuration_is_accepted(environment: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        environment.setenv(name, value)
+    environment.setenv("B2C_TENANT_NAME", "rconnect")
+    environment.setenv("B2C_USER_FLOW", "B2C_1_susi")
+    environment.setenv("PORTAL_URL", "https://portal.rconnect.example/welcome")
+    settings = Settings()
+    assert settings.b2c_authority == "https://rconnect.b2clogin.com/rconnect.onmicrosoft.com/B2C_1_susi"
+    assert settings.redirect_allowlist == ["https://portal.rconnect.example", "https://shop.rconnect.example"]
+    assert settings.welcome_url == "https://portal.rconnect.example/welcome"
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("SESSION_SECRET", "SESSION_SECRET must be set"),
+        ("B2C_CLIENT_SECRET", "B2C_CLIENT_SECRET must be set"),
+        ("TABLES_CONNECTION_STRING", "TABLES_CONNECTION_STRING must be set"),
+        ("ACS_CONNECTION_STRING", "ACS_CONNECTION_STRING must be set"),
+    ],
+)
+def test_a_public_deployment_refuses_development_defaults(
+    environment: pytest.MonkeyPatch, missing: str, message: str
+) -> None:
+    for name, value in PRODUCTION.items():
+        if name != missing:
+            environment.setenv(name, value)
+    with pytest.raises(ValidationError) as error:
+        Settings()
+    assert message in str(error.value)
+    # Secrets never appear in the error, which ends up in the host's logs.
+    assert "x" * 40 not in str(error.value) and "b2c-secret" not in str(error.value)
+
+
+def test_a_short_session_secret_is_refused(environment: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        environment.setenv(name, value)
+    environment.setenv("SESSION_SECRET", "too-short")
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings()
