@@ -137,36 +137,55 @@ def _claim_idempotency_key(key: str, request: InvitationRequest, new_id: str) ->
     return claimed["InvitationId"], True
 
 
-def _deliver(invitation_id: str, actor: str, action: str) -> Invitation:
-    """Send (or re-send) the e-mail and record the outcome; a failure is stored, never lost.
-    An expired invitation gets a fresh expiry first, so the link in the new e-mail works."""
+_OPEN = (PENDING, ACCEPTED, EXPIRED)  # neither completed nor revoked
 
-    def send(invitation: Invitation, now: datetime) -> Invitation:
-        if invitation.effective_status(now) == EXPIRED:
-            invitation = invitation.model_copy(update={"expires_at": now + timedelta(days=invitation.ttl_days)})
-        message = render_invitation_email(
-            to_address=invitation.invitee.email,
-            to_name=invitation.invitee.display_name,
-            inviter_name=invitation.inviter.name,
-            inviter_organisation=invitation.inviter.organisation,
-            redeem_url=invitation.invite_redeem_url,
-            language=invitation.language,
-            custom_message=invitation.message,
-            expires_at=invitation.expires_at,
-            admin_consent_help_url=admin_consent_help_url(invitation.id),
-            customer_success_email=get_settings().customer_success_email,
-        )
-        result = _sender().send(message)
-        log.info("Invitation %s e-mail %s; redeem link: %s", invitation.id, result.status, invitation.invite_redeem_url)
-        attempts = invitation.email.attempts + 1 if invitation.email else 1
-        delivery = EmailDelivery(
-            status=result.status, message_id=result.message_id, error=result.error, attempts=attempts, last_attempt_at=now
-        )
-        return invitation.model_copy(update={"email": delivery})
 
-    return _transition(
-        invitation_id, actor, action, allowed=(PENDING, ACCEPTED, EXPIRED), change=send, single_attempt=True
+def _illegal(action: str, invitation_id: str, status: InvitationStatus) -> Conflict:
+    return Conflict(
+        f"Cannot {action.split('-')[0]} invitation {invitation_id}: it is {status.value}.",
+        code=f"invitation-{status.value}",
     )
+
+
+def _deliver(invitation_id: str, actor: str, action: str) -> Invitation:
+    """Send (or re-send) the e-mail, then record the outcome; a failure is stored, never lost.
+
+    The send happens once, outside the guarded write, so losing a race on the record only
+    retries the record: every e-mail that went out is counted. An expired invitation gets
+    a fresh expiry, so the link in the new e-mail works.
+    """
+    invitation = get(invitation_id)
+    now = utcnow()
+    status = invitation.effective_status(now)
+    if status not in _OPEN:
+        raise _illegal(action, invitation_id, status)
+    expires_at = now + timedelta(days=invitation.ttl_days) if status == EXPIRED else invitation.expires_at
+    message = render_invitation_email(
+        to_address=invitation.invitee.email,
+        to_name=invitation.invitee.display_name,
+        inviter_name=invitation.inviter.name,
+        inviter_organisation=invitation.inviter.organisation,
+        redeem_url=invitation.invite_redeem_url,
+        language=invitation.language,
+        custom_message=invitation.message,
+        expires_at=expires_at,
+        admin_consent_help_url=admin_consent_help_url(invitation.id),
+        customer_success_email=get_settings().customer_success_email,
+    )
+    result = _sender().send(message)
+    log.info("Invitation %s e-mail %s; redeem link: %s", invitation.id, result.status, invitation.invite_redeem_url)
+
+    def record(current: Invitation, at: datetime) -> Invitation:
+        delivery = EmailDelivery(
+            status=result.status,
+            message_id=result.message_id,
+            error=result.error,
+            attempts=current.email.attempts + 1 if current.email else 1,
+            last_attempt_at=at,
+        )
+        return current.model_copy(update={"expires_at": max(expires_at, current.expires_at), "email": delivery})
+
+    return _transition(invitation_id, actor, action, allowed=_OPEN, change=record, detail=result.error)
 
 
 def _transition(
@@ -176,32 +195,25 @@ def _transition(
     *,
     allowed: tuple[InvitationStatus, ...],
     change: Callable[[Invitation, datetime], Invitation],
-    single_attempt: bool = False,
+    detail: str | None = None,
 ) -> Invitation:
-    """Apply `change` if the effective status is in `allowed`, guarded by the ETag.
-
-    single_attempt: for changes with side effects (an e-mail) that must not repeat on a race.
-    """
-    for _ in range(1 if single_attempt else _RACE_RETRIES):
+    """Apply `change` if the effective status is in `allowed`, guarded by the ETag;
+    a lost race re-reads and re-checks, so a transition that became illegal is refused."""
+    for _ in range(_RACE_RETRIES):
         invitation, etag = store.load(invitation_id)
         now = utcnow()
         before = invitation.effective_status(now)
         if before not in allowed:
-            raise Conflict(
-                f"Cannot {action.split('-')[0]} invitation {invitation_id}: it is {before.value}.",
-                code=f"invitation-{before.value}",
-            )
+            raise _illegal(action, invitation_id, before)
         changed = change(invitation, now)
         event = AuditEvent(
-            at=now, action=action, actor=actor, from_status=before, to_status=changed.effective_status(now),
-            detail=changed.email.error if changed.email and changed.email != invitation.email else None,
+            at=now, action=action, actor=actor, from_status=before, to_status=changed.effective_status(now), detail=detail
         )
         try:
             store.replace(changed, etag, event)
             return changed
         except store.ConcurrentUpdate:
-            if single_attempt:
-                raise
+            continue
     raise store.ConcurrentUpdate(invitation_id)
 
 
@@ -213,7 +225,7 @@ def revoke(invitation_id: str, actor: str) -> InvitationView:
     def change(invitation: Invitation, now: datetime) -> Invitation:
         return invitation.model_copy(update={"status": REVOKED, "revoked_at": now})
 
-    return view(_transition(invitation_id, actor, "revoked", allowed=(PENDING, ACCEPTED, EXPIRED), change=change))
+    return view(_transition(invitation_id, actor, "revoked", allowed=_OPEN, change=change))
 
 
 def reset(invitation_id: str, actor: str) -> InvitationView:
