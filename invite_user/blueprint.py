@@ -3,7 +3,7 @@
 import azure.functions as func
 
 from http_common.api import api_errors, json_response, parse_body, parse_query
-from shared import invitations
+from shared import invitations, openapi
 from shared.models import InvitationRequest, ListQuery, parse_invitation_id
 
 bp = func.Blueprint()
@@ -55,3 +55,9 @@ def resend_invitation(req: func.HttpRequest) -> func.HttpResponse:
 @api_errors
 def reset_invitation(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(invitations.reset(parse_invitation_id(req.route_params.get("id")), _actor(req)))
+
+
+@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@api_errors
+def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(openapi.document_json(), mimetype="application/json", charset="utf-8")

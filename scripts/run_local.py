@@ -9,20 +9,11 @@ import urllib.request
 from pathlib import Path
 
 from scripts.stack import ROOT, LocalStack, StackConfig
+from shared.openapi import REQUEST_EXAMPLE
 
+# The staff API's documented example, in English, is the demo.
 DEMO_INVITATION = {
-    "invitee": {"email": "anna.keller@contoso.example", "displayName": "Anna Keller"},
-    "inviter": {"name": "Mohamed-Nour, Tamer", "organisation": "GFMS"},
-    "company": {
-        "name": "Contoso Precision AG",
-        "street": "Industriestrasse 12",
-        "postalCode": "8500",
-        "city": "Frauenfeld",
-        "country": "CH",
-        "vatNumber": "CHE-123.456.789",
-        "phone": "+41 52 123 45 67",
-        "website": "https://contoso.example",
-    },
+    **REQUEST_EXAMPLE,
     "language": "en",
     "message": "Welcome aboard! Your machines are ready for you on My rConnect.",
 }

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from scripts.stack import LocalStack, StackConfig, free_port
-from tests.conftest import Api
+from tests.support import Api
 
 
 @pytest.fixture(scope="module")

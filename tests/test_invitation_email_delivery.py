@@ -3,17 +3,15 @@ checks the HMAC signature), end to end: staff API → app → ACS fake, and what
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from azure.data.tables import TableServiceClient
 
-from conftest import Api, invitation_body
+from tests.support import Api, invitation_body, unique_email
 from scripts.stack import LocalStack
 from tests.fakes.acs_email_server import AcsEmailFake
+from tests.storage import Stored
 
 SENDER = "DoNotReply@mail.rconnect.example"  # what the acs_stack fixture configures
 ACS_ATTEMPTS_PER_SEND = 3  # one try and the sender's two retries (shared/mail/acs.py)
@@ -25,8 +23,8 @@ def acs_api(acs_stack: LocalStack) -> Api:
 
 
 @pytest.fixture(scope="module")
-def acs_tables(acs_stack: LocalStack) -> TableServiceClient:
-    return TableServiceClient.from_connection_string(acs_stack.tables_connection_string)
+def acs_stored(acs_stack: LocalStack) -> Stored:
+    return Stored.of(acs_stack)
 
 
 def recover(fake: AcsEmailFake) -> None:
@@ -43,10 +41,6 @@ def healthy_fake(acs_fake: AcsEmailFake) -> Iterator[None]:
     recover(acs_fake)
 
 
-def unique_email() -> str:
-    return f"anna.{uuid.uuid4().hex[:12]}@contoso.example"
-
-
 def posted_to(fake: AcsEmailFake, address: str) -> list[dict[str, Any]]:
     return [
         message for message in fake.messages
@@ -54,20 +48,8 @@ def posted_to(fake: AcsEmailFake, address: str) -> list[dict[str, Any]]:
     ]
 
 
-def stored_data(tables: TableServiceClient, invitation_id: str) -> dict[str, Any]:
-    entity = tables.get_table_client("Invitations").get_entity(invitation_id, "invitation")
-    return json.loads(entity["Data"])
-
-
-def audit(tables: TableServiceClient, invitation_id: str) -> list[dict[str, Any]]:
-    rows = tables.get_table_client("Invitations").query_entities(
-        "PartitionKey eq @pk and RowKey ne 'invitation'", parameters={"pk": invitation_id}
-    )
-    return [json.loads(row["Data"]) for row in sorted(rows, key=lambda row: row["RowKey"])]
-
-
 def test_an_invitation_is_delivered_through_acs(
-    acs_api: Api, acs_stack: LocalStack, acs_fake: AcsEmailFake, acs_tables: TableServiceClient
+    acs_api: Api, acs_stack: LocalStack, acs_fake: AcsEmailFake, acs_stored: Stored
 ) -> None:
     address = unique_email()
     unauthorized = acs_fake.unauthorized
@@ -85,7 +67,7 @@ def test_an_invitation_is_delivered_through_acs(
     assert "Hi, Anna Keller!" in message["content"]["plainText"] and "Hi, Anna Keller!" in message["content"]["html"]
     assert acs_fake.unauthorized == unauthorized, "every request must pass the HMAC check"
 
-    data = stored_data(acs_tables, created["id"])
+    data = acs_stored.invitation(created["id"])["data"]
     assert data["email"]["status"] == "sent" and data["email"]["message_id"] == created["email"]["messageId"]
     # The outbox is for local runs only: with ACS configured nothing is written there.
     assert not any(address in path.read_text(errors="replace") for path in acs_stack.outbox.glob("*.eml"))
@@ -93,7 +75,7 @@ def test_an_invitation_is_delivered_through_acs(
 
 @pytest.mark.parametrize(("status", "reason"), [(500, "Internal Server Error"), (429, "Too Many Requests")])
 def test_a_failing_acs_leaves_a_stored_failed_invitation_that_resend_delivers(
-    acs_api: Api, acs_fake: AcsEmailFake, acs_tables: TableServiceClient, status: int, reason: str
+    acs_api: Api, acs_fake: AcsEmailFake, acs_stored: Stored, status: int, reason: str
 ) -> None:
     address = unique_email()
     acs_fake.fail_next(status, times=10)
@@ -109,10 +91,10 @@ def test_a_failing_acs_leaves_a_stored_failed_invitation_that_resend_delivers(
     assert acs_fake.send_attempts - attempts_before == ACS_ATTEMPTS_PER_SEND, "retried, but briefly"
     assert posted_to(acs_fake, address) == []
 
-    data = stored_data(acs_tables, created["id"])
+    data = acs_stored.invitation(created["id"])["data"]
     assert data["status"] == "pending"
     assert data["email"]["status"] == "failed" and data["email"]["error"] == email["error"]
-    trail = audit(acs_tables, created["id"])
+    trail = acs_stored.audit(created["id"])
     assert [event["action"] for event in trail] == ["created", "email-sent"]
     assert trail[-1]["detail"] == email["error"], "the audit trail says why the e-mail did not go out"
 
@@ -124,6 +106,6 @@ def test_a_failing_acs_leaves_a_stored_failed_invitation_that_resend_delivers(
     assert delivery["error"] is None and delivery["messageId"]
     [message] = posted_to(acs_fake, address)
     assert created["inviteRedeemUrl"] in message["content"]["plainText"]
-    data = stored_data(acs_tables, created["id"])
+    data = acs_stored.invitation(created["id"])["data"]
     assert data["email"]["status"] == "sent" and data["email"]["attempts"] == 2 and data["email"]["error"] is None
-    assert [event["action"] for event in audit(acs_tables, created["id"])] == ["created", "email-sent", "email-resent"]
+    assert [event["action"] for event in acs_stored.audit(created["id"])] == ["created", "email-sent", "email-resent"]

@@ -8,23 +8,21 @@ messages, compare before/after totals within the test.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 import requests
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from conftest import Api, invitation_body
+from tests.support import Api, Outbox, invitation_body, unique_email
 from scripts.stack import LocalStack
+from tests.storage import Stored
 
 PROBLEM_BASE = "https://rconnect.example/problems/"
 PROBLEM_TYPE = "application/problem+json"
@@ -35,10 +33,6 @@ FRENCH_MONTHS = "janvier février mars avril mai juin juillet août septembre oc
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def unique_email(prefix: str = "anna") -> str:
-    return f"{prefix}.{uuid.uuid4().hex[:12]}@contoso.example"
-
-
 def invitee(email: str, display_name: str = "Anna Keller") -> dict[str, str]:
     return {"email": email, "displayName": display_name}
 
@@ -47,82 +41,6 @@ def when(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     assert moment.tzinfo is not None, f"{value} has no time zone"
     return moment
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def invitations_table(tables: TableServiceClient) -> TableClient:
-    return tables.get_table_client("Invitations")
-
-
-def stored(tables: TableServiceClient, invitation_id: str) -> dict[str, Any]:
-    """The invitation row, with its Data column parsed into `data`."""
-    entity = dict(invitations_table(tables).get_entity(invitation_id, "invitation"))
-    entity["data"] = json.loads(entity["Data"])
-    return entity
-
-
-def audit(tables: TableServiceClient, invitation_id: str) -> list[dict[str, Any]]:
-    rows = invitations_table(tables).query_entities(
-        "PartitionKey eq @pk and RowKey ne 'invitation'", parameters={"pk": invitation_id}
-    )
-    ordered = sorted(rows, key=lambda row: row["RowKey"])
-    assert all(row["RowKey"].startswith("audit-") for row in ordered), [row["RowKey"] for row in ordered]
-    return [json.loads(row["Data"]) for row in ordered]
-
-
-def actions(tables: TableServiceClient, invitation_id: str) -> list[str]:
-    return [event["action"] for event in audit(tables, invitation_id)]
-
-
-def rows_for_email(tables: TableServiceClient, address: str) -> list[dict[str, Any]]:
-    return list(
-        invitations_table(tables).query_entities(
-            "RowKey eq 'invitation' and EmailLower eq @email", parameters={"email": address.lower()}
-        )
-    )
-
-
-def invitation_count(tables: TableServiceClient) -> int:
-    return sum(1 for _ in invitations_table(tables).query_entities("RowKey eq 'invitation'", select=["PartitionKey"]))
-
-
-def idempotency_row(tables: TableServiceClient, key: str) -> dict[str, Any] | None:
-    key_hash = hashlib.sha256(key.encode()).hexdigest()
-    rows = list(tables.get_table_client("IdempotencyKeys").query_entities("PartitionKey eq @pk", parameters={"pk": key_hash}))
-    assert len(rows) <= 1
-    return dict(rows[0]) if rows else None
-
-
-def rewrite(tables: TableServiceClient, invitation_id: str, **changes: Any) -> None:
-    """Change the stored invitation directly in Azurite: model fields (snake_case, as Data stores
-    them) go into Data, status/expires_at also into the Status/ExpiresAt columns the list filters on."""
-    client = invitations_table(tables)
-    entity = client.get_entity(invitation_id, "invitation")
-    data = json.loads(entity["Data"])
-    for name, value in changes.items():
-        data[name] = iso(value) if isinstance(value, datetime) else value
-    if "status" in changes:
-        entity["Status"] = changes["status"]
-    if "expires_at" in changes:
-        entity["ExpiresAt"] = changes["expires_at"]
-    entity["Data"] = json.dumps(data)
-    client.update_entity(entity, mode=UpdateMode.REPLACE)
-
-
-def outbox_files(stack: LocalStack) -> list[Any]:
-    return sorted(stack.outbox.glob("*.eml"))
-
-
-def mails_to(stack: LocalStack, address: str) -> list[EmailMessage]:
-    found = []
-    for path in outbox_files(stack):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        if address.lower() in str(message["To"]).lower():
-            found.append(message)  # type: ignore[arg-type]
-    return found
 
 
 def bodies(message: EmailMessage) -> tuple[str, str]:
@@ -156,28 +74,28 @@ def history_actions(view: dict[str, Any]) -> list[str]:
     return [event["action"] for event in view["history"]]
 
 
-def snapshot(tables: TableServiceClient, stack: LocalStack) -> Callable[[], None]:
+def snapshot(stored: Stored, outbox: Outbox) -> Callable[[], None]:
     """Returns a check that nothing was stored or e-mailed since the snapshot."""
-    count, mails = invitation_count(tables), len(outbox_files(stack))
+    count, mails = stored.invitation_count(), len(outbox.files())
 
     def check() -> None:
-        assert invitation_count(tables) == count, "a rejected request stored an invitation"
-        assert len(outbox_files(stack)) == mails, "a rejected request sent an e-mail"
+        assert stored.invitation_count() == count, "a rejected request stored an invitation"
+        assert len(outbox.files()) == mails, "a rejected request sent an e-mail"
 
     return check
 
 
 @pytest.fixture
-def unchanged(tables: TableServiceClient, stack: LocalStack) -> Callable[[], None]:
+def unchanged(stored: Stored, outbox: Outbox) -> Callable[[], None]:
     """Call at the end of a test: nothing new was stored or e-mailed since the test began."""
-    return snapshot(tables, stack)
+    return snapshot(stored, outbox)
 
 
 # -- create -----------------------------------------------------------------------------------------
 
 
 def test_create_answers_201_stores_the_invitation_audits_and_emails_it(
-    api: Api, stack: LocalStack, tables: TableServiceClient
+    api: Api, stack: LocalStack, stored: Stored, outbox: Outbox
 ) -> None:
     address = unique_email()
     body = invitation_body(invitee=invitee(address), ttlDays=10, message="Looking forward\nto working with you")
@@ -209,7 +127,7 @@ def test_create_answers_201_stores_the_invitation_audits_and_emails_it(
     assert history_actions(created) == ["created", "email-sent"]
     assert {event["actor"] for event in created["history"]} == {"staff-api-key"}
 
-    entity = stored(tables, invitation_id)
+    entity = stored.invitation(invitation_id)
     assert entity["Status"] == "pending"
     assert entity["EmailLower"] == address.lower()
     assert entity["ExpiresAt"] == expires_at and entity["CreatedAt"] == created_at
@@ -217,13 +135,13 @@ def test_create_answers_201_stores_the_invitation_audits_and_emails_it(
     assert data["id"] == invitation_id and data["status"] == "pending"
     assert data["invite_redeem_url"] == created["inviteRedeemUrl"]
     assert data["email"]["status"] == "sent" and data["email"]["message_id"] == email["messageId"]
-    trail = audit(tables, invitation_id)
+    trail = stored.audit(invitation_id)
     assert [event["action"] for event in trail] == ["created", "email-sent"]
     assert trail[0]["to_status"] == "pending" and trail[0]["from_status"] is None
     assert trail[1]["from_status"] == "pending" and trail[1]["to_status"] == "pending"
-    assert rows_for_email(tables, address) and len(rows_for_email(tables, address)) == 1
+    assert stored.rows_for_email(address) and len(stored.rows_for_email(address)) == 1
 
-    [message] = mails_to(stack, address)
+    [message] = outbox.messages_to(address)
     assert message["Subject"] == "Mohamed-Nour, Tamer from GFMS invited you to My rConnect"
     assert message["To"].addresses[0].addr_spec == address
     assert message["Message-ID"] == email["messageId"]
@@ -235,20 +153,20 @@ def test_create_answers_201_stores_the_invitation_audits_and_emails_it(
 
 
 @pytest.mark.parametrize("ttl", [None, 1, 30])
-def test_expiry_is_creation_plus_ttl_days(api: Api, tables: TableServiceClient, ttl: int | None) -> None:
+def test_expiry_is_creation_plus_ttl_days(api: Api, stored: Stored, ttl: int | None) -> None:
     created = api.invite(**({} if ttl is None else {"ttlDays": ttl}))
     days = 7 if ttl is None else ttl
     assert created["ttlDays"] == days
     assert when(created["expiresAt"]) - when(created["createdAt"]) == timedelta(days=days)
-    assert stored(tables, created["id"])["ExpiresAt"] == when(created["expiresAt"])
+    assert stored.invitation(created["id"])["ExpiresAt"] == when(created["expiresAt"])
 
 
-def test_a_french_invitation_is_written_in_french(api: Api, stack: LocalStack) -> None:
+def test_a_french_invitation_is_written_in_french(api: Api, outbox: Outbox) -> None:
     address = unique_email("amelie")
     created = api.invite(invitee=invitee(address, "Amélie Dubois"), language="fr")
     assert created["language"] == "fr"
 
-    [message] = mails_to(stack, address)
+    [message] = outbox.messages_to(address)
     assert message["Subject"] == "Mohamed-Nour, Tamer de GFMS vous invite sur My rConnect"
     text, html = bodies(message)
     expires = when(created["expiresAt"]).astimezone(UTC)
@@ -263,17 +181,17 @@ def test_a_french_invitation_is_written_in_french(api: Api, stack: LocalStack) -
         assert "Hi, " not in part and "Get started now" not in part
 
 
-def test_a_redirect_url_under_the_allow_list_is_accepted_and_stored(api: Api, tables: TableServiceClient) -> None:
+def test_a_redirect_url_under_the_allow_list_is_accepted_and_stored(api: Api, stored: Stored) -> None:
     target = "https://portal.rconnect.example/welcome?tab=machines"
     created = api.invite(redirectUrl=target)
     assert created["redirectUrl"] == target
-    assert stored(tables, created["id"])["data"]["redirect_url"] == target
+    assert stored.invitation(created["id"])["data"]["redirect_url"] == target
 
 
-def test_an_actor_header_is_recorded_for_creation(api: Api, tables: TableServiceClient) -> None:
+def test_an_actor_header_is_recorded_for_creation(api: Api, stored: Stored) -> None:
     response = api.post("/invitations", json=invitation_body(), headers={"X-MS-CLIENT-PRINCIPAL-NAME": STAFF})
     assert response.status_code == 201, response.text
-    assert [event["actor"] for event in audit(tables, response.json()["id"])] == [STAFF, STAFF]
+    assert [event["actor"] for event in stored.audit(response.json()["id"])] == [STAFF, STAFF]
 
 
 # -- authentication ---------------------------------------------------------------------------------
@@ -281,10 +199,10 @@ def test_an_actor_header_is_recorded_for_creation(api: Api, tables: TableService
 
 @pytest.mark.parametrize("key", [None, "wrong-key"])
 def test_the_api_refuses_requests_without_the_function_key(
-    stack: LocalStack, api: Api, tables: TableServiceClient, key: str | None
+    stack: LocalStack, api: Api, stored: Stored, outbox: Outbox, key: str | None
 ) -> None:
     existing = api.invite()
-    unchanged = snapshot(tables, stack)
+    unchanged = snapshot(stored, outbox)
     headers = {"x-functions-key": key} if key else {}
     base = f"{stack.base_url}/api/invitations"
     calls = [
@@ -298,12 +216,12 @@ def test_the_api_refuses_requests_without_the_function_key(
     assert [call.status_code for call in calls] == [401] * len(calls)
     assert all(call.text == "" for call in calls)
     unchanged()
-    assert actions(tables, existing["id"]) == ["created", "email-sent"]
+    assert stored.actions(existing["id"]) == ["created", "email-sent"]
     assert api.get(f"/invitations/{existing['id']}").json()["status"] == "pending"
 
 
 def test_the_function_key_also_works_as_the_code_query_parameter(
-    stack: LocalStack, tables: TableServiceClient
+    stack: LocalStack, stored: Stored
 ) -> None:
     key = {"code": stack.config.functions_key}
     base = f"{stack.base_url}/api/invitations"
@@ -311,7 +229,7 @@ def test_the_function_key_also_works_as_the_code_query_parameter(
     created = requests.post(base, params=key, json=invitation_body(invitee=invitee(address)), timeout=10)
     assert created.status_code == 201, created.text
     invitation_id = created.json()["id"]
-    assert stored(tables, invitation_id)["EmailLower"] == address
+    assert stored.invitation(invitation_id)["EmailLower"] == address
 
     one = requests.get(f"{base}/{invitation_id}", params=key, timeout=10)
     assert one.status_code == 200 and one.json()["id"] == invitation_id
@@ -351,7 +269,7 @@ INVALID_BODIES: dict[str, tuple[Callable[[str], Any], str]] = {
 
 @pytest.mark.parametrize("case", list(INVALID_BODIES))
 def test_an_invalid_body_is_a_422_problem_with_pointers_and_nothing_happens(
-    api: Api, tables: TableServiceClient, stack: LocalStack, unchanged: Callable[[], None], case: str
+    api: Api, stored: Stored, outbox: Outbox, unchanged: Callable[[], None], case: str
 ) -> None:
     build, pointer = INVALID_BODIES[case]
     address, key = unique_email(), f"key-{uuid.uuid4()}"
@@ -359,8 +277,8 @@ def test_an_invalid_body_is_a_422_problem_with_pointers_and_nothing_happens(
     body = problem(response, 422, "validation-error")
     assert pointer in pointers(body)
     assert pointer in body["detail"]
-    assert rows_for_email(tables, address) == [] and mails_to(stack, address) == []
-    assert idempotency_row(tables, key) is None, "a rejected request must not claim its Idempotency-Key"
+    assert stored.rows_for_email(address) == [] and outbox.messages_to(address) == []
+    assert stored.idempotency_row(key) is None, "a rejected request must not claim its Idempotency-Key"
     unchanged()
 
 
@@ -374,7 +292,7 @@ def test_an_invalid_body_is_a_422_problem_with_pointers_and_nothing_happens(
     ],
 )
 def test_a_redirect_url_outside_the_allow_list_is_refused(
-    api: Api, tables: TableServiceClient, unchanged: Callable[[], None], target: str
+    api: Api, stored: Stored, unchanged: Callable[[], None], target: str
 ) -> None:
     address, key = unique_email(), f"key-{uuid.uuid4()}"
     response = api.post(
@@ -382,8 +300,8 @@ def test_a_redirect_url_outside_the_allow_list_is_refused(
     )
     body = problem(response, 400, "redirect-not-allowed")
     assert "redirectUrl" in body["detail"]
-    assert rows_for_email(tables, address) == []
-    assert idempotency_row(tables, key) is None
+    assert stored.rows_for_email(address) == []
+    assert stored.idempotency_row(key) is None
     unchanged()
 
 
@@ -421,7 +339,7 @@ def test_a_body_of_exactly_64_kib_is_read(api: Api) -> None:
 
 
 def test_the_same_idempotency_key_and_body_replay_the_first_invitation(
-    api: Api, stack: LocalStack, tables: TableServiceClient
+    api: Api, outbox: Outbox, stored: Stored
 ) -> None:
     address, key = unique_email(), f"order-{uuid.uuid4()}"
     body = invitation_body(invitee=invitee(address))
@@ -435,15 +353,15 @@ def test_the_same_idempotency_key_and_body_replay_the_first_invitation(
     assert second.headers["Location"] == first.headers["Location"]
     assert second.json()["createdAt"] == first.json()["createdAt"]
     assert second.json()["email"] == first.json()["email"]
-    assert [row["PartitionKey"] for row in rows_for_email(tables, address)] == [first.json()["id"]]
-    assert len(mails_to(stack, address)) == 1
-    assert actions(tables, first.json()["id"]) == ["created", "email-sent"]
-    claim = idempotency_row(tables, key)
+    assert [row["PartitionKey"] for row in stored.rows_for_email(address)] == [first.json()["id"]]
+    assert len(outbox.messages_to(address)) == 1
+    assert stored.actions(first.json()["id"]) == ["created", "email-sent"]
+    claim = stored.idempotency_row(key)
     assert claim is not None and claim["InvitationId"] == first.json()["id"]
 
 
 def test_the_same_idempotency_key_with_another_body_is_refused(
-    api: Api, stack: LocalStack, tables: TableServiceClient
+    api: Api, outbox: Outbox, stored: Stored
 ) -> None:
     key = f"order-{uuid.uuid4()}"
     first = api.post("/invitations", json=invitation_body(), headers={"Idempotency-Key": key})
@@ -451,16 +369,16 @@ def test_the_same_idempotency_key_with_another_body_is_refused(
     other = unique_email()
     response = api.post("/invitations", json=invitation_body(invitee=invitee(other)), headers={"Idempotency-Key": key})
     problem(response, 422, "IdempotencyMismatch")
-    assert rows_for_email(tables, other) == [] and mails_to(stack, other) == []
-    assert idempotency_row(tables, key)["InvitationId"] == first.json()["id"]  # type: ignore[index]
+    assert stored.rows_for_email(other) == [] and outbox.messages_to(other) == []
+    assert stored.idempotency_row(key)["InvitationId"] == first.json()["id"]  # type: ignore[index]
 
 
-def test_different_idempotency_keys_create_different_invitations(api: Api, tables: TableServiceClient) -> None:
+def test_different_idempotency_keys_create_different_invitations(api: Api, stored: Stored) -> None:
     address = unique_email()
     body = invitation_body(invitee=invitee(address))
     ids = {api.post("/invitations", json=body, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"}).json()["id"] for _ in range(2)}
     assert len(ids) == 2
-    assert {row["PartitionKey"] for row in rows_for_email(tables, address)} == ids
+    assert {row["PartitionKey"] for row in stored.rows_for_email(address)} == ids
 
 
 # -- read one ---------------------------------------------------------------------------------------
@@ -519,11 +437,11 @@ def list_all(api: Api, page_size: int, **filters: str) -> list[list[dict[str, An
     raise AssertionError("the list never ran out of pages")
 
 
-def test_list_filters_by_email_case_insensitively_and_pages_to_the_end(api: Api, tables: TableServiceClient) -> None:
+def test_list_filters_by_email_case_insensitively_and_pages_to_the_end(api: Api, stored: Stored) -> None:
     address = unique_email("paging")
     spellings = [address, address.upper(), address.capitalize(), address, address.title()]
     ids = {api.invite(invitee=invitee(spelling))["id"] for spelling in spellings}
-    assert len(ids) == 5 and len(rows_for_email(tables, address)) == 5
+    assert len(ids) == 5 and len(stored.rows_for_email(address)) == 5
 
     whole = api.get("/invitations", params={"email": address.upper()})
     assert whole.status_code == 200
@@ -582,7 +500,7 @@ def test_an_invalid_list_query_is_a_422_problem(api: Api, params: dict[str, str]
 
 
 def test_revoke_records_the_actor_and_a_second_revoke_conflicts(
-    api: Api, tables: TableServiceClient, stack: LocalStack
+    api: Api, stored: Stored, outbox: Outbox
 ) -> None:
     address = unique_email()
     created = api.invite(invitee=invitee(address))
@@ -594,10 +512,10 @@ def test_revoke_records_the_actor_and_a_second_revoke_conflicts(
     assert before - timedelta(seconds=1) <= when(revoked["revokedAt"]) <= datetime.now(UTC) + timedelta(seconds=1)
     assert history_actions(revoked) == ["created", "email-sent", "revoked"]
 
-    entity = stored(tables, created["id"])
+    entity = stored.invitation(created["id"])
     assert entity["Status"] == "revoked" and entity["data"]["status"] == "revoked"
     assert entity["data"]["revoked_at"] == revoked["revokedAt"]
-    event = audit(tables, created["id"])[-1]
+    event = stored.audit(created["id"])[-1]
     assert (event["action"], event["actor"], event["from_status"], event["to_status"]) == ("revoked", STAFF, "pending", "revoked")
 
     again = api.post(f"/invitations/{created['id']}/revoke")
@@ -605,19 +523,19 @@ def test_revoke_records_the_actor_and_a_second_revoke_conflicts(
     resend = api.post(f"/invitations/{created['id']}/resend")
     problem(resend, 409, "invitation-revoked")
     problem(api.post(f"/invitations/{created['id']}/reset"), 409, "invitation-revoked")
-    assert actions(tables, created["id"]) == ["created", "email-sent", "revoked"]
-    assert len(mails_to(stack, address)) == 1, "a refused resend sent nothing"
+    assert stored.actions(created["id"]) == ["created", "email-sent", "revoked"]
+    assert len(outbox.messages_to(address)) == 1, "a refused resend sent nothing"
     assert api.get(f"/invitations/{created['id']}").json()["status"] == "revoked"
 
 
-def test_revoke_without_a_principal_is_recorded_as_the_api_key(api: Api, tables: TableServiceClient) -> None:
+def test_revoke_without_a_principal_is_recorded_as_the_api_key(api: Api, stored: Stored) -> None:
     created = api.invite()
     assert api.post(f"/invitations/{created['id']}/revoke").status_code == 200
-    assert audit(tables, created["id"])[-1]["actor"] == "staff-api-key"
+    assert stored.audit(created["id"])[-1]["actor"] == "staff-api-key"
 
 
 def test_resend_sends_a_new_email_and_counts_the_attempt(
-    api: Api, tables: TableServiceClient, stack: LocalStack
+    api: Api, stored: Stored, outbox: Outbox
 ) -> None:
     address = unique_email()
     created = api.invite(invitee=invitee(address))
@@ -631,34 +549,34 @@ def test_resend_sends_a_new_email_and_counts_the_attempt(
     assert resent["expiresAt"] == created["expiresAt"], "a pending invitation keeps its expiry"
     assert history_actions(resent) == ["created", "email-sent", "email-resent"]
 
-    messages = mails_to(stack, address)
+    messages = outbox.messages_to(address)
     assert len(messages) == 2
     assert messages[-1]["Message-ID"] == resent["email"]["messageId"]
     assert created["inviteRedeemUrl"] in bodies(messages[-1])[0]
-    data = stored(tables, created["id"])["data"]
+    data = stored.invitation(created["id"])["data"]
     assert data["email"]["attempts"] == 2 and data["email"]["message_id"] == resent["email"]["messageId"]
-    event = audit(tables, created["id"])[-1]
+    event = stored.audit(created["id"])[-1]
     assert (event["action"], event["actor"], event["from_status"], event["to_status"]) == ("email-resent", STAFF, "pending", "pending")
 
 
-def test_reset_of_a_pending_invitation_conflicts(api: Api, tables: TableServiceClient) -> None:
+def test_reset_of_a_pending_invitation_conflicts(api: Api, stored: Stored) -> None:
     created = api.invite()
     problem(api.post(f"/invitations/{created['id']}/reset"), 409, "invitation-pending")
-    assert stored(tables, created["id"])["Status"] == "pending"
-    assert actions(tables, created["id"]) == ["created", "email-sent"]
+    assert stored.invitation(created["id"])["Status"] == "pending"
+    assert stored.actions(created["id"]) == ["created", "email-sent"]
 
 
 def test_expiry_is_derived_from_time_and_resend_renews_it(
-    api: Api, tables: TableServiceClient, stack: LocalStack
+    api: Api, stored: Stored, outbox: Outbox
 ) -> None:
     address = unique_email("expired")
     created = api.invite(invitee=invitee(address), ttlDays=3)
     past = datetime.now(UTC) - timedelta(hours=1)
-    rewrite(tables, created["id"], expires_at=past)
+    stored.rewrite(created["id"], expires_at=past)
 
     view = api.get(f"/invitations/{created['id']}").json()
     assert view["status"] == "expired" and when(view["expiresAt"]) == past
-    assert stored(tables, created["id"])["Status"] == "pending", "expired is derived, never stored"
+    assert stored.invitation(created["id"])["Status"] == "pending", "expired is derived, never stored"
     assert [item["id"] for page in list_all(api, 50, email=address, status="expired") for item in page] == [created["id"]]
     assert [item for page in list_all(api, 50, email=address, status="pending") for item in page] == []
     problem(api.post(f"/invitations/{created['id']}/reset"), 409, "invitation-expired")
@@ -674,24 +592,24 @@ def test_expiry_is_derived_from_time_and_resend_renews_it(
     event = renewed["history"][-1]
     assert (event["action"], event["fromStatus"], event["toStatus"]) == ("email-resent", "expired", "pending")
 
-    entity = stored(tables, created["id"])
+    entity = stored.invitation(created["id"])
     assert entity["Status"] == "pending" and entity["ExpiresAt"] == new_expiry
     assert when(entity["data"]["expires_at"]) == new_expiry
-    messages = mails_to(stack, address)
+    messages = outbox.messages_to(address)
     assert len(messages) == 2
     assert f"valid until {new_expiry:%B} {new_expiry.day}, {new_expiry.year}" in bodies(messages[-1])[0]
     assert api.get(f"/invitations/{created['id']}").json()["status"] == "pending"
     assert [item["id"] for page in list_all(api, 50, email=address, status="pending") for item in page] == [created["id"]]
 
 
-def test_an_expired_invitation_can_be_revoked(api: Api, tables: TableServiceClient) -> None:
+def test_an_expired_invitation_can_be_revoked(api: Api, stored: Stored) -> None:
     created = api.invite()
-    rewrite(tables, created["id"], expires_at=datetime.now(UTC) - timedelta(minutes=5))
+    stored.rewrite(created["id"], expires_at=datetime.now(UTC) - timedelta(minutes=5))
     response = api.post(f"/invitations/{created['id']}/revoke")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "revoked"
-    assert audit(tables, created["id"])[-1]["from_status"] == "expired"
-    assert stored(tables, created["id"])["Status"] == "revoked"
+    assert stored.audit(created["id"])[-1]["from_status"] == "expired"
+    assert stored.invitation(created["id"])["Status"] == "revoked"
 
 
 ACCEPTED_BY = {
@@ -712,10 +630,10 @@ ACCEPTED_BY_STORED = {  # the same user as the Data column stores it
 }
 
 
-def test_reset_of_an_accepted_invitation_makes_it_pending_again(api: Api, tables: TableServiceClient) -> None:
+def test_reset_of_an_accepted_invitation_makes_it_pending_again(api: Api, stored: Stored) -> None:
     address = unique_email("accepted")
     created = api.invite(invitee=invitee(address))
-    rewrite(tables, created["id"], status="accepted", accepted_by=ACCEPTED_BY_STORED, accepted_at=datetime.now(UTC))
+    stored.rewrite(created["id"], status="accepted", accepted_by=ACCEPTED_BY_STORED, accepted_at=datetime.now(UTC))
     view = api.get(f"/invitations/{created['id']}").json()
     assert view["status"] == "accepted" and view["acceptedBy"] == ACCEPTED_BY
     assert [item["id"] for page in list_all(api, 50, email=address, status="accepted") for item in page] == [created["id"]]
@@ -724,34 +642,33 @@ def test_reset_of_an_accepted_invitation_makes_it_pending_again(api: Api, tables
     assert response.status_code == 200, response.text
     reset = response.json()
     assert reset["status"] == "pending" and reset["acceptedBy"] is None and reset["acceptedAt"] is None
-    entity = stored(tables, created["id"])
+    entity = stored.invitation(created["id"])
     assert entity["Status"] == "pending"
     assert entity["data"]["accepted_by"] is None and entity["data"]["accepted_at"] is None
-    event = audit(tables, created["id"])[-1]
+    event = stored.audit(created["id"])[-1]
     assert (event["action"], event["actor"], event["from_status"], event["to_status"]) == (
         "redemption-reset", STAFF, "accepted", "pending"
     )
     problem(api.post(f"/invitations/{created['id']}/reset"), 409, "invitation-pending")
 
 
-def test_a_completed_invitation_can_no_longer_be_changed(api: Api, tables: TableServiceClient, stack: LocalStack) -> None:
+def test_a_completed_invitation_can_no_longer_be_changed(api: Api, stored: Stored, outbox: Outbox) -> None:
     address = unique_email("completed")
     created = api.invite(invitee=invitee(address))
-    rewrite(
-        tables, created["id"], status="completed", accepted_by=ACCEPTED_BY_STORED, accepted_at=datetime.now(UTC),
+    stored.rewrite(created["id"], status="completed", accepted_by=ACCEPTED_BY_STORED, accepted_at=datetime.now(UTC),
         completed_at=datetime.now(UTC), company_id=str(uuid.uuid4()),
     )
     for action in ("revoke", "resend", "reset"):
         problem(api.post(f"/invitations/{created['id']}/{action}"), 409, "invitation-completed")
-    assert stored(tables, created["id"])["Status"] == "completed"
-    assert actions(tables, created["id"]) == ["created", "email-sent"]
-    assert len(mails_to(stack, address)) == 1
+    assert stored.invitation(created["id"])["Status"] == "completed"
+    assert stored.actions(created["id"]) == ["created", "email-sent"]
+    assert len(outbox.messages_to(address)) == 1
 
 
 # -- concurrency ------------------------------------------------------------------------------------
 
 
-def test_concurrent_revokes_succeed_exactly_once(stack: LocalStack, api: Api, tables: TableServiceClient) -> None:
+def test_concurrent_revokes_succeed_exactly_once(stack: LocalStack, api: Api, stored: Stored) -> None:
     created = api.invite()
     url = f"{stack.base_url}/api/invitations/{created['id']}/revoke"
     workers = 8
@@ -771,16 +688,16 @@ def test_concurrent_revokes_succeed_exactly_once(stack: LocalStack, api: Api, ta
         if response.status_code == 409:
             problem(response, 409)
     [winner] = [response.json() for response in responses if response.status_code == 200]
-    revoked_events = [event for event in audit(tables, created["id"]) if event["action"] == "revoked"]
+    revoked_events = [event for event in stored.audit(created["id"]) if event["action"] == "revoked"]
     assert len(revoked_events) == 1
     assert revoked_events[0]["actor"] == winner["history"][-1]["actor"]
-    entity = stored(tables, created["id"])
+    entity = stored.invitation(created["id"])
     assert entity["Status"] == "revoked" and entity["data"]["revoked_at"] == winner["revokedAt"]
 
 
 @pytest.mark.parametrize("round_", range(4))  # the race is not hit every time: run it a few times
 def test_concurrent_requests_with_one_idempotency_key_create_one_invitation(
-    stack: LocalStack, tables: TableServiceClient, round_: int
+    stack: LocalStack, stored: Stored, outbox: Outbox, round_: int
 ) -> None:
     address, key = unique_email("retry"), f"order-{uuid.uuid4()}"
     body = invitation_body(invitee=invitee(address))
@@ -799,7 +716,7 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_invitation(
     assert [response.status_code for response in responses] == [201] * workers, [r.text for r in responses]
     assert len({response.json()["id"] for response in responses}) == 1
     assert sum("Idempotent-Replayed" not in response.headers for response in responses) == 1
-    [row] = rows_for_email(tables, address)
+    [row] = stored.rows_for_email(address)
     assert row["PartitionKey"] == responses[0].json()["id"]
-    assert len(mails_to(stack, address)) == 1
-    assert actions(tables, row["PartitionKey"]) == ["created", "email-sent"]
+    assert len(outbox.messages_to(address)) == 1
+    assert stored.actions(row["PartitionKey"]) == ["created", "email-sent"]

@@ -7,19 +7,16 @@ the app stored in Azurite. Screenshots of the company page go to test-artifacts/
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.data.tables import TableServiceClient
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from tests.support import tenant_guid, unique_email
+from tests.storage import Stored
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,8 +38,13 @@ TIMEOUT_MS = 20_000
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with playwright_api.sync_playwright() as playwright:
+        # CI runs every test: a missing browser is a broken setup, never a reason to skip.
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: run `make test` (its `scripts/bootstrap.sh --browser` "
+            "installs Debian's chromium package), or `sudo apt-get install chromium`",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
@@ -67,48 +69,6 @@ def link_from_outbox(outbox: Any, address: str) -> str:
             assert match, text
             return match.group(0)
     raise AssertionError("no text/plain part in the invitation e-mail")
-
-
-def tenant_guid(domain: str) -> str:
-    """The local IdP's deterministic tenant id of a domain (see idp/server.mjs)."""
-    return str(uuid.UUID(hashlib.sha256(f"tenant:{domain.lower()}".encode()).hexdigest()[:32]))
-
-
-class Storage:
-    def __init__(self, tables: TableServiceClient) -> None:
-        self.tables = tables
-
-    def invitation(self, invitation_id: str) -> dict[str, Any]:
-        entity = self.tables.get_table_client("Invitations").get_entity(invitation_id, "invitation")
-        return {**entity, "data": json.loads(entity["Data"])}
-
-    def company_rows(self, invitation_id: str) -> list[dict[str, Any]]:
-        found = []
-        for row in self.tables.get_table_client("Companies").query_entities("RowKey eq 'company'"):
-            data = json.loads(row["Data"])
-            if invitation_id in (data.get("invitation_id"), data.get("invitationId")):
-                found.append({**row, "data": data})
-        return found
-
-    def members(self, company_id: str) -> list[dict[str, Any]]:
-        return list(
-            self.tables.get_table_client("Companies").query_entities(
-                "PartitionKey eq @pk and RowKey ge 'member-' and RowKey lt 'member.'", parameters={"pk": company_id}
-            )
-        )
-
-    def user(self, object_id: str) -> dict[str, Any]:
-        return dict(self.tables.get_table_client("Users").get_entity(object_id, ""))
-
-    def consents(self, tenant: str) -> list[dict[str, Any]]:
-        return list(
-            self.tables.get_table_client("AdminConsents").query_entities("PartitionKey eq @pk", parameters={"pk": tenant})
-        )
-
-
-@pytest.fixture
-def storage(tables: TableServiceClient) -> Storage:
-    return Storage(tables)
 
 
 def invite_and_open(api: Any, outbox: Any, page: Page, **overrides: Any) -> dict[str, Any]:
@@ -143,16 +103,16 @@ def background(page: Page, selector: str) -> str:
     return page.eval_on_selector(selector, "element => getComputedStyle(element).backgroundColor")
 
 
-def assert_completed(storage: Storage, invitation: dict[str, Any], account_type: str) -> dict[str, Any]:
-    stored = storage.invitation(invitation["id"])
-    assert stored["Status"] == "completed"
-    [company] = storage.company_rows(invitation["id"])
-    assert stored["data"]["company_id"] == company["PartitionKey"]
-    user = stored["data"]["accepted_by"]
+def assert_completed(stored: Stored, invitation: dict[str, Any], account_type: str) -> dict[str, Any]:
+    entity = stored.invitation(invitation["id"])
+    assert entity["Status"] == "completed"
+    [company] = stored.company_rows(invitation["id"])
+    assert entity["data"]["company_id"] == company["PartitionKey"]
+    user = entity["data"]["accepted_by"]
     assert user["email"] == invitation["invitee"]["email"] and user["account_type"] == account_type
-    [member] = storage.members(company["PartitionKey"])
+    [member] = stored.members(company["PartitionKey"])
     assert member["RowKey"] == f"member-{user['object_id']}" and member["Role"] == "admin"
-    assert storage.user(user["object_id"])["AccountType"] == account_type
+    assert stored.user(user["object_id"])["AccountType"] == account_type
     return company
 
 
@@ -160,7 +120,7 @@ def assert_completed(storage: Storage, invitation: dict[str, Any], account_type:
 
 
 def test_full_journey_with_a_work_account(
-    stack: Any, api: Any, outbox: Any, page: Page, storage: Storage, artifacts: Path
+    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored, artifacts: Path
 ) -> None:
     invitation = invite_and_open(api, outbox, page)
     sign_in_with_work_account(page)
@@ -203,17 +163,17 @@ def test_full_journey_with_a_work_account(
     expect(page.locator("#welcome-title")).to_have_text("Welcome to My rConnect")
     expect(page.locator("main")).to_contain_text("Your company Contoso Precision AG is ready")
 
-    stored = assert_completed(storage, invitation, "work")
-    data = stored["data"]["data"]
+    company_row = assert_completed(stored, invitation, "work")
+    data = company_row["data"]["data"]
     assert data["city"] == "Frauenfeld TG" and data["phone"] == "+41 52 999 88 77"
     assert data["name"] == company["name"] and data["country"] == "CH"
-    user = storage.user(storage.invitation(invitation["id"])["data"]["accepted_by"]["object_id"])
+    user = stored.user(stored.invitation(invitation["id"])["data"]["accepted_by"]["object_id"])
     assert user["HomeTenantId"] == tenant_guid("contoso.example")
     view = api.get(f"/invitations/{invitation['id']}").json()
-    assert view["status"] == "completed" and view["companyId"] == stored["PartitionKey"]
+    assert view["status"] == "completed" and view["companyId"] == company_row["PartitionKey"]
 
 
-def test_local_account_with_an_email_code(stack: Any, api: Any, outbox: Any, page: Page, storage: Storage) -> None:
+def test_local_account_with_an_email_code(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     invitation = invite_and_open(api, outbox, page)
     sign_in_with_email_code(page)
     on_company_page(page, stack)
@@ -222,24 +182,24 @@ def test_local_account_with_an_email_code(stack: Any, api: Any, outbox: Any, pag
     page.click("#create-company")
     page.wait_for_url(f"{stack.base_url}/api/Welcome")
     expect(page.locator("#welcome-title")).to_be_visible()
-    assert_completed(storage, invitation, "local")
+    assert_completed(stored, invitation, "local")
 
 
-def test_wrong_code_at_the_idp_is_refused_there(stack: Any, api: Any, outbox: Any, page: Page, storage: Storage) -> None:
+def test_wrong_code_at_the_idp_is_refused_there(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     invitation = invite_and_open(api, outbox, page)
     page.click("#local-account")
     code = page.locator("#dev-code").inner_text().strip()
     page.fill("#code", "000000" if code != "000000" else "111111")
     page.click("#verify")
     expect(page.locator("#error")).to_contain_text("wrong")
-    assert storage.invitation(invitation["id"])["Status"] == "pending"
+    assert stored.invitation(invitation["id"])["Status"] == "pending"
     page.fill("#code", code)
     page.click("#verify")
     on_company_page(page, stack)
 
 
 def test_back_button_and_second_submit_create_no_second_company(
-    stack: Any, api: Any, outbox: Any, page: Page, storage: Storage
+    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored
 ) -> None:
     invitation = invite_and_open(api, outbox, page)
     sign_in_with_work_account(page)
@@ -255,7 +215,7 @@ def test_back_button_and_second_submit_create_no_second_company(
 
     page.click("#create-company")
     page.wait_for_url(f"{stack.base_url}/api/Welcome")
-    [company] = storage.company_rows(invitation["id"])
+    [company] = stored.company_rows(invitation["id"])
 
     # Back: the company page is not shown again, the browser lands on the welcome page.
     page.go_back()
@@ -274,15 +234,15 @@ def test_back_button_and_second_submit_create_no_second_company(
     direct = page.request.get(f"{stack.base_url}/api/CreateCompany", max_redirects=0)
     assert direct.status == 303 and direct.headers["location"] == f"{stack.base_url}/api/Welcome"
 
-    assert [row["PartitionKey"] for row in storage.company_rows(invitation["id"])] == [company["PartitionKey"]]
-    assert storage.company_rows(invitation["id"])[0]["data"]["data"]["name"] == "Contoso Precision AG"
-    assert len(storage.members(company["PartitionKey"])) == 1
+    assert [row["PartitionKey"] for row in stored.company_rows(invitation["id"])] == [company["PartitionKey"]]
+    assert stored.company_rows(invitation["id"])[0]["data"]["data"]["name"] == "Contoso Precision AG"
+    assert len(stored.members(company["PartitionKey"])) == 1
     history = api.get(f"/invitations/{invitation['id']}").json()["history"]
     assert [event["action"] for event in history].count("completed") == 1
 
 
 def test_completion_lands_on_the_invitations_redirect_url(
-    stack: Any, api: Any, outbox: Any, page: Page, storage: Storage
+    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored
 ) -> None:
     portal = "https://portal.rconnect.example/start"
     page.context.route(
@@ -295,16 +255,16 @@ def test_completion_lands_on_the_invitations_redirect_url(
     page.click("#create-company")
     page.wait_for_url(portal)
     expect(page.locator("#portal")).to_have_text("Portal")
-    assert_completed(storage, invitation, "work")
+    assert_completed(stored, invitation, "work")
 
 
 def test_work_account_that_needs_admin_consent(
-    stack: Any, api: Any, outbox: Any, page: Page, storage: Storage
+    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored
 ) -> None:
     domain = "needs-consent.example"
     tenant = tenant_guid(domain)
-    assert storage.consents(tenant) == [], "the IdP's consent is per run: this test must come first for this tenant"
-    email = f"olga.{uuid.uuid4().hex[:8]}@{domain}"
+    assert stored.consents(tenant) == [], "the IdP's consent is per run: this test must come first for this tenant"
+    email = unique_email("olga", domain)
     invitation = invite_and_open(api, outbox, page, invitee={"email": email, "displayName": "Olga Novak"})
     sign_in_with_work_account(page)
 
@@ -313,7 +273,7 @@ def test_work_account_that_needs_admin_consent(
     expect(page.locator("#message-title")).to_have_text("Your IT administrator needs to approve My rConnect")
     help_link = page.locator("#message-action")
     expect(help_link).to_have_attribute("href", f"{stack.base_url}/api/AdminConsent?invitationId={invitation['id']}")
-    assert storage.invitation(invitation["id"])["Status"] == "pending"
+    assert stored.invitation(invitation["id"])["Status"] == "pending"
     help_link.click()
 
     # The instructions page shows the admin-consent link for the invitee's tenant.
@@ -332,7 +292,7 @@ def test_work_account_that_needs_admin_consent(
     page.wait_for_url(re.compile(re.escape(f"{stack.base_url}/api/AdminConsent/callback") + r"\?.*"))
     expect(page.locator("#message-title")).to_have_text("Thank you — My rConnect is approved")
     expect(page.locator("#message-text")).to_contain_text(tenant)
-    [consent] = storage.consents(tenant)
+    [consent] = stored.consents(tenant)
     assert consent["Granted"] is True and consent["InvitationId"] == invitation["id"] and consent["Error"] == ""
 
     # Now the invitee's work-account sign-in goes through.
@@ -343,10 +303,10 @@ def test_work_account_that_needs_admin_consent(
     expect(page.locator("#email")).to_have_value(email)
     page.click("#create-company")
     page.wait_for_url(f"{stack.base_url}/api/Welcome")
-    assert_completed(storage, invitation, "work")
+    assert_completed(stored, invitation, "work")
 
 
-def test_french_invitee_sees_french_pages(stack: Any, api: Any, outbox: Any, page: Page, storage: Storage) -> None:
+def test_french_invitee_sees_french_pages(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     invitation = invite_and_open(api, outbox, page, language="fr")
     sign_in_with_work_account(page)
     page.wait_for_url(f"{stack.base_url}/api/CreateCompany")
@@ -359,4 +319,4 @@ def test_french_invitee_sees_french_pages(stack: Any, api: Any, outbox: Any, pag
     page.click("#create-company")
     page.wait_for_url(f"{stack.base_url}/api/Welcome")
     assert page.locator("html").get_attribute("lang") == "fr"
-    assert storage.company_rows(invitation["id"])[0]["data"]["data"]["city"] == "Genève"
+    assert stored.company_rows(invitation["id"])[0]["data"]["data"]["city"] == "Genève"

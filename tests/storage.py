@@ -1,0 +1,117 @@
+"""What the app stored in Azurite, read (and, to set up a case, rewritten) directly by the tests.
+
+One `Stored` per stack: the `stored` fixture of conftest.py for the usual stack; a test module
+with its own stack builds one with `Stored.of(that_stack)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from scripts.stack import LocalStack
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Stored:
+    """The stack's tables: Invitations (with the audit trail), IdempotencyKeys, Companies, Users,
+    AdminConsents and AuthFlows."""
+
+    def __init__(self, tables: TableServiceClient) -> None:
+        self.tables = tables
+
+    @classmethod
+    def of(cls, stack: LocalStack) -> Stored:
+        return cls(TableServiceClient.from_connection_string(stack.tables_connection_string))
+
+    def table(self, name: str) -> TableClient:
+        return self.tables.get_table_client(name)
+
+    # -- invitations and their audit trail ---------------------------------------------------------
+
+    def invitation(self, invitation_id: str) -> dict[str, Any]:
+        """The invitation row, with its Data column parsed into `data`."""
+        entity = self.table("Invitations").get_entity(invitation_id, "invitation")
+        return {**entity, "data": json.loads(entity["Data"])}
+
+    def audit(self, invitation_id: str) -> list[dict[str, Any]]:
+        """The invitation's audit events, oldest first; every other row of its partition must be one."""
+        rows = self.table("Invitations").query_entities(
+            "PartitionKey eq @pk and RowKey ne 'invitation'", parameters={"pk": invitation_id}
+        )
+        ordered = sorted(rows, key=lambda row: row["RowKey"])
+        assert all(row["RowKey"].startswith("audit-") for row in ordered), [row["RowKey"] for row in ordered]
+        return [json.loads(row["Data"]) for row in ordered]
+
+    def actions(self, invitation_id: str) -> list[str]:
+        return [event["action"] for event in self.audit(invitation_id)]
+
+    def rows_for_email(self, address: str) -> list[dict[str, Any]]:
+        return list(
+            self.table("Invitations").query_entities(
+                "RowKey eq 'invitation' and EmailLower eq @email", parameters={"email": address.lower()}
+            )
+        )
+
+    def invitation_count(self) -> int:
+        rows = self.table("Invitations").query_entities("RowKey eq 'invitation'", select=["PartitionKey"])
+        return sum(1 for _ in rows)
+
+    def idempotency_row(self, key: str) -> dict[str, Any] | None:
+        key_hash = hashlib.sha256(key.encode()).hexdigest()
+        rows = list(self.table("IdempotencyKeys").query_entities("PartitionKey eq @pk", parameters={"pk": key_hash}))
+        assert len(rows) <= 1
+        return dict(rows[0]) if rows else None
+
+    def rewrite(self, invitation_id: str, **changes: Any) -> None:
+        """Change the stored invitation directly: model fields (snake_case, as Data stores them) go
+        into Data, status/expires_at also into the Status/ExpiresAt columns the list filters on."""
+        client = self.table("Invitations")
+        entity = client.get_entity(invitation_id, "invitation")
+        data = json.loads(entity["Data"])
+        for name, value in changes.items():
+            data[name] = iso(value) if isinstance(value, datetime) else value
+        if "status" in changes:
+            entity["Status"] = changes["status"]
+        if "expires_at" in changes:
+            entity["ExpiresAt"] = changes["expires_at"]
+        entity["Data"] = json.dumps(data)
+        client.update_entity(entity, mode=UpdateMode.REPLACE)
+
+    def expire(self, invitation_id: str) -> None:
+        """Move the invitation's expiry two days into the past, in the column and in the stored model."""
+        self.rewrite(invitation_id, expires_at=datetime.now(UTC) - timedelta(days=2))
+
+    # -- what the invitee's pages store --------------------------------------------------------------
+
+    def company_rows(self, invitation_id: str) -> list[dict[str, Any]]:
+        """Every "company" row whose company came from this invitation, with Data parsed into `data`."""
+        found = []
+        for row in self.table("Companies").query_entities("RowKey eq 'company'"):
+            data = json.loads(row["Data"])
+            if invitation_id in (data.get("invitation_id"), data.get("invitationId")):
+                found.append({**row, "data": data})
+        return found
+
+    def members(self, company_id: str) -> list[dict[str, Any]]:
+        return list(
+            self.table("Companies").query_entities(
+                "PartitionKey eq @pk and RowKey ge 'member-' and RowKey lt 'member.'", parameters={"pk": company_id}
+            )
+        )
+
+    def user(self, object_id: str) -> dict[str, Any]:
+        return dict(self.table("Users").get_entity(object_id, ""))
+
+    def consents(self, tenant: str) -> list[dict[str, Any]]:
+        return list(self.table("AdminConsents").query_entities("PartitionKey eq @pk", parameters={"pk": tenant}))
+
+    def auth_flows(self, state: str) -> list[dict[str, Any]]:
+        """The sign-in in progress under this OIDC state (at most one row)."""
+        return list(self.table("AuthFlows").query_entities("PartitionKey eq @pk", parameters={"pk": state}))
