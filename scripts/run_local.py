@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 import urllib.request
 from pathlib import Path
@@ -30,7 +31,12 @@ def create_demo_invitation(stack: LocalStack) -> dict[str, object]:
         return json.loads(response.read())
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # leave the `with` block, so the stack's processes are stopped too
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     data_dir = ROOT / ".local"
     key = os.environ.get("FUNCTIONS_KEY") or "local-dev-functions-key"
     with LocalStack(StackConfig(data_dir, functions_key=key)) as stack:
