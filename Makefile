@@ -5,8 +5,9 @@ run:  ## install, start Azurite + local B2C + the function app on :7071, print a
 	./scripts/bootstrap.sh
 	.venv/bin/python -m scripts.run_local
 
-test:  ## install (Chromium included) and run every test
+test:  ## install (Chromium included), type-check and run every test
 	./scripts/bootstrap.sh --browser
+	.venv/bin/python -m mypy
 	.venv/bin/python -m pytest
 
 bench:  ## measure latency and throughput of the main paths against the local stack

@@ -4,8 +4,8 @@ import hmac
 
 import azure.functions as func
 
-from http_common.cookies import read_session_cookie
 from http_common.api import MAX_BODY_BYTES
+from http_common.cookies import read_session_cookie
 from http_common.pages import html_response, new_nonce, page_errors, redirect
 from shared import companies, company_form, invitations
 from shared.countries import country_choices

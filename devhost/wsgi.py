@@ -8,11 +8,13 @@ import inspect
 import json
 import logging
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 import azure.functions as func
+from azure.functions.decorators.http import HttpTrigger
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -123,12 +125,12 @@ def http_routes(function_app: func.FunctionApp, route_prefix: str = "api") -> li
     for f in function_app.get_functions():
         if not f.is_http_function():
             continue
-        trigger = f.get_trigger()
-        name = f.get_function_name()
+        trigger = cast(HttpTrigger, f.get_trigger())  # is_http_function() said so
+        name = str(f.get_function_name())
         methods = tuple(str(m).upper() for m in trigger.methods) if trigger.methods else None
         template = "/".join(p.strip("/") for p in (route_prefix, trigger.route or name) if p.strip("/"))
         auth = trigger.auth_level or func.AuthLevel.FUNCTION  # FUNCTION is the host's default
-        routes.append(HttpRoute(name, template, methods, auth, trigger.name, f.get_user_function()))
+        routes.append(HttpRoute(name, template, methods, auth, str(trigger.name), f.get_user_function()))
     return routes
 
 
@@ -182,7 +184,7 @@ def create_wsgi_app(
         key = request.headers.get(KEY_HEADER) or request.args.get(KEY_QUERY) or ""
         return hmac.compare_digest(key.encode(), expected_key)
 
-    def invoke(route: HttpRoute, request: Request, values: dict[str, Any]) -> Response:
+    def invoke(route: HttpRoute, request: Request, values: Mapping[str, Any]) -> Response:
         http_request = func.HttpRequest(
             method=request.method,
             url=request.url,
@@ -193,7 +195,7 @@ def create_wsgi_app(
         )
         try:
             result = route.handler(**{route.param_name: http_request})
-            if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
                 result = asyncio.run(result)  # waitress worker threads have no running loop
             return _to_response(result)
         except Exception:

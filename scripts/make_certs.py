@@ -51,7 +51,10 @@ def ensure_certs(directory: pathlib.Path = DEFAULT_DIR) -> CertPaths:
 
     ca_cert = x509.load_pem_x509_certificate(ca_path.read_bytes())
     if not _server_cert_is_usable(paths.cert, paths.key, ca_cert):
-        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+        loaded = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise SystemExit(f"{ca_key_path} is not the EC key this script creates; delete the folder to start over")
+        ca_key = loaded
         server_key = ec.generate_private_key(ec.SECP256R1())
         _write_key(paths.key, server_key)
         _write_cert(paths.cert, _build_server_cert(server_key, ca_cert, ca_key))
@@ -59,7 +62,7 @@ def ensure_certs(directory: pathlib.Path = DEFAULT_DIR) -> CertPaths:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _build_ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:

@@ -8,6 +8,7 @@ import signal
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from scripts.stack import ROOT, LocalStack, StackConfig
 from shared.openapi import REQUEST_EXAMPLE
@@ -20,7 +21,7 @@ DEMO_INVITATION = {
 }
 
 
-def create_demo_invitation(stack: LocalStack) -> dict[str, object]:
+def create_demo_invitation(stack: LocalStack) -> dict[str, Any]:
     request = urllib.request.Request(
         f"{stack.base_url}/api/invitations",
         data=json.dumps(DEMO_INVITATION).encode(),

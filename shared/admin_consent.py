@@ -5,8 +5,8 @@ import secrets
 from urllib.parse import urlencode
 
 from shared.clock import utcnow
-from shared.storage import ADMIN_CONSENTS, table
 from shared.settings import get_settings
+from shared.storage import ADMIN_CONSENTS, table
 
 _TENANT = re.compile(
     r"^(organizations|common|[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63})$"

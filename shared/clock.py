@@ -1,7 +1,7 @@
 """The current time, in one place so every timestamp is timezone-aware UTC."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

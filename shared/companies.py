@@ -8,7 +8,14 @@ from azure.data.tables import TableTransactionError
 from shared import invitations
 from shared.clock import utcnow
 from shared.errors import Conflict
-from shared.models import Company, CompanyData, CompanyForm, Invitation, InvitationStatus, SignedInUser
+from shared.models import (
+    Company,
+    CompanyData,
+    CompanyForm,
+    Invitation,
+    InvitationStatus,
+    SignedInUser,
+)
 from shared.storage import COMPANIES, table
 
 COMPANY_ROW = "company"
@@ -46,7 +53,7 @@ def create_from_invitation(invitation: Invitation, form: CompanyForm, user: Sign
              ("create", member)]
         )
     except TableTransactionError as error:
-        if error.error_code != "EntityAlreadyExists":
+        if getattr(error, "error_code", None) != "EntityAlreadyExists":  # set at runtime, missing in the stubs
             raise
     try:
         return invitations.complete(invitation.id, company_id, user)

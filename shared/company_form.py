@@ -5,7 +5,14 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from shared.models import PHONE_PATTERN, POSTAL_CODE_PATTERN, VAT_PATTERN, CompanyForm, Invitation, SignedInUser
+from shared.models import (
+    PHONE_PATTERN,
+    POSTAL_CODE_PATTERN,
+    VAT_PATTERN,
+    CompanyForm,
+    Invitation,
+    SignedInUser,
+)
 
 NOT_BLANK = r".*\S.*"
 WEB_URL = r"^https?:\/\/\S+$"

@@ -43,7 +43,7 @@ def load(invitation_id: str) -> tuple[Invitation, str]:
         entity = table(INVITATIONS).get_entity(invitation_id, INVITATION_ROW)
     except ResourceNotFoundError:
         raise NotFound(f"No invitation has the id {invitation_id}.") from None
-    return Invitation.model_validate_json(entity["Data"]), entity.metadata["etag"]
+    return Invitation.model_validate_json(entity["Data"]), str(entity.metadata["etag"])
 
 
 def history(invitation_id: str) -> list[AuditEvent]:
@@ -108,7 +108,7 @@ def query(
         parameters["email"] = email.lower()
     pages: Iterator[Any] = table(INVITATIONS).query_entities(
         " and ".join(clauses), parameters=parameters, results_per_page=page_size, select=["Data"]
-    ).by_page(continuation_token=decode_token(token))
+    ).by_page(continuation_token=decode_token(token))  # type: ignore[arg-type]  # tables' tokens are dicts
     # A filtered scan may hand back empty pages with a token: follow them to real results.
     for page in pages:
         items = [Invitation.model_validate_json(entity["Data"]) for entity in page]

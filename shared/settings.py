@@ -2,10 +2,10 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEV_SESSION_SECRET = "local-development-only-session-secret"

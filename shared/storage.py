@@ -11,6 +11,7 @@ Tables and keys (the README explains why):
 - AdminConsents: PartitionKey = Entra tenant id; RowKey = timestamped consent result.
 """
 
+from contextlib import suppress
 from functools import lru_cache
 
 from azure.core.exceptions import ResourceExistsError
@@ -33,10 +34,8 @@ def _service() -> TableServiceClient:
         get_settings().tables_connection_string.get_secret_value()
     )
     for name in ALL_TABLES:
-        try:
+        with suppress(ResourceExistsError):
             service.create_table(name)
-        except ResourceExistsError:
-            pass
     return service
 
 

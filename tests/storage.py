@@ -15,6 +15,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from scripts.stack import LocalStack
 
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 

@@ -17,7 +17,6 @@ from scripts.run_local import DEMO_INVITATION
 from scripts.stack import LocalStack
 
 
-
 def unique_email(prefix: str = "anna", domain: str = "contoso.example") -> str:
     return f"{prefix}.{uuid.uuid4().hex[:12]}@{domain}"
 

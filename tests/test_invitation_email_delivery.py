@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, invitation_body, unique_email
 from scripts.stack import LocalStack
 from tests.fakes.acs_email_server import AcsEmailFake
 from tests.storage import Stored
+from tests.support import Api, invitation_body, unique_email
 
 SENDER = "DoNotReply@mail.rconnect.example"  # what the acs_stack fixture configures
 ACS_ATTEMPTS_PER_SEND = 3  # one try and the sender's two retries (shared/mail/acs.py)

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support import Api, Outbox, invitation_body, unique_email
 from scripts.stack import LocalStack
 from tests.storage import Stored
+from tests.support import Api, Outbox, invitation_body, unique_email
 
 PROBLEM_BASE = "https://rconnect.example/problems/"
 PROBLEM_TYPE = "application/problem+json"

@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urljoin, urlparse
 import pytest
 import requests
 
-from tests.support import tenant_guid, unique_email
 from tests.storage import Stored
+from tests.support import tenant_guid, unique_email
 
 COOKIE = "rconnect_session"
 TIMEOUT = 30

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.support import tenant_guid, unique_email
 from tests.storage import Stored
+from tests.support import tenant_guid, unique_email
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

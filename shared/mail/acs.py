@@ -1,11 +1,17 @@
 """Delivery through Azure Communication Services (ACS) e-mail."""
 
+import json
 import logging
 from typing import Any
 from uuid import uuid4
 
 from azure.communication.email import EmailClient
-from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
@@ -86,11 +92,11 @@ def _describe(error: AzureError) -> str:
     response = error.response if isinstance(error, HttpResponseError) else None
     if response is None:
         return f"ACS send failed ({type(error).__name__})"
-    if response.status_code >= 400:
+    if response.status_code is not None and response.status_code >= 400:
         return f"ACS answered {response.status_code} {response.reason}"
     # A successful HTTP answer raised as an error: the send operation itself ended Failed or Canceled.
     try:
-        body = response.json()
+        body = json.loads(response.text())
     except ValueError:
         body = {}
     detail = (body.get("error") or {}).get("message")
