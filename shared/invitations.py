@@ -111,8 +111,7 @@ def create(request: InvitationRequest, *, actor: str, idempotency_key: str | Non
             return view(get(invitation_id)), False
         except NotFound:
             raise conflict from None
-    invitation = _deliver(invitation_id, actor, action="email-sent")
-    return view(invitation), True
+    return view(_deliver(invitation_id, actor, action="email-sent", known=invitation)), True
 
 
 def _claim_idempotency_key(key: str, request: InvitationRequest, new_id: str) -> tuple[str, bool]:
@@ -147,14 +146,15 @@ def _illegal(action: str, invitation_id: str, status: InvitationStatus) -> Confl
     )
 
 
-def _deliver(invitation_id: str, actor: str, action: str) -> Invitation:
+def _deliver(invitation_id: str, actor: str, action: str, known: Invitation | None = None) -> Invitation:
     """Send (or re-send) the e-mail, then record the outcome; a failure is stored, never lost.
 
     The send happens once, outside the guarded write, so losing a race on the record only
     retries the record: every e-mail that went out is counted. An expired invitation gets
-    a fresh expiry, so the link in the new e-mail works.
+    a fresh expiry, so the link in the new e-mail works. `known`: the invitation just written,
+    which spares a read on the create path.
     """
-    invitation = get(invitation_id)
+    invitation = known or get(invitation_id)
     now = utcnow()
     status = invitation.effective_status(now)
     if status not in _OPEN:
