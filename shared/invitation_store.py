@@ -55,13 +55,15 @@ def history(invitation_id: str) -> list[AuditEvent]:
     return [AuditEvent.model_validate_json(entity["Data"]) for entity in entities]
 
 
-def insert(invitation: Invitation, event: AuditEvent) -> None:
+def insert(invitation: Invitation, event: AuditEvent) -> str:
+    """Write a new invitation; returns its ETag."""
     try:
-        table(INVITATIONS).submit_transaction(
+        results = table(INVITATIONS).submit_transaction(
             [("create", _entity(invitation)), ("create", _audit_entity(invitation.id, event))]
         )
     except TableTransactionError as error:
         raise Conflict(f"Invitation {invitation.id} already exists.") from error
+    return str(results[0]["etag"])
 
 
 def replace(invitation: Invitation, etag: str, event: AuditEvent) -> None:

@@ -102,7 +102,7 @@ def create(request: InvitationRequest, *, actor: str, idempotency_key: str | Non
         invite_redeem_url=redeem_url(invitation_id),
     )
     try:
-        store.insert(invitation, AuditEvent(at=now, action="created", actor=actor, to_status=PENDING))
+        etag = store.insert(invitation, AuditEvent(at=now, action="created", actor=actor, to_status=PENDING))
     except Conflict as conflict:
         if not idempotency_key:
             raise
@@ -111,7 +111,7 @@ def create(request: InvitationRequest, *, actor: str, idempotency_key: str | Non
             return view(get(invitation_id)), False
         except NotFound:
             raise conflict from None
-    return view(_deliver(invitation_id, actor, action="email-sent", known=invitation)), True
+    return view(_deliver(invitation_id, actor, action="email-sent", current=(invitation, etag))), True
 
 
 def _claim_idempotency_key(key: str, request: InvitationRequest, new_id: str) -> tuple[str, bool]:
@@ -146,15 +146,18 @@ def _illegal(action: str, invitation_id: str, status: InvitationStatus) -> Confl
     )
 
 
-def _deliver(invitation_id: str, actor: str, action: str, known: Invitation | None = None) -> Invitation:
+def _deliver(
+    invitation_id: str, actor: str, action: str, current: tuple[Invitation, str] | None = None
+) -> Invitation:
     """Send (or re-send) the e-mail, then record the outcome; a failure is stored, never lost.
 
     The send happens once, outside the guarded write, so losing a race on the record only
     retries the record: every e-mail that went out is counted. An expired invitation gets
-    a fresh expiry, so the link in the new e-mail works. `known`: the invitation just written,
-    which spares a read on the create path.
+    a fresh expiry, so the link in the new e-mail works. `current`: (invitation, ETag) when
+    the caller already has them, as the create path does.
     """
-    invitation = known or get(invitation_id)
+    current = current or store.load(invitation_id)
+    invitation = current[0]
     now = utcnow()
     status = invitation.effective_status(now)
     if status not in _OPEN:
@@ -185,7 +188,7 @@ def _deliver(invitation_id: str, actor: str, action: str, known: Invitation | No
         )
         return current.model_copy(update={"expires_at": max(expires_at, current.expires_at), "email": delivery})
 
-    return _transition(invitation_id, actor, action, allowed=_OPEN, change=record, detail=result.error)
+    return _transition(invitation_id, actor, action, allowed=_OPEN, change=record, detail=result.error, current=current)
 
 
 def _transition(
@@ -196,11 +199,14 @@ def _transition(
     allowed: tuple[InvitationStatus, ...],
     change: Callable[[Invitation, datetime], Invitation],
     detail: str | None = None,
+    current: tuple[Invitation, str] | None = None,
 ) -> Invitation:
     """Apply `change` if the effective status is in `allowed`, guarded by the ETag;
-    a lost race re-reads and re-checks, so a transition that became illegal is refused."""
+    a lost race re-reads and re-checks, so a transition that became illegal is refused.
+    `current`: (invitation, ETag) the caller already read, tried first without a read."""
     for _ in range(_RACE_RETRIES):
-        invitation, etag = store.load(invitation_id)
+        invitation, etag = current or store.load(invitation_id)
+        current = None
         now = utcnow()
         before = invitation.effective_status(now)
         if before not in allowed:
@@ -237,21 +243,26 @@ def reset(invitation_id: str, actor: str) -> InvitationView:
     return view(_transition(invitation_id, actor, "redemption-reset", allowed=(ACCEPTED,), change=change))
 
 
+def _accepted_by(invitation: Invitation, user: SignedInUser) -> bool:
+    accepted_by = invitation.accepted_by
+    return invitation.status == ACCEPTED and accepted_by is not None and accepted_by.object_id == user.object_id
+
+
 def accept(invitation_id: str, user: SignedInUser) -> Invitation:
     """Mark the invitation redeemed by `user`; the same user signing in again is a no-op."""
-    invitation = get(invitation_id)
-    if invitation.status == ACCEPTED and invitation.accepted_by and invitation.accepted_by.object_id == user.object_id:
-        return invitation
+    current = store.load(invitation_id)
+    if _accepted_by(current[0], user):
+        return current[0]
 
-    def change(current: Invitation, now: datetime) -> Invitation:
-        return current.model_copy(update={"status": ACCEPTED, "accepted_by": user, "accepted_at": now})
+    def change(invitation: Invitation, now: datetime) -> Invitation:
+        return invitation.model_copy(update={"status": ACCEPTED, "accepted_by": user, "accepted_at": now})
 
     try:
-        return _transition(invitation_id, user.email, "accepted", allowed=(PENDING,), change=change)
+        return _transition(invitation_id, user.email, "accepted", allowed=(PENDING,), change=change, current=current)
     except Conflict:
         # Lost a race against our own other tab/callback: that is success, not a conflict.
         winner = get(invitation_id)
-        if winner.status == ACCEPTED and winner.accepted_by and winner.accepted_by.object_id == user.object_id:
+        if _accepted_by(winner, user):
             return winner
         raise
 
