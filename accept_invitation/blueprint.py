@@ -8,13 +8,18 @@ import requests
 from pydantic import BaseModel
 
 from http_common.cookies import read_session_cookie, session_cookie_header
-from http_common.pages import html_response, page_errors, redirect
+from http_common.pages import (
+    blocked_invitation_response,
+    html_response,
+    page_errors,
+    redirect,
+)
 from shared import admin_consent, identity, invitations, users
 from shared.errors import Conflict, Gone, InvalidInput, NotFound
 from shared.i18n import best_language
 from shared.identity import SignInFailed
 from shared.models import Invitation, parse_invitation_id
-from shared.pages import blocked_invitation_page, message_page, page
+from shared.pages import message_page, page
 from shared.sessions import (
     SIGN_IN_MAX_AGE_SECONDS,
     InviteeSession,
@@ -41,9 +46,15 @@ def _language(req: func.HttpRequest, invitation: Invitation | None = None) -> st
     return invitation.language if invitation else best_language(req.headers.get("accept-language"))
 
 
-def _blocked_page(kind: str, invitation: Invitation) -> func.HttpResponse:
-    html, status = blocked_invitation_page(kind, invitation)
-    return html_response(html, status=status)
+def _sign_in_unavailable(invitation: Invitation, error: Exception) -> func.HttpResponse:
+    log.warning("B2C unreachable: %s", error)
+    html = message_page("sign-in-unavailable", invitation.language, action_url=invitation.invite_redeem_url)
+    return html_response(html, status=503)
+
+
+def _sign_in_again_url(invitation: Invitation) -> str:
+    # prompt=login makes B2C ask for credentials instead of reusing its session.
+    return invitation.invite_redeem_url + "&prompt=login"
 
 
 def _load(req: func.HttpRequest, raw_id: str | None) -> Invitation | func.HttpResponse:
@@ -64,13 +75,11 @@ def invite_user(req: func.HttpRequest) -> func.HttpResponse:
     if isinstance(invitation, func.HttpResponse):
         return invitation
     if kind := invitations.redemption_block(invitation):
-        return _blocked_page(kind, invitation)
+        return blocked_invitation_response(kind, invitation)
     try:
         auth_uri, state = identity.begin(invitation, force_login=req.params.get("prompt") == "login")
     except (requests.RequestException, ValueError) as error:
-        log.warning("B2C unreachable: %s", error)
-        retry = invitation.invite_redeem_url
-        return html_response(message_page("sign-in-unavailable", invitation.language, action_url=retry), status=503)
+        return _sign_in_unavailable(invitation, error)
     cookie = seal(SignInInProgress(state=state, invitation_id=invitation.id))
     return redirect(auth_uri, set_cookie=session_cookie_header(cookie, SIGN_IN_MAX_AGE_SECONDS))
 
@@ -81,7 +90,7 @@ def _sign_in_failed_page(failure: SignInFailed, invitation: Invitation) -> func.
     if description.startswith(_CANCELLED):
         return html_response(message_page("sign-in-cancelled", invitation.language, action_url=retry))
     if description.startswith(_FORGOT_PASSWORD):
-        return html_response(message_page("forgot-password", invitation.language, action_url=retry + "&prompt=login"))
+        return html_response(message_page("forgot-password", invitation.language, action_url=_sign_in_again_url(invitation)))
     if description.startswith(_CONSENT_CODES):
         help_url = invitations.admin_consent_help_url(invitation.id)
         return html_response(message_page("consent-required", invitation.language, action_url=help_url), status=403)
@@ -104,9 +113,7 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
     try:
         invitation_id, user = identity.finish(state, dict(req.params))
     except requests.RequestException as error:
-        log.warning("B2C token endpoint unreachable: %s", error)
-        retry = invitation.invite_redeem_url
-        return html_response(message_page("sign-in-unavailable", invitation.language, action_url=retry), status=503)
+        return _sign_in_unavailable(invitation, error)
     except Gone:
         retry = invitation.invite_redeem_url
         return html_response(message_page("sign-in-used", invitation.language, action_url=retry), status=400)
@@ -116,7 +123,7 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
         html = message_page(
             "wrong-account",
             invitation.language,
-            action_url=invitation.invite_redeem_url + "&prompt=login",
+            action_url=_sign_in_again_url(invitation),
             signed_in=user.email,
             invited=invitation.invitee.email,
         )
@@ -127,7 +134,7 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
     except Conflict:
         current = invitations.get(invitation_id)
         if kind := invitations.redemption_block(current):
-            return _blocked_page(kind, current)
+            return blocked_invitation_response(kind, current)
         names = {"inviter": current.inviter.name, "organisation": current.inviter.organisation}
         return html_response(message_page("invitation-taken", current.language, **names), status=409)
     session = seal(InviteeSession.start(invitation_id, user))

@@ -6,17 +6,27 @@ import azure.functions as func
 
 from http_common.api import MAX_BODY_BYTES
 from http_common.cookies import read_session_cookie
-from http_common.pages import html_response, new_nonce, page_errors, redirect
+from http_common.pages import (
+    blocked_invitation_response,
+    html_response,
+    new_nonce,
+    page_errors,
+    redirect,
+)
 from shared import companies, company_form, invitations
 from shared.countries import country_choices
 from shared.i18n import best_language, catalog
 from shared.models import Invitation, InvitationStatus
-from shared.pages import CATALOG, blocked_invitation_page, message_page, page
+from shared.pages import CATALOG, message_page, page
 from shared.sessions import InviteeSession, session_max_age, unseal
 from shared.settings import get_settings
 
 bp = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS
+
+
+def _session(req: func.HttpRequest) -> InviteeSession | None:
+    return unseal(read_session_cookie(req), InviteeSession, session_max_age())
 
 
 def _finished_url(invitation: Invitation) -> str:
@@ -25,7 +35,7 @@ def _finished_url(invitation: Invitation) -> str:
 
 def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Invitation] | func.HttpResponse:
     """The session and its invitation if the company page is the right place, else where to go."""
-    session = unseal(read_session_cookie(req), InviteeSession, session_max_age())
+    session = _session(req)
     if session is None:
         language = best_language(req.headers.get("accept-language"))
         return html_response(message_page("session-expired", language), status=401)
@@ -34,8 +44,7 @@ def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Invitation] | fun
     if status == InvitationStatus.COMPLETED:
         return redirect(_finished_url(invitation), status=303)
     if kind := invitations.redemption_block(invitation):
-        html, code = blocked_invitation_page(kind, invitation)
-        return html_response(html, status=code)
+        return blocked_invitation_response(kind, invitation)
     accepted_by = invitation.accepted_by
     if status != InvitationStatus.ACCEPTED or accepted_by is None or accepted_by.object_id != session.user.object_id:
         return html_response(message_page("session-expired", invitation.language), status=401)
@@ -103,7 +112,7 @@ def create_company(req: func.HttpRequest) -> func.HttpResponse:
 @page_errors
 def welcome(req: func.HttpRequest) -> func.HttpResponse:
     """Stand-in for the My rConnect portal's landing page when PORTAL_URL is not set."""
-    session = unseal(read_session_cookie(req), InviteeSession, session_max_age())
+    session = _session(req)
     invitation = invitations.get(session.invitation_id) if session else None
     company = companies.get(invitation.company_id) if invitation and invitation.company_id else None
     language = invitation.language if invitation else best_language(req.headers.get("accept-language"))

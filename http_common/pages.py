@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from shared.i18n import best_language
-from shared.pages import message_page
+from shared.models import Invitation
+from shared.pages import blocked_invitation_page, message_page
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ def redirect(location: str, *, status: int = 302, set_cookie: str | None = None)
     if set_cookie:
         headers["Set-Cookie"] = set_cookie
     return func.HttpResponse(status_code=status, headers=headers)
+
+
+def blocked_invitation_response(kind: str, invitation: Invitation) -> func.HttpResponse:
+    html, status = blocked_invitation_page(kind, invitation)
+    return html_response(html, status=status)
 
 
 def page_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:

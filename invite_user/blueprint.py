@@ -9,6 +9,10 @@ from shared.models import InvitationRequest, ListQuery, parse_invitation_id
 bp = func.Blueprint()
 
 
+def _invitation_id(req: func.HttpRequest) -> str:
+    return parse_invitation_id(req.route_params.get("id"))
+
+
 def _actor(req: func.HttpRequest) -> str:
     # Set by App Service Authentication when staff call through Entra ID; a bare key has no name.
     return req.headers.get("x-ms-client-principal-name") or "staff-api-key"
@@ -36,25 +40,25 @@ def list_invitations(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="invitations/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @api_errors
 def get_invitation(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(invitations.view(invitations.get(parse_invitation_id(req.route_params.get("id")))))
+    return json_response(invitations.view(invitations.get(_invitation_id(req))))
 
 
 @bp.route(route="invitations/{id}/revoke", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @api_errors
 def revoke_invitation(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(invitations.revoke(parse_invitation_id(req.route_params.get("id")), _actor(req)))
+    return json_response(invitations.revoke(_invitation_id(req), _actor(req)))
 
 
 @bp.route(route="invitations/{id}/resend", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @api_errors
 def resend_invitation(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(invitations.resend(parse_invitation_id(req.route_params.get("id")), _actor(req)))
+    return json_response(invitations.resend(_invitation_id(req), _actor(req)))
 
 
 @bp.route(route="invitations/{id}/reset", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @api_errors
 def reset_invitation(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(invitations.reset(parse_invitation_id(req.route_params.get("id")), _actor(req)))
+    return json_response(invitations.reset(_invitation_id(req), _actor(req)))
 
 
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

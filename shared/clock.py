@@ -1,6 +1,6 @@
 """The current time, in one place so every timestamp is timezone-aware UTC."""
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
