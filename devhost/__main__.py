@@ -10,9 +10,7 @@ import secrets
 from pathlib import Path
 
 import azure.functions as func
-from waitress.server import create_server
-
-from devhost.wsgi import create_wsgi_app, load_route_prefix
+from devhost.wsgi import create_http_server, create_wsgi_app, load_route_prefix
 
 
 def load_app(spec: str) -> tuple[func.FunctionApp, Path]:
@@ -43,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         key = secrets.token_urlsafe(32)
         print(f"FUNCTIONS_KEY not set; generated key for FUNCTION/ADMIN routes: {key}", flush=True)
     wsgi_app = create_wsgi_app(app, prefix, functions_key=key)
-    server = create_server(wsgi_app, host=args.host, port=args.port, threads=args.threads)
+    server = create_http_server(wsgi_app, args.host, args.port, args.threads)
     print(f"Dev host ready on http://{args.host}:{server.effective_port}", flush=True)
     try:
         server.run()

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import azure.functions as func
 from azure.functions.decorators.http import HttpTrigger
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger("devhost")
+
+# Kestrel has no connection cap; waitress stops accepting at 100 open connections, so 100 idle
+# keep-alive clients would lock everyone out. Allow many, and close those idle for a minute.
+CONNECTION_LIMIT = 1000
+IDLE_SECONDS = 60
 
 KEY_HEADER = "x-functions-key"
 KEY_QUERY = "code"
@@ -142,8 +149,36 @@ def load_route_prefix(host_json: Path) -> str:
     return "api" if prefix is None else str(prefix)
 
 
-def _plain(status: int, body: str = "", headers: Iterable[tuple[str, str]] = ()) -> Response:
-    return Response(body, status=status, mimetype="text/plain", headers=list(headers))
+def _plain(status: int, body: str = "") -> Response:
+    return Response(body, status=status, mimetype="text/plain")
+
+
+def _joined(pairs: Iterable[tuple[str, str]], *, drop_empty: bool) -> dict[str, str]:
+    """ASP.NET Core's view of a query or header collection: case-insensitive keys (first spelling kept),
+    repeated values joined with a comma (``StringValues.ToString()``); the host's RPC mapping drops
+    query values that end up empty."""
+    values: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
+    for key, value in pairs:
+        values.setdefault(spelling.setdefault(key.lower(), key), []).append(value)
+    joined = {key: ",".join(parts) for key, parts in values.items()}
+    return {k: v for k, v in joined.items() if v} if drop_empty else joined
+
+
+def query_params(args: MultiDict[str, str]) -> dict[str, str]:
+    """``req.params`` as the host builds it: ``?a=1&a=2&b=`` gives ``{"a": "1,2"}``."""
+    return _joined(args.items(multi=True), drop_empty=True)
+
+
+def request_url(request: Request) -> str:
+    """The URL with its query string as sent (werkzeug's ``request.url`` re-encodes it, the host doesn't)."""
+    query = request.query_string.decode("latin-1")
+    return f"{request.base_url}?{query}" if query else request.base_url
+
+
+def request_headers(headers: Headers) -> dict[str, str]:
+    """``req.headers`` as the host sends them: lower-case names, repeated headers comma-joined."""
+    return {k.lower(): v for k, v in _joined(headers.items(), drop_empty=False).items()}
 
 
 def _to_response(result: Any) -> Response:
@@ -162,6 +197,13 @@ def _to_response(result: Any) -> Response:
     return response
 
 
+def _rule(text: str, route: HttpRoute) -> Rule:
+    rule = Rule(text, endpoint=route, methods=route.methods)
+    if route.methods is not None:
+        rule.methods = set(route.methods)  # werkzeug adds HEAD to GET rules; the host doesn't
+    return rule
+
+
 def create_wsgi_app(
     function_app: func.FunctionApp, route_prefix: str = "api", *, functions_key: str
 ) -> WSGIApplication:
@@ -172,7 +214,7 @@ def create_wsgi_app(
     for route in routes:
         log.info("%s: [%s] /%s (auth: %s)", route.name, ",".join(route.methods or ["ALL"]), route.template, route.auth_level.value)
     url_map = Map(
-        [Rule(rule, endpoint=route, methods=route.methods) for route in routes for rule in _rules_for(route.template)],
+        [_rule(text, route) for route in routes for text in _rules_for(route.template)],
         converters=_CONVERTERS,
         strict_slashes=False,
         merge_slashes=False,
@@ -187,9 +229,9 @@ def create_wsgi_app(
     def invoke(route: HttpRoute, request: Request, values: Mapping[str, Any]) -> Response:
         http_request = func.HttpRequest(
             method=request.method,
-            url=request.url,
-            headers=dict(request.headers.items()),
-            params=request.args.to_dict(),  # first value per key, like Azure
+            url=request_url(request),
+            headers=request_headers(request.headers),
+            params=query_params(request.args),
             route_params={k: v for k, v in values.items() if v is not _Literal},
             body=request.get_data(),
         )
@@ -206,10 +248,10 @@ def create_wsgi_app(
     def app(request: Request) -> Response:
         try:
             route, values = url_map.bind_to_environ(request.environ).match()
-        except MethodNotAllowed as exc:
-            return _plain(405, "Method Not Allowed", [("Allow", ", ".join(sorted(exc.valid_methods or ())))])
-        except HTTPException as exc:
-            return _plain(exc.code or 404, exc.name)
+        except HTTPException:
+            # The host's routing has no 405 and no implicit HEAD: an unknown path, a method the
+            # function doesn't list, or HEAD on a GET-only route is a 404 with an empty body.
+            return _plain(404)
         if route.auth_level in _PROTECTED and not authorized(request):
             return _plain(401)  # the host answers 401 with an empty body
         response = invoke(route, request, values)
@@ -217,3 +259,10 @@ def create_wsgi_app(
         return response
 
     return app
+
+
+def create_http_server(app: WSGIApplication, host: str, port: int, threads: int) -> BaseWSGIServer | MultiSocketServer:
+    """The waitress server the dev host runs (``port=0``: a free port, see ``effective_port``)."""
+    return create_server(
+        app, host=host, port=port, threads=threads, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS
+    )

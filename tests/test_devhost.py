@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +17,7 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 import requests
-from waitress.server import create_server
-
-from devhost import create_wsgi_app, load_route_prefix
+from devhost import create_http_server, create_wsgi_app, load_route_prefix
 
 KEY = "test-functions-key"
 GUID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -85,7 +84,7 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
-    server = create_server(create_wsgi_app(sample, "api", functions_key=KEY), host="127.0.0.1", port=0, threads=4)
+    server = create_http_server(create_wsgi_app(sample, "api", functions_key=KEY), "127.0.0.1", 0, 4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
@@ -97,17 +96,24 @@ def get(url: str, **kwargs: object) -> requests.Response:
 
 
 def test_guid_route_params_query_and_headers(base: str) -> None:
-    r = get(f"{base}/api/items/{GUID}?a=1&a=2&b=x", headers={"X-Test": "in"})
+    r = get(f"{base}/api/items/{GUID}?b=x", headers={"X-Test": "in"})
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "application/json"
     assert r.headers["X-Out"] == "yes"
     assert r.json() == {
         "route": {"id": GUID},
-        "params": {"a": "1", "b": "x"},  # first value per key, like Azure
-        "url": f"{base}/api/items/{GUID}?a=1&a=2&b=x",
+        "params": {"b": "x"},
+        "url": f"{base}/api/items/{GUID}?b=x",
         "method": "GET",
         "x_test": "in",
     }
+
+
+def test_query_params_as_the_host_maps_them(base: str) -> None:
+    """The host joins repeated keys with a comma (keys are case-insensitive) and drops empty values."""
+    r = get(f"{base}/api/items/{GUID}?a=1&a=2&empty=&bare&A=3&c=%2C&d=&d=x")
+    assert r.json()["params"] == {"a": "1,2,3", "c": ",", "d": ",x"}
+    assert r.json()["url"].endswith("?a=1&a=2&empty=&bare&A=3&c=%2C&d=&d=x")  # the raw URL is untouched
 
 
 def test_guid_constraint_rejects_other_values(base: str) -> None:
@@ -158,12 +164,34 @@ def test_redirect_with_two_cookies(base: str) -> None:
     assert r.cookies.get_dict() == {"session": "abc", "theme": "dark"}
 
 
-def test_unknown_route_and_wrong_method(base: str) -> None:
-    assert get(f"{base}/api/nope").status_code == 404
-    assert get(f"{base}/items/{GUID}").status_code == 404  # the route prefix is required
-    r = requests.delete(f"{base}/api/items/{GUID}", timeout=5)
-    assert r.status_code == 405
-    assert "GET" in r.headers["Allow"]
+def test_unknown_route_wrong_method_and_head_are_empty_404s(base: str) -> None:
+    """The host has no 405 and no implicit HEAD for GET routes: all of these are 404 with no body."""
+    responses = [
+        get(f"{base}/api/nope"),
+        get(f"{base}/items/{GUID}"),  # the route prefix is required
+        requests.delete(f"{base}/api/items/{GUID}", timeout=5),
+        requests.post(f"{base}/api/hello/Ada", timeout=5),
+        requests.head(f"{base}/api/items/{GUID}", timeout=5),
+    ]
+    assert [(r.status_code, r.content, "Allow" in r.headers) for r in responses] == [(404, b"", False)] * 5
+    assert requests.delete(f"{base}/api/files/x", timeout=5).text == "rest=x"  # no methods listed: every method
+
+
+def test_idle_keep_alive_connections_do_not_lock_others_out(base: str) -> None:
+    """Waitress's default cap (100 connections) let idle clients block everyone; the host has no such cap."""
+    host, port = base.removeprefix("http://").split(":")
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(150):
+            conn = socket.create_connection((host, int(port)), timeout=5)
+            conn.sendall(b"GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n")  # a served request, then kept alive
+            idle.append(conn)
+        for conn in idle:
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        assert get(f"{base}/api/hello").text == "Hello, world"
+    finally:
+        for conn in idle:
+            conn.close()
 
 
 def test_exception_is_500_without_traceback(base: str, caplog: pytest.LogCaptureFixture) -> None:
