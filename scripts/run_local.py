@@ -36,6 +36,13 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # leave the `with` block, so the stack's processes are stopped too
 
 
+def _ignore_further_signals() -> None:
+    """While the stack stops, a second Ctrl+C must not cut Azurite's save short (the services run in
+    their own sessions, so only this process sees the terminal's signals)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     data_dir = ROOT / ".local"
@@ -47,7 +54,7 @@ def main() -> None:
 My rConnect invitations is running.
   Function app     {stack.base_url}/api   (staff API key: x-functions-key: {key})
   Identity (B2C)   {stack.idp_url}   (local CA: {Path(stack.ca_bundle).relative_to(ROOT)})
-  Table Storage    Azurite on 127.0.0.1:{stack.config.table_port}, data in .local/azurite
+  Storage          Azurite: tables on 127.0.0.1:{stack.config.table_port}, queues on 127.0.0.1:{stack.config.queue_port}, data in .local/azurite
   E-mail outbox    {stack.outbox.relative_to(ROOT)}/
 
 Demo invitation for {DEMO_INVITATION['invitee']['email']} (e-mail: {invitation['email']['status']}):
@@ -62,7 +69,8 @@ Logs: .local/logs/. Press Ctrl+C to stop.""",
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            print("\nStopping.")
+            _ignore_further_signals()
+            print("\nStopping (Azurite saves its data before it exits)...", flush=True)
 
 
 if __name__ == "__main__":

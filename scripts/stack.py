@@ -1,14 +1,16 @@
 """Start the local stand-ins for Azure and the function app as real processes.
 
-Azurite (Table Storage), the OpenID Connect provider playing Azure AD B2C (HTTPS with
-the project's local CA) and the dev host serving function_app on waitress. Used by
-`make run` on the usual ports and by the tests on free ports in a throwaway folder.
+Azurite (Table and Queue Storage), the OpenID Connect provider playing Azure AD B2C (HTTPS
+with the project's local CA) and the dev host serving function_app (HTTP, queue and timer
+triggers). Used by `make run` on the usual ports and by the tests on free ports in a
+throwaway folder.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +26,9 @@ AZURITE_ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 STARTUP_SECONDS = 60
+# Azurite writes its database on SIGINT (and otherwise only every 5 s): give it time to finish.
+SAVE_SECONDS = 30
+STORAGE_SERVICES = ("azurite-table", "azurite-queue")
 
 
 def free_port() -> int:
@@ -36,6 +41,7 @@ def free_port() -> int:
 class StackConfig:
     data_dir: Path
     table_port: int = 10002
+    queue_port: int = 10001
     idp_port: int = 8443
     app_port: int = 7071
     functions_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -44,15 +50,36 @@ class StackConfig:
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs: object) -> StackConfig:
-        return cls(data_dir, table_port=free_port(), idp_port=free_port(), app_port=free_port(), **kwargs)  # type: ignore[arg-type]
+        ports = {name: free_port() for name in ("table_port", "queue_port", "idp_port", "app_port")}
+        return cls(data_dir, **ports, **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class _Service:
+    command: list[str]
+    env: dict[str, str]
+    ready_port: int | None = None  # ready once this port accepts connections...
+    ready_line: str | None = None  # ...or once the log (since this start) shows this line
+    stop_signal: signal.Signals = signal.SIGTERM
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+    log_start: int = 0  # where this start's output begins in the log
+    started: bool = False
 
 
 class LocalStack:
-    """Context manager: processes up on enter (or an exception naming the log), down on exit."""
+    """Context manager: processes up on enter (or an exception naming the log), down on exit.
+
+    Services, by name: ``azurite-table``, ``azurite-queue``, ``idp``, ``app`` (the dev host).
+    Fault tests can take one down and bring it back mid-flow with ``stop_service(name)`` and
+    ``start_service(name)``; the name ``azurite`` means both storage services. Azurite is always
+    stopped the way it saves its data (SIGINT, then waiting for it to exit), so a restart on the
+    same folder finds every write that was acknowledged before the stop.
+    """
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
-        self._processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes]]] = []
+        self._services: dict[str, _Service] = {}
         self.logs = config.data_dir / "logs"
 
     @property
@@ -64,12 +91,16 @@ class LocalStack:
         return f"https://localhost:{self.config.idp_port}"
 
     @property
-    def tables_connection_string(self) -> str:
+    def storage_connection_string(self) -> str:
+        """Azurite's account with its table and queue endpoints (the app's ``STORAGE`` setting)."""
         return (
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
             f"AccountKey={AZURITE_ACCOUNT_KEY};"
             f"TableEndpoint=http://127.0.0.1:{self.config.table_port}/devstoreaccount1;"
+            f"QueueEndpoint=http://127.0.0.1:{self.config.queue_port}/devstoreaccount1;"
         )
+
+    tables_connection_string = storage_connection_string  # the name before the STORAGE rename
 
     @property
     def outbox(self) -> Path:
@@ -82,7 +113,9 @@ class LocalStack:
     def app_environment(self) -> dict[str, str]:
         """The app settings the dev host runs with (what local.settings.json holds for func start)."""
         return {
-            "TABLES_CONNECTION_STRING": self.tables_connection_string,
+            "STORAGE": self.storage_connection_string,
+            "TABLES_CONNECTION_STRING": self.storage_connection_string,  # until the app reads only STORAGE
+            "AzureWebJobsStorage": self.storage_connection_string,  # the host's default trigger connection
             "PUBLIC_BASE_URL": self.base_url,
             "B2C_AUTHORITY_HOST": self.idp_url,
             "ENTRA_LOGIN_HOST": self.idp_url,
@@ -111,14 +144,16 @@ class LocalStack:
         certs = ensure_certs(config.data_dir / "certs")
         self.ca_bundle.write_text("".join(path.read_text() for path in (certs.ca, *config.extra_ca_files)))
         node_bin = ROOT / "node_modules" / ".bin"
-        self._spawn(
-            "azurite",
-            [str(node_bin / "azurite-table"), "--tableHost", "127.0.0.1", "--tablePort", str(config.table_port),
-             "--location", str(config.data_dir / "azurite"), "--skipApiVersionCheck", "--disableTelemetry"],
-            env={},
-        )
-        self._spawn(
-            "idp",
+        location = str(config.data_dir / "azurite")
+        for kind, port in (("table", config.table_port), ("queue", config.queue_port)):
+            self._services[f"azurite-{kind}"] = _Service(
+                [str(node_bin / f"azurite-{kind}"), f"--{kind}Host", "127.0.0.1", f"--{kind}Port", str(port),
+                 "--location", location, "--skipApiVersionCheck", "--disableTelemetry"],
+                env={},
+                ready_port=port,
+                stop_signal=signal.SIGINT,
+            )
+        self._services["idp"] = _Service(
             ["node", str(ROOT / "idp" / "server.mjs")],
             env={
                 "IDP_PORT": str(config.idp_port),
@@ -127,57 +162,97 @@ class LocalStack:
                 "IDP_REDIRECT_URIS": f"{self.base_url}/api/InviteUser/callback",
                 "IDP_ADMIN_CONSENT_REDIRECT_URIS": f"{self.base_url}/api/AdminConsent/callback",
             },
+            ready_line="IdP ready at",
         )
-        self._wait_for_port("azurite", config.table_port)
-        self._wait_for_log("idp", "IdP ready at")
-        self._spawn(
-            "app",
+        self._services["app"] = _Service(
             [sys.executable, "-m", "devhost", "--port", str(config.app_port), "--host", "127.0.0.1"],
             env=self.app_environment(),
+            ready_line="Dev host ready on",
+            stop_signal=signal.SIGINT,  # the dev host finishes the functions it is running
         )
-        self._wait_for_log("app", "Dev host ready on")
+        for name in (*STORAGE_SERVICES, "idp"):
+            self._spawn(name)
+        for name in (*STORAGE_SERVICES, "idp"):
+            self._wait(name)
+        self.start_service("app")
 
     def stop(self) -> None:
-        for _, process, _ in reversed(self._processes):
-            if process.poll() is None:
-                process.terminate()
-        for _, process, log in reversed(self._processes):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
-        self._processes.clear()
+        """Stop everything, the app first (it may still be writing) and Azurite last."""
+        for name in reversed(self._services):
+            self.stop_service(name)
+        self._services.clear()
+
+    def stop_service(self, name: str) -> None:
+        """Stop one service (``azurite``: both storage services) and wait until it has exited."""
+        for label in self._names(name):
+            self._halt(label)
+
+    def start_service(self, name: str) -> None:
+        """Start a stopped service again, same ports and folder; returns once it serves."""
+        for label in self._names(name):
+            self._spawn(label)
+        for label in self._names(name):
+            self._wait(label)
 
     def log_text(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
-    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        log = (self.logs / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    def _names(self, name: str) -> tuple[str, ...]:
+        names = STORAGE_SERVICES if name == "azurite" else (name,)
+        unknown = [label for label in names if label not in self._services]
+        if unknown:
+            raise KeyError(f"no service {unknown[0]!r}; services: {', '.join(self._services)}")
+        return names
+
+    def _halt(self, name: str) -> None:
+        service = self._services[name]
+        process = service.process
+        if process is not None and process.poll() is None:
+            process.send_signal(service.stop_signal)
+            try:
+                process.wait(timeout=SAVE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if service.log is not None:
+            service.log.close()
+        service.process = service.log = None
+
+    def _spawn(self, name: str) -> None:
+        service = self._services[name]
+        if service.process is not None and service.process.poll() is None:
+            raise RuntimeError(f"{name} is already running")
+        # A fresh log per stack; a restarted service appends to it.
+        service.log = (self.logs / f"{name}.log").open("ab" if service.started else "wb")
+        service.log_start = service.log.tell()
+        service.started = True
+        # A session of its own: Ctrl+C in the terminal reaches run_local only, which then stops
+        # each service in order (a second SIGINT would cut Azurite's save short).
+        service.process = subprocess.Popen(
+            service.command,
+            cwd=ROOT,
+            env={**os.environ, **service.env},
+            stdout=service.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
-        self._processes.append((name, process, log))
 
-    def _process(self, name: str) -> subprocess.Popen[bytes]:
-        return next(process for label, process, _ in self._processes if label == name)
-
-    def _wait(self, name: str, ready: object) -> None:
+    def _wait(self, name: str) -> None:
+        service = self._services[name]
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
-            if ready():  # type: ignore[operator]
+            if self._ready(name, service):
                 return
-            if self._process(name).poll() is not None:
+            if service.process is None or service.process.poll() is not None:
                 raise RuntimeError(f"{name} exited during start-up:\n{self.log_text(name)[-3000:]}")
             time.sleep(0.1)
         raise RuntimeError(f"{name} did not start within {STARTUP_SECONDS} s:\n{self.log_text(name)[-3000:]}")
 
-    def _wait_for_port(self, name: str, port: int) -> None:
-        def listening() -> bool:
+    def _ready(self, name: str, service: _Service) -> bool:
+        if service.ready_port is not None:
             with socket.socket() as probe:
-                return probe.connect_ex(("127.0.0.1", port)) == 0
-
-        self._wait(name, listening)
-
-    def _wait_for_log(self, name: str, line: str) -> None:
-        self._wait(name, lambda: line in self.log_text(name))
+                return probe.connect_ex(("127.0.0.1", service.ready_port)) == 0
+        with (self.logs / f"{name}.log").open("rb") as log:
+            log.seek(service.log_start)
+            return (service.ready_line or "").encode() in log.read()
