@@ -1,19 +1,32 @@
 // Local stand-in for Azure AD B2C: an OpenID Connect provider on loopback HTTPS
 // that MSAL Python accepts as a B2C authority, plus a stand-in for the Entra ID
-// admin-consent endpoint. Configured only through environment variables (see
-// readConfig); prints "IdP ready at <issuer>" once it accepts connections.
+// admin-consent endpoint. Its pages follow the customer guide's steps: sign in (local
+// account password, or a work account known to Microsoft), sign up (e-mail, password,
+// a verification code e-mailed to the local outbox), then the terms/consent page.
+// Configured only through environment variables (see readConfig); prints
+// "IdP ready at <issuer>" once it accepts connections.
 
 import { createHash, generateKeyPairSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import Provider, { interactionPolicy } from 'oidc-provider';
 
-import { adminConsentPage, codePage, errorPage, loginPage } from './views.mjs';
+import { AccountStore, hashPassword, passwordProblem } from './accounts.mjs';
+import { chooseLanguage, translator } from './i18n.mjs';
+import { writeVerificationEmail } from './mail.mjs';
+import { adminConsentPage, codePage, consentPage, documentPage, errorPage, signInPage, signUpPage } from './views.mjs';
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_BODY_BYTES = 64 * 1024;
+// B2C's e-mail verification: a 6-digit code, a few tries per code, a few codes per sign-up.
+const CODE_TTL_MS = 10 * 60 * 1000;
+const CODE_ATTEMPTS = 3;
+const CODES_PER_SIGN_UP = 5;
 
 function list(value, fallback = '') {
   return (value ?? fallback).split(',').map((item) => item.trim()).filter(Boolean);
@@ -31,6 +44,8 @@ function readConfig(env) {
   const tenant = env.IDP_TENANT || 'rconnectdev';
   const userFlow = env.IDP_USER_FLOW || 'B2C_1_signupsignin';
   const prefix = `/${tenant}.onmicrosoft.com/${userFlow}/v2.0`;
+  const outboxDir = path.resolve(env.IDP_OUTBOX_DIR || path.join(ROOT, '.local', 'outbox'));
+  const relativeOutbox = path.relative(process.cwd(), outboxDir);
   return {
     port,
     tlsCert: readFileSync(env.IDP_TLS_CERT),
@@ -49,6 +64,13 @@ function readConfig(env) {
     consentRequiredDomains: new Set(
       list(env.IDP_CONSENT_REQUIRED_DOMAINS, 'needs-consent.example').map((d) => d.toLowerCase()),
     ),
+    dataDir: path.resolve(env.IDP_DATA_DIR || path.join(ROOT, '.local', 'idp')),
+    outboxDir,
+    // What the code page tells the developer: ".local/outbox" under `make run`.
+    outboxLabel: relativeOutbox && !relativeOutbox.startsWith('..') && !path.isAbsolute(relativeOutbox) ? relativeOutbox : outboxDir,
+    appName: env.IDP_APP_NAME || 'My rConnect',
+    termsUrl: env.IDP_TERMS_URL || `https://localhost:${port}/terms-of-use`,
+    privacyUrl: env.IDP_PRIVACY_URL || `https://localhost:${port}/privacy`,
   };
 }
 
@@ -68,19 +90,29 @@ function displayNameFromEmail(email) {
     .join(' ');
 }
 
-function buildProfile(config, rawEmail, rawName, kind) {
-  const email = rawEmail.trim();
-  const name = rawName.trim() || displayNameFromEmail(email);
+// A work account federated from Entra ID (CASE 1): its home tenant is derived from the domain.
+function workProfile(email) {
+  const name = displayNameFromEmail(email);
   const [givenName, ...rest] = name.split(/\s+/);
-  const domain = email.split('@')[1].toLowerCase();
   return {
+    kind: 'work',
     sub: userId(email),
     email,
     name,
     givenName,
     familyName: rest.join(' '),
-    // B2C adds "idp" only for federated (work account) sign-ins.
-    idp: kind === 'work' ? `https://login.microsoftonline.com/${homeTenantId(domain)}/v2.0` : undefined,
+    homeTenant: homeTenantId(email.split('@')[1]),
+  };
+}
+
+function localProfile(account) {
+  return {
+    kind: 'local',
+    sub: account.sub,
+    email: account.email,
+    name: account.name,
+    givenName: account.givenName,
+    familyName: account.familyName,
   };
 }
 
@@ -93,8 +125,8 @@ function sendHtml(res, status, html) {
   res.end(html);
 }
 
-function redirect(res, location) {
-  res.writeHead(302, { location, 'cache-control': 'no-store' });
+function redirect(res, location, status = 302) {
+  res.writeHead(status, { location, 'cache-control': 'no-store' });
   res.end();
 }
 
@@ -109,7 +141,32 @@ async function readForm(req) {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-function createProvider(config, accounts) {
+// The claims of real B2C with the project's custom policy (infra/b2c), see the README:
+// local accounts carry `emails` and `idp: LocalAccount`; work accounts the verified
+// mailbox as `email`, their `upn` and the Entra issuer as `idp`.
+function claimsOf(config, profile, b2cTenantId) {
+  const common = {
+    sub: profile.sub,
+    oid: profile.sub,
+    name: profile.name,
+    ...(profile.givenName ? { given_name: profile.givenName } : {}),
+    ...(profile.familyName ? { family_name: profile.familyName } : {}),
+    tfp: config.userFlow,
+    tid: b2cTenantId,
+    ver: '1.0',
+  };
+  if (profile.kind === 'work') {
+    return {
+      ...common,
+      email: profile.email,
+      upn: profile.email,
+      idp: `https://login.microsoftonline.com/${profile.homeTenant}/v2.0`,
+    };
+  }
+  return { ...common, emails: [profile.email] };
+}
+
+function createProvider(config, sessions) {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: randomBytes(8).toString('hex') };
   const b2cTenantId = deterministicGuid('b2c-tenant', config.tenant.toLowerCase());
@@ -136,6 +193,8 @@ function createProvider(config, accounts) {
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     pkce: { required: () => true },
+    // B2C puts the policy name in `acr` as well as `tfp` (the "acr" claim setting).
+    acrValues: [config.userFlow],
     // Explicit lifetimes (B2C-like one hour tokens); the defaults print notices on stdout.
     ttl: {
       AccessToken: 3600,
@@ -150,109 +209,118 @@ function createProvider(config, accounts) {
     // them into userinfo unless this is off.
     conformIdTokenClaims: false,
     claims: {
-      openid: ['sub', 'oid', 'emails', 'name', 'given_name', 'family_name', 'tfp', 'tid', 'ver', 'idp'],
+      openid: ['sub', 'oid', 'emails', 'email', 'upn', 'name', 'given_name', 'family_name', 'tfp', 'tid', 'ver', 'idp'],
       profile: ['name', 'given_name', 'family_name'],
-      email: ['emails'],
+      email: ['emails', 'email'],
     },
     async findAccount(ctx, sub, token) {
       // The profile is kept per grant because one e-mail may sign in as both a
       // work and a local account; fall back to the latest login for the session.
-      const profile = accounts.byGrant.get(token?.grantId) ?? accounts.bySub.get(sub);
+      const profile = sessions.byGrant.get(token?.grantId) ?? sessions.bySub.get(sub);
       if (!profile) return undefined;
-      return {
-        accountId: sub,
-        async claims() {
-          return {
-            sub,
-            oid: sub,
-            emails: [profile.email],
-            name: profile.name,
-            given_name: profile.givenName,
-            ...(profile.familyName ? { family_name: profile.familyName } : {}),
-            tfp: config.userFlow,
-            tid: b2cTenantId,
-            ver: '1.0',
-            ...(profile.idp ? { idp: profile.idp } : {}),
-          };
-        },
-      };
+      return { accountId: sub, async claims() { return claimsOf(config, profile, b2cTenantId); } };
     },
     interactions: {
       policy,
       url: (ctx, interaction) => `${config.prefix}/interaction/${interaction.uid}`,
     },
     async renderError(ctx, out) {
+      const t = translator(chooseLanguage(ctx.oidc?.params?.ui_locales, ctx.get('accept-language')));
       ctx.type = 'html';
-      ctx.body = errorPage('Sign in failed', out);
+      ctx.body = errorPage(t, t('signInFailed'), out);
     },
   });
   return provider;
 }
 
 function createApp(config) {
-  const accounts = { byGrant: new Map(), bySub: new Map() };
-  const emailCodes = new Map(); // interaction uid -> { email, name, code }
+  const sessions = { byGrant: new Map(), bySub: new Map() };
+  const accounts = new AccountStore(config.dataDir);
+  // interaction uid -> the sign-up or consent step in progress
+  // ({ stage: 'code', email, passwordHash, givenName, familyName, code, expiresAt, attempts, codesSent }
+  //  or { stage: 'consent', email }).
+  const pending = new Map();
   const consentedTenants = new Set();
-  const provider = createProvider(config, accounts);
+  const provider = createProvider(config, sessions);
   const oidcCallback = provider.callback();
   const prefixLower = config.prefix.toLowerCase();
-  const interactionRe = /^\/interaction\/([\w-]+)(?:\/(login|verify|cancel|forgot-password))?$/;
+  const interactionRe = /^\/interaction\/([\w-]+)(?:\/(login|signup|verify|consent|forgot-password))?$/;
 
   const b2cError = (code, message) => ({ error: 'access_denied', error_description: `${code}: ${message}` });
+  const cancelled = b2cError('AADB2C90091', 'The user has cancelled entering self-asserted information.');
 
   async function finishLogin(req, res, details, profile) {
     const grant = new provider.Grant({ accountId: profile.sub, clientId: details.params.client_id });
     grant.addOIDCScope(details.params.scope);
     const grantId = await grant.save();
-    accounts.byGrant.set(grantId, profile);
-    accounts.bySub.set(profile.sub, profile);
+    sessions.byGrant.set(grantId, profile);
+    sessions.bySub.set(profile.sub, profile);
     await provider.interactionFinished(req, res, {
-      login: { accountId: profile.sub },
+      login: { accountId: profile.sub, acr: config.userFlow },
       consent: { grantId },
     }, { mergeWithLastSubmission: false });
   }
 
+  function newCode(state, t) {
+    state.code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    state.expiresAt = Date.now() + CODE_TTL_MS;
+    state.attempts = 0;
+    state.codesSent += 1;
+    const file = writeVerificationEmail({ outboxDir: config.outboxDir, tenant: config.tenant, t, to: state.email, code: state.code });
+    console.log(`Verification code for ${state.email} written to ${file}`);
+  }
+
   async function handleInteraction(req, res, uid, step) {
     const details = await provider.interactionDetails(req, res);
+    const t = translator(chooseLanguage(details.params.ui_locales, req.headers['accept-language']));
     if (details.uid !== uid) {
-      sendHtml(res, 400, errorPage('Sign in failed', { error: 'invalid_request', error_description: 'interaction mismatch' }));
+      sendHtml(res, 400, errorPage(t, t('signInFailed'), { error: 'invalid_request', error_description: 'interaction mismatch' }));
       return;
     }
     const base = `${config.prefix}/interaction/${uid}`;
-    const renderLogin = (status, values) => sendHtml(res, status, loginPage({
-      action: `${base}/login`, forgotUrl: `${base}/forgot-password`, ...values,
+    const hint = details.params.login_hint ?? '';
+    const renderSignIn = (status, values) => sendHtml(res, status, signInPage({
+      t, action: `${base}/login`, signUpUrl: `${base}/signup`, forgotUrl: `${base}/forgot-password`, ...values,
     }));
-    const renderCode = (status, pending, error) => sendHtml(res, status, codePage({
-      action: `${base}/verify`, cancelAction: `${base}/cancel`, email: pending.email, code: pending.code, error,
+    const renderSignUp = (status, values) => sendHtml(res, status, signUpPage({
+      t, action: `${base}/signup`, signInUrl: base, givenName: '', surname: '', ...values,
+    }));
+    const renderCode = (status, state, messages = {}) => sendHtml(res, status, codePage({
+      t, action: `${base}/verify`, email: state.email, folder: config.outboxLabel, ...messages,
     }));
     const abort = (result) => provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+    const state = pending.get(uid);
 
-    if (req.method === 'GET' && !step) {
-      renderLogin(200, { email: details.params.login_hint ?? '', name: '' });
-      return;
-    }
-    if (req.method === 'GET' && step === 'forgot-password') {
-      await abort(b2cError('AADB2C90118', 'The user has forgotten their password.'));
+    if (req.method === 'GET') {
+      if (!step) renderSignIn(200, { email: hint });
+      else if (step === 'signup') renderSignUp(200, { email: hint });
+      else if (step === 'verify' && state?.stage === 'code') renderCode(200, state);
+      else if (step === 'consent' && state?.stage === 'consent') {
+        sendHtml(res, 200, consentPage({
+          t, action: `${base}/consent`, appName: config.appName, email: state.email,
+          termsUrl: config.termsUrl, privacyUrl: config.privacyUrl,
+        }));
+      } else if (step === 'forgot-password') await abort(b2cError('AADB2C90118', 'The user has forgotten their password.'));
+      else renderSignIn(400, { email: hint, error: t('errStartAgain') });
       return;
     }
     if (req.method !== 'POST' || !step || step === 'forgot-password') {
-      sendHtml(res, 405, errorPage('Method not allowed', { error: 'method_not_allowed' }));
+      sendHtml(res, 405, errorPage(t, t('signInFailed'), { error: 'method_not_allowed' }));
       return;
     }
 
     const form = await readForm(req);
     const action = form.get('action');
-    if (step === 'cancel' || action === 'cancel') {
-      emailCodes.delete(uid);
-      await abort(b2cError('AADB2C90091', 'The user has cancelled entering self-asserted information.'));
+    if (action === 'cancel' || (step === 'consent' && form.get('decision') !== 'yes')) {
+      pending.delete(uid);
+      await abort(cancelled);
       return;
     }
 
     if (step === 'login') {
       const email = (form.get('email') ?? '').trim();
-      const name = (form.get('name') ?? '').trim();
       if (!EMAIL_RE.test(email)) {
-        renderLogin(400, { email, name, error: 'Please enter a valid email address.' });
+        renderSignIn(400, { email, error: t('errEmail') });
         return;
       }
       if (action === 'work') {
@@ -264,49 +332,129 @@ function createApp(config) {
           });
           return;
         }
-        await finishLogin(req, res, details, buildProfile(config, email, name, 'work'));
+        await finishLogin(req, res, details, workProfile(email));
         return;
       }
-      if (action === 'local') {
-        const pending = { email, name, code: String(randomInt(0, 1_000_000)).padStart(6, '0') };
-        emailCodes.set(uid, pending);
-        renderCode(200, pending);
+      if (action !== 'signin') {
+        renderSignIn(400, { email, error: t('errChoose') });
         return;
       }
-      renderLogin(400, { email, name, error: 'Please choose how to sign in.' });
+      const password = form.get('password') ?? '';
+      if (!password) {
+        renderSignIn(400, { email, error: t('errPasswordMissing') });
+        return;
+      }
+      const { account, error } = await accounts.authenticate(email, password);
+      if (error) {
+        renderSignIn(400, { email, error: t(error) });
+        return;
+      }
+      if (account.consented) {
+        await finishLogin(req, res, details, localProfile(account));
+        return;
+      }
+      // The terms were declined last time: they are asked again before the app gets a token.
+      pending.set(uid, { stage: 'consent', email: account.email });
+      redirect(res, `${base}/consent`, 303);
       return;
     }
 
-    // step === 'verify'
-    const pending = emailCodes.get(uid);
-    if (!pending) {
-      renderLogin(400, { email: details.params.login_hint ?? '', name: '', error: 'The verification code has expired. Please start again.' });
+    if (step === 'signup') {
+      const email = (form.get('email') ?? '').trim();
+      const givenName = (form.get('givenName') ?? '').trim();
+      const surname = (form.get('surname') ?? '').trim();
+      const password = form.get('newPassword') ?? '';
+      const problem = !EMAIL_RE.test(email) ? 'errEmail'
+        : passwordProblem(password)
+        ?? (password !== (form.get('reenterPassword') ?? '') ? 'errPasswordMismatch' : undefined)
+        ?? (accounts.find(email) ? 'errUserExists' : undefined);
+      if (problem) {
+        renderSignUp(400, { email, givenName, surname, error: t(problem) });
+        return;
+      }
+      const fresh = { stage: 'code', email, givenName, familyName: surname, passwordHash: await hashPassword(password), codesSent: 0 };
+      newCode(fresh, t);
+      pending.set(uid, fresh);
+      redirect(res, `${base}/verify`, 303);
       return;
     }
-    const entered = Buffer.from((form.get('code') ?? '').trim());
-    const expected = Buffer.from(pending.code);
-    if (entered.length !== expected.length || !timingSafeEqual(entered, expected)) {
-      renderCode(400, pending, 'That code is wrong. Please try again.');
+
+    if (step === 'verify') {
+      if (state?.stage !== 'code') {
+        renderSignUp(400, { email: hint, error: t('errStartAgain') });
+        return;
+      }
+      if (action === 'resend') {
+        if (state.codesSent >= CODES_PER_SIGN_UP) {
+          renderCode(429, state, { error: t('errTooManyCodes') });
+          return;
+        }
+        newCode(state, t);
+        renderCode(200, state, { info: t('newCodeSent') });
+        return;
+      }
+      if (!state.code || state.attempts >= CODE_ATTEMPTS) {
+        renderCode(400, state, { error: t('errCodeTooMany') });
+        return;
+      }
+      if (Date.now() > state.expiresAt) {
+        renderCode(400, state, { error: t('errCodeExpired') });
+        return;
+      }
+      const entered = Buffer.from((form.get('code') ?? '').trim());
+      const expected = Buffer.from(state.code);
+      if (entered.length !== expected.length || !timingSafeEqual(entered, expected)) {
+        state.attempts += 1;
+        if (state.attempts >= CODE_ATTEMPTS) state.code = undefined; // only a new code helps now
+        renderCode(400, state, { error: t(state.code ? 'errCodeWrong' : 'errCodeTooMany') });
+        return;
+      }
+      if (accounts.find(state.email)) { // created meanwhile in another tab
+        pending.delete(uid);
+        renderSignIn(400, { email: state.email, error: t('errUserExists') });
+        return;
+      }
+      const fallback = displayNameFromEmail(state.email);
+      accounts.add({
+        sub: userId(state.email),
+        email: state.email,
+        name: [state.givenName, state.familyName].filter(Boolean).join(' ') || fallback,
+        givenName: state.givenName || fallback.split(' ')[0],
+        familyName: state.familyName || fallback.split(' ').slice(1).join(' '),
+        passwordHash: state.passwordHash,
+        consented: false,
+        createdAt: new Date().toISOString(),
+      });
+      pending.set(uid, { stage: 'consent', email: state.email });
+      redirect(res, `${base}/consent`, 303);
       return;
     }
-    emailCodes.delete(uid);
-    await finishLogin(req, res, details, buildProfile(config, pending.email, pending.name, 'local'));
+
+    // step === 'consent', decision "yes"
+    if (state?.stage !== 'consent') {
+      renderSignIn(400, { email: hint, error: t('errStartAgain') });
+      return;
+    }
+    pending.delete(uid);
+    accounts.update(state.email, { consented: true });
+    await finishLogin(req, res, details, localProfile(accounts.find(state.email)));
   }
 
   async function handleAdminConsent(req, res, tenantSegment, url) {
+    const t = translator(chooseLanguage(undefined, req.headers['accept-language']));
     const params = req.method === 'POST' ? await readForm(req) : url.searchParams;
     const clientId = params.get('client_id');
     const redirectUri = params.get('redirect_uri');
     const state = params.get('state') ?? undefined;
     if (clientId !== config.entraClientId) {
-      sendHtml(res, 400, errorPage('Sign in failed', {
+      sendHtml(res, 400, errorPage(t, t('signInFailed'), {
         error: 'unauthorized_client',
         error_description: `AADSTS700016: Application with identifier '${clientId ?? ''}' was not found in the directory.`,
       }));
       return;
     }
     if (!config.adminConsentRedirectUris.has(redirectUri)) {
-      sendHtml(res, 400, errorPage('Sign in failed', {
+      sendHtml(res, 400, errorPage(t, t('signInFailed'), {
         error: 'invalid_request',
         error_description: "AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.",
       }));
@@ -317,6 +465,7 @@ function createApp(config) {
     const needsAdminEmail = tenant === 'organizations' || tenant === 'common';
     const adminEmail = (params.get('admin_email') ?? '').trim();
     const render = (status, error) => sendHtml(res, status, adminConsentPage({
+      t,
       action: url.pathname,
       hidden: { client_id: clientId, redirect_uri: redirectUri, state },
       tenantLabel: needsAdminEmail ? undefined : tenantSegment,
@@ -331,7 +480,7 @@ function createApp(config) {
     }
 
     if ((needsAdminEmail || adminEmail) && !EMAIL_RE.test(adminEmail)) {
-      render(400, 'Please enter a valid administrator email address.');
+      render(400, t('errAdminEmail'));
       return;
     }
     let tenantGuid;
@@ -353,12 +502,19 @@ function createApp(config) {
   }
 
   return async function handle(req, res) {
+    const language = () => translator(chooseLanguage(undefined, req.headers['accept-language']));
     try {
       const url = new URL(req.url, config.issuer);
       const { pathname } = url;
       if (pathname === '/health') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ status: 'ok', issuer: config.issuer }));
+        return;
+      }
+      // The default targets of the consent page's links (real ones come from IDP_TERMS_URL / IDP_PRIVACY_URL).
+      const documentKey = { '/terms-of-use': 'termsTitle', '/privacy': 'privacyTitle' }[pathname];
+      if (documentKey && req.method === 'GET') {
+        sendHtml(res, 200, documentPage({ t: language(), titleKey: documentKey }));
         return;
       }
       // Like B2C, the tenant/user-flow path is matched case-insensitively.
@@ -380,14 +536,16 @@ function createApp(config) {
         await handleAdminConsent(req, res, decodeURIComponent(consent[1]), url);
         return;
       }
-      sendHtml(res, 404, errorPage('Not found', { error: 'not_found', path: pathname }));
+      const t = language();
+      sendHtml(res, 404, errorPage(t, t('notFound'), { error: 'not_found', path: pathname }));
     } catch (err) {
       const expired = err?.name === 'SessionNotFound';
       if (!expired) console.error(err);
       if (!res.headersSent) {
-        sendHtml(res, expired ? 400 : 500, errorPage('Sign in failed', {
+        const t = language();
+        sendHtml(res, expired ? 400 : 500, errorPage(t, t('signInFailed'), {
           error: expired ? 'session_not_found' : 'server_error',
-          error_description: expired ? 'The sign-in session has expired. Please start again.' : 'Unexpected error in the local IdP.',
+          error_description: expired ? t('errStartAgain') : 'Unexpected error in the local IdP.',
         }));
       } else {
         res.end();

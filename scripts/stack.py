@@ -161,6 +161,9 @@ class LocalStack:
                 "IDP_TLS_KEY": str(certs.key),
                 "IDP_REDIRECT_URIS": f"{self.base_url}/api/InviteUser/callback",
                 "IDP_ADMIN_CONSENT_REDIRECT_URIS": f"{self.base_url}/api/AdminConsent/callback",
+                # Local accounts survive a restart; verification codes are e-mailed to the app's outbox.
+                "IDP_DATA_DIR": str(config.data_dir / "idp"),
+                "IDP_OUTBOX_DIR": str(self.outbox),
             },
             ready_line="IdP ready at",
         )

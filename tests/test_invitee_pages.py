@@ -8,7 +8,9 @@ so the tests carry it in the Cookie header themselves.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 import threading
 import uuid
@@ -19,8 +21,9 @@ from urllib.parse import parse_qs, urljoin, urlparse
 import pytest
 import requests
 
+from tests.local_b2c import STRONG_PASSWORD, verification_code, verification_emails
 from tests.storage import Stored
-from tests.support import tenant_guid, unique_email
+from tests.support import Outbox, tenant_guid, unique_email
 
 COOKIE = "rconnect_session"
 TIMEOUT = 30
@@ -160,20 +163,48 @@ class Invitee:
         assert page.status_code == 200 and 'id="work-account"' in page.text, page.text[:2000]
         return idp, page
 
-    def at_idp(self, authorize_url: str, *, email: str | None = None, kind: str = "work", name: str = "") -> str:
-        """Sign in at the IdP's pages (work account, or local account with the e-mail code,
-        or cancel); the URL of our callback the IdP redirects to."""
+    def submit_idp_form(self, idp: requests.Session, page: requests.Response, **fields: str) -> requests.Response | str:
+        """Post the first form of an IdP page (its hidden fields plus `fields`); the next page, or our callback."""
+        form = form_of(page.text)
+        action = urljoin(page.url, html.unescape(form.action or ""))
+        return self._follow(idp, idp.post(action, data={**form.values, **fields}, allow_redirects=False, timeout=TIMEOUT))
+
+    def open_sign_up(self, authorize_url: str) -> tuple[requests.Session, requests.Response]:
+        """The IdP's sign-in page, then its "Sign up now" link."""
         idp, page = self.login_page(authorize_url)
-        login = form_of(page.text)
-        action = urljoin(page.url, html.unescape(login.action or ""))
-        fields = {"email": email or self.email, "name": name, "action": kind}
-        answer = self._follow(idp, idp.post(action, data=fields, allow_redirects=False, timeout=TIMEOUT))
-        if kind == "local":
-            assert isinstance(answer, requests.Response) and answer.status_code == 200, answer
-            code = re.search(r'id="dev-code"[^>]*>(\d{6})<', answer.text)
-            assert code, answer.text[:2000]
-            verify = urljoin(answer.url, html.unescape(form_of(answer.text).action or ""))
-            answer = self._follow(idp, idp.post(verify, data={"code": code.group(1)}, allow_redirects=False, timeout=TIMEOUT))
+        link = re.search(r'id="createAccount" href="([^"]+)"', page.text)
+        assert link, page.text[:2000]
+        sign_up = idp.get(urljoin(page.url, html.unescape(link.group(1))), allow_redirects=False, timeout=TIMEOUT)
+        assert sign_up.status_code == 200 and 'id="send-code"' in sign_up.text, sign_up.text[:2000]
+        return idp, sign_up
+
+    def sign_up_to_consent(self, authorize_url: str, email: str | None = None) -> tuple[requests.Session, requests.Response]:
+        """CASE 2 up to the terms page: sign up with a password, the code from the outbox e-mail."""
+        address = email or self.email
+        idp, page = self.open_sign_up(authorize_url)
+        code_page = self.submit_idp_form(
+            idp, page, email=address, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
+        )
+        assert isinstance(code_page, requests.Response) and 'id="verify"' in code_page.text, code_page
+        consent = self.submit_idp_form(
+            idp, code_page, code=verification_code(Outbox(self.stack.outbox), address), action="verify"
+        )
+        assert isinstance(consent, requests.Response) and 'id="accept"' in consent.text, consent
+        return idp, consent
+
+    def at_idp(
+        self, authorize_url: str, *, email: str | None = None, kind: str = "work", password: str = STRONG_PASSWORD
+    ) -> str:
+        """Through the IdP's pages, the URL of our callback it redirects to. `kind`: "work" (CASE 1),
+        "local" (CASE 2: sign up, code from the outbox, terms accepted), "decline" (the same, terms
+        declined), "password" (a returning local account) or "cancel"."""
+        if kind in ("local", "decline"):
+            idp, page = self.sign_up_to_consent(authorize_url, email)
+            answer = self.submit_idp_form(idp, page, decision="yes" if kind == "local" else "no")
+        else:
+            idp, page = self.login_page(authorize_url)
+            action = {"work": "work", "password": "signin", "cancel": "cancel"}[kind]
+            answer = self.submit_idp_form(idp, page, email=email or self.email, password=password, action=action)
         assert isinstance(answer, str), f"the IdP did not send us back: {getattr(answer, 'text', answer)[:2000]}"
         return answer
 
@@ -522,6 +553,186 @@ def test_sign_in_accepts_and_records_the_user(invite: Any, stored: Stored) -> No
     assert row["AccountType"] == "work" and row["Email"] == invitee.email
     assert row["HomeTenantId"]
     assert len(cookie) > 20
+
+
+# -- the local B2C: CASE 2 as the customer guide tells it (sign up, code by e-mail, terms) ---------
+
+
+def idp_error(page: requests.Response | str) -> str:
+    assert isinstance(page, requests.Response), f"the IdP sent us back: {page}"
+    match = re.search(r'<div id="error"[^>]*>(.*?)</div>', page.text, re.S)
+    assert match, page.text[:2000]
+    return html.unescape(match.group(1)).strip()
+
+
+def user_id(email: str) -> str:
+    """The local IdP's deterministic object id of a user (see idp/server.mjs)."""
+    return str(uuid.UUID(hashlib.sha256(f"user:{email.lower()}".encode()).hexdigest()[:32]))
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "message"),
+    [
+        ("Ab1-xyz", "Ab1-xyz", "The password must be between 8 and 64 characters."),
+        ("Ab1-" * 17, "Ab1-" * 17, "The password must be between 8 and 64 characters."),
+        ("alllowercase1", "alllowercase1", "The password must have at least 3 of the following"),
+        ("ALLUPPER-ONLY", "ALLUPPER-ONLY", "The password must have at least 3 of the following"),
+        (STRONG_PASSWORD, STRONG_PASSWORD + "x", "The password entry fields do not match."),
+    ],
+    ids=["too-short", "too-long", "lower-and-digit", "upper-and-symbol", "confirmation-differs"],
+)
+def test_sign_up_with_a_weak_or_mismatched_password_is_refused(
+    invite: Any, outbox: Outbox, password: str, confirm: str, message: str
+) -> None:
+    invitee = invite()
+    idp, page = invitee.open_sign_up(invitee.start().headers["Location"])
+    assert "8 to 64 characters" in text_of(page)  # the rules are said before they are enforced
+    answer = invitee.submit_idp_form(
+        idp, page, email=invitee.email, newPassword=password, reenterPassword=confirm, action="send-code"
+    )
+    assert isinstance(answer, requests.Response) and answer.status_code == 400
+    assert message in idp_error(answer)
+    assert form_of(answer.text).values["email"] == invitee.email  # what was typed is kept, passwords are not
+    assert form_of(answer.text).values.get("newPassword", "") == ""
+    assert verification_emails(outbox, invitee.email) == []  # no code sent for a refused form
+
+
+def test_the_verification_code_is_e_mailed_to_the_outbox(invite: Any, outbox: Outbox, stack: Any) -> None:
+    invitee = invite()
+    idp, page = invitee.open_sign_up(invitee.start().headers["Location"])
+    code_page = invitee.submit_idp_form(
+        idp, page, email=invitee.email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
+    )
+    assert isinstance(code_page, requests.Response) and code_page.status_code == 200
+    [message] = verification_emails(outbox, invitee.email)
+    assert message["To"] == invitee.email
+    assert message["Subject"] == "rconnectdev account email verification code"
+    code = verification_code(outbox, invitee.email)
+    assert re.fullmatch(r"\d{6}", code)
+    # The page says where the e-mail went, and does not show the code itself.
+    text = text_of(code_page)
+    assert f"sent to your inbox: {invitee.email}" in text and str(stack.outbox) in text
+    assert code not in code_page.text
+
+
+def test_wrong_codes_are_refused_and_the_tries_are_limited(invite: Any, outbox: Outbox) -> None:
+    invitee = invite()
+    idp, page = invitee.open_sign_up(invitee.start().headers["Location"])
+    code_page = invitee.submit_idp_form(
+        idp, page, email=invitee.email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
+    )
+    assert isinstance(code_page, requests.Response)
+    code = verification_code(outbox, invitee.email)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(2):
+        code_page = invitee.submit_idp_form(idp, code_page, code=wrong, action="verify")
+        assert "does not match our records" in idp_error(code_page)
+    code_page = invitee.submit_idp_form(idp, code_page, code=wrong, action="verify")
+    assert "too many incorrect attempts" in idp_error(code_page)
+    # After the third wrong try even the right code is refused: only a new code helps.
+    code_page = invitee.submit_idp_form(idp, code_page, code=code, action="verify")
+    assert "too many incorrect attempts" in idp_error(code_page)
+    code_page = invitee.submit_idp_form(idp, code_page, action="resend")
+    assert isinstance(code_page, requests.Response) and 'id="info"' in code_page.text
+    assert len(verification_emails(outbox, invitee.email)) == 2
+    new_code = verification_code(outbox, invitee.email)
+    consent = invitee.submit_idp_form(idp, code_page, code=new_code, action="verify")
+    assert isinstance(consent, requests.Response) and 'id="accept"' in consent.text, consent
+
+
+def test_declining_the_terms_shows_our_cancel_page(invite: Any, stored: Stored) -> None:
+    invitee = invite()
+    callback = invitee.at_idp(invitee.start().headers["Location"], kind="decline")
+    query = parse_qs(urlparse(callback).query)
+    assert query["error"] == ["access_denied"]
+    assert query["error_description"] == ["AADB2C90091: The user has cancelled entering self-asserted information."]
+    response = invitee.get(callback, cookie=invitee.cookie)
+    assert_html_page(response, 200)
+    assert title_of(response) == "You cancelled the sign-in"
+    assert stored.invitation(invitee.id)["Status"] == "pending"
+
+
+def test_accepting_the_terms_signs_in_a_new_local_account(invite: Any, stored: Stored) -> None:
+    invitee = invite()
+    idp, consent = invitee.sign_up_to_consent(invitee.start().headers["Location"])
+    text = text_of(consent)
+    assert "My rConnect" in text and "Sign you in" in text and "Read your profile" in text
+    for link in ("terms-link", "privacy-link"):
+        href = re.search(rf'id="{link}" href="([^"]+)"', consent.text)
+        assert href, link
+        assert idp.get(html.unescape(href.group(1)), timeout=TIMEOUT).status_code == 200
+    callback = invitee.submit_idp_form(idp, consent, decision="yes")
+    assert isinstance(callback, str) and "code=" in callback
+    response = invitee.get(callback, cookie=invitee.cookie)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/api/CreateCompany")
+    invitee.cookie = session_cookie(response)
+    assert "Signed in with your e-mail address" in text_of(invitee.company_page())
+    user = stored.invitation(invitee.id)["data"]["accepted_by"]
+    assert user["account_type"] == "local" and user["email"] == invitee.email
+    assert user["object_id"] == user_id(invitee.email)
+
+
+def test_a_returning_customer_signs_in_with_the_password(invite: Any, stack: Any, stored: Stored) -> None:
+    invitee = invite()
+    assert invitee.sign_in(kind="local").status_code == 302
+    # The account is stored with a salted scrypt hash, never the password.
+    accounts = json.loads((stack.config.data_dir / "idp" / "accounts.json").read_text())
+    account = accounts[invitee.email.lower()]
+    assert account["passwordHash"].startswith("scrypt$") and STRONG_PASSWORD not in json.dumps(account)
+
+    started = invitee.start()
+    idp, page = invitee.login_page(started.headers["Location"])
+    for password, message in ((STRONG_PASSWORD + "x", "Your password is incorrect."), ("", "Please enter your password.")):
+        refused = invitee.submit_idp_form(idp, page, email=invitee.email, password=password, action="signin")
+        assert idp_error(refused) == message
+    unknown = invitee.submit_idp_form(idp, page, email=unique_email("nobody"), password=STRONG_PASSWORD, action="signin")
+    assert idp_error(unknown) == "We can't seem to find your account."
+    # The right password: straight back to us, the terms were accepted last time.
+    callback = invitee.submit_idp_form(idp, page, email=invitee.email.upper(), password=STRONG_PASSWORD, action="signin")
+    assert isinstance(callback, str), callback
+    again = invitee.get(callback, cookie=invitee.cookie)
+    assert again.status_code == 302 and again.headers["Location"].endswith("/api/CreateCompany")
+    assert stored.actions(invitee.id).count("accepted") == 1
+    # Signing up again with the same address is refused.
+    idp, sign_up = invitee.open_sign_up(invitee.start().headers["Location"])
+    duplicate = invitee.submit_idp_form(
+        idp, sign_up, email=invitee.email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
+    )
+    assert "already exists" in idp_error(duplicate)
+
+
+def test_ui_locales_chooses_the_language_of_the_idp_pages_and_e_mail(invite: Any, outbox: Outbox) -> None:
+    invitee = invite(language="fr")
+    location = invitee.start().headers["Location"]
+    query = parse_qs(urlparse(location).query)
+    if "ui_locales" not in query:  # the app sends the invitation's language; until then, as it will
+        location += "&ui_locales=fr"
+    idp, page = invitee.login_page(location)
+    assert '<html lang="fr">' in page.text and "Se connecter" in text_of(page)
+    sign_up = idp.get(urljoin(page.url, html.unescape(re.search(r'id="createAccount" href="([^"]+)"', page.text).group(1))))  # type: ignore[union-attr]
+    assert '<html lang="fr">' in sign_up.text and "Envoyer le code de vérification" in text_of(sign_up)
+    weak = invitee.submit_idp_form(idp, sign_up, email=invitee.email, newPassword="court", reenterPassword="court", action="send-code")
+    assert idp_error(weak) == "Le mot de passe doit comporter entre 8 et 64 caractères."
+    code_page = invitee.submit_idp_form(
+        idp, weak, email=invitee.email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
+    )
+    assert isinstance(code_page, requests.Response) and "Vérifiez votre adresse e-mail" in text_of(code_page)
+    [message] = verification_emails(outbox, invitee.email)
+    assert message["Content-Language"] == "fr" and "Code de vérification" in str(message["Subject"])
+    consent = invitee.submit_idp_form(idp, code_page, code=verification_code(outbox, invitee.email), action="verify")
+    assert isinstance(consent, requests.Response) and "Autorisations demandées" in text_of(consent)
+    assert ">Oui<" in consent.text and ">Non<" in consent.text
+
+
+def test_without_ui_locales_the_idp_follows_accept_language(invite: Any) -> None:
+    invitee = invite()
+    location = invitee.start().headers["Location"]
+    location = re.sub(r"&ui_locales=[^&]*", "", location)
+    idp = invitee.idp()
+    idp.headers["Accept-Language"] = "de-CH, de;q=0.9, en;q=0.5"
+    page = invitee._follow(idp, idp.get(location, allow_redirects=False, timeout=TIMEOUT))
+    assert isinstance(page, requests.Response)
+    assert '<html lang="de">' in page.text and "Jetzt registrieren" in text_of(page)
 
 
 # -- the company page ------------------------------------------------------------------------------

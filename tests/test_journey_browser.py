@@ -2,7 +2,8 @@
 
 Staff invite through the API, the test opens the link from the e-mail in the outbox,
 signs in at the local B2C's pages, checks and submits the company page, and checks what
-the app stored in Azurite. Screenshots of the company page go to test-artifacts/.
+the app stored in Azurite. Screenshots of each step of CASE 1 and CASE 2 (`case1-NN-*.png`,
+`case2-NN-*.png`) and of the company page go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.local_b2c import STRONG_PASSWORD, verification_code
 from tests.storage import Stored
 from tests.support import tenant_guid, unique_email
 
@@ -82,16 +84,38 @@ def invite_and_open(api: Any, outbox: Any, page: Page, **overrides: Any) -> dict
     return invitation
 
 
-def sign_in_with_work_account(page: Page) -> None:
+def sign_in_with_work_account(page: Page, shots: str | None = None, artifacts: Path | None = None) -> None:
+    """CASE 1: a work account known to Microsoft signs in directly."""
+    if shots and artifacts:
+        page.screenshot(path=str(artifacts / f"{shots}-01-signin.png"), full_page=True)
     page.click("#work-account")
 
 
-def sign_in_with_email_code(page: Page) -> None:
-    page.click("#local-account")
-    code = page.locator("#dev-code").inner_text().strip()
-    assert re.fullmatch(r"\d{6}", code)
+def sign_up_with_email_code(page: Page, outbox: Any, email: str, artifacts: Path | None = None) -> str:
+    """CASE 2 as the customer guide tells it: "Sign up now", e-mail and password, the code from
+    the e-mail, then the terms page (left open); the code. Screenshots of each step if `artifacts`."""
+
+    def shot(name: str) -> None:
+        if artifacts:
+            page.screenshot(path=str(artifacts / f"case2-{name}.png"), full_page=True)
+
+    shot("01-signin")
+    page.click("#createAccount")
+    expect(page.locator("#send-code")).to_be_visible()
+    expect(page.locator("#email")).to_have_value(email)
+    page.fill("#newPassword", STRONG_PASSWORD)
+    page.fill("#reenterPassword", STRONG_PASSWORD)
+    shot("02-signup")
+    page.click("#send-code")
+    expect(page.locator("#verify")).to_be_visible()
+    expect(page.locator("#code-email")).to_have_text(email)
+    code = verification_code(outbox, email)
     page.fill("#code", code)
+    shot("03-code")
     page.click("#verify")
+    expect(page.locator("#accept")).to_be_visible()
+    shot("04-consent")
+    return code
 
 
 def on_company_page(page: Page, stack: Any) -> None:
@@ -123,8 +147,9 @@ def test_full_journey_with_a_work_account(
     stack: Any, api: Any, outbox: Any, page: Page, stored: Stored, artifacts: Path
 ) -> None:
     invitation = invite_and_open(api, outbox, page)
-    sign_in_with_work_account(page)
+    sign_in_with_work_account(page, "case1", artifacts)
     on_company_page(page, stack)
+    page.screenshot(path=str(artifacts / "case1-02-company.png"), full_page=True)
 
     # Prefilled with what sales recorded, and ready to go: the button is enabled and orange.
     company = invitation["company"]
@@ -173,28 +198,45 @@ def test_full_journey_with_a_work_account(
     assert view["status"] == "completed" and view["companyId"] == company_row["PartitionKey"]
 
 
-def test_local_account_with_an_email_code(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
+def test_case2_new_local_account_as_the_guide_tells_it(
+    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored, artifacts: Path
+) -> None:
+    """The customer guide's CASE 2, steps 1–5: sign-in page, "Sign up now" with e-mail and a new
+    password, the code from the e-mail, the terms with their links and Yes, the company page."""
     invitation = invite_and_open(api, outbox, page)
-    sign_in_with_email_code(page)
+    email = invitation["invitee"]["email"]
+    sign_up_with_email_code(page, outbox, email, artifacts)
+    expect(page.locator("#consent-app")).to_have_text("My rConnect")
+    expect(page.locator("#terms-link")).to_be_visible()
+    expect(page.locator("#privacy-link")).to_be_visible()
+    page.click("#accept")
     on_company_page(page, stack)
     expect(page.locator("#account-type")).to_have_text("Signed in with your e-mail address")
+    expect(page.locator("#email")).to_have_value(email)
+    page.screenshot(path=str(artifacts / "case2-05-company.png"), full_page=True)
     expect(page.locator("#create-company")).to_be_enabled()
     page.click("#create-company")
     page.wait_for_url(f"{stack.base_url}/api/Welcome")
     expect(page.locator("#welcome-title")).to_be_visible()
+    page.screenshot(path=str(artifacts / "case2-06-welcome.png"), full_page=True)
     assert_completed(stored, invitation, "local")
 
 
 def test_wrong_code_at_the_idp_is_refused_there(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     invitation = invite_and_open(api, outbox, page)
-    page.click("#local-account")
-    code = page.locator("#dev-code").inner_text().strip()
-    page.fill("#code", "000000" if code != "000000" else "111111")
+    email = invitation["invitee"]["email"]
+    page.click("#createAccount")
+    page.fill("#newPassword", STRONG_PASSWORD)
+    page.fill("#reenterPassword", STRONG_PASSWORD)
+    page.click("#send-code")
+    code = verification_code(outbox, email)
+    page.fill("#code", f"{(int(code) + 1) % 1_000_000:06d}")
     page.click("#verify")
-    expect(page.locator("#error")).to_contain_text("wrong")
+    expect(page.locator("#error")).to_contain_text("does not match our records")
     assert stored.invitation(invitation["id"])["Status"] == "pending"
     page.fill("#code", code)
     page.click("#verify")
+    page.click("#accept")
     on_company_page(page, stack)
 
 
