@@ -209,7 +209,7 @@ function createProvider(config, sessions) {
     // them into userinfo unless this is off.
     conformIdTokenClaims: false,
     claims: {
-      openid: ['sub', 'oid', 'emails', 'email', 'upn', 'name', 'given_name', 'family_name', 'tfp', 'tid', 'ver', 'idp'],
+      openid: ['sub', 'oid', 'emails', 'email', 'upn', 'name', 'given_name', 'family_name', 'tfp', 'acr', 'tid', 'ver', 'idp'],
       profile: ['name', 'given_name', 'family_name'],
       email: ['emails', 'email'],
     },

@@ -8,15 +8,17 @@ so the tests carry it in the Cookie header themselves.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
 import re
+import secrets
 import threading
 import uuid
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlparse
+from urllib.parse import parse_qs, urlencode, urljoin, urlparse
 
 import pytest
 import requests
@@ -733,6 +735,69 @@ def test_without_ui_locales_the_idp_follows_accept_language(invite: Any) -> None
     page = invitee._follow(idp, idp.get(location, allow_redirects=False, timeout=TIMEOUT))
     assert isinstance(page, requests.Response)
     assert '<html lang="de">' in page.text and "Jetzt registrieren" in text_of(page)
+
+
+# -- the local B2C's ID tokens: the claim shapes of real B2C with the custom policy (infra/b2c) ------
+
+
+def id_token_claims(invitee: Invitee, kind: str) -> dict[str, Any]:
+    """The ID token the IdP issues after `kind` of sign-in: the app's own authorization request,
+    with a PKCE challenge of ours, redeemed by us as MSAL would (the signature is MSAL's concern)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    authorize = urlparse(invitee.start().headers["Location"])
+    query = {**parse_qs(authorize.query), "code_challenge": [challenge]}
+    callback = invitee.at_idp(authorize._replace(query=urlencode(query, doseq=True)).geturl(), kind=kind)
+    idp = invitee.idp()
+    issuer = authorize.geturl().split("/oauth2/")[0].split("/auth")[0]
+    discovery = idp.get(f"{issuer}/.well-known/openid-configuration", timeout=TIMEOUT).json()
+    token = idp.post(
+        discovery["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": parse_qs(urlparse(callback).query)["code"][0],
+            "redirect_uri": query["redirect_uri"][0],
+            "client_id": query["client_id"][0],
+            "client_secret": "local-development-client-secret",  # the IdP's and the app's development default
+            "code_verifier": verifier,
+        },
+        timeout=TIMEOUT,
+    )
+    assert token.status_code == 200, token.text
+    payload = token.json()["id_token"].split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["iss"] == discovery["issuer"] and claims["aud"] == query["client_id"][0]
+    return claims
+
+
+def test_a_local_account_token_has_the_custom_policys_claims(invite: Any) -> None:
+    invitee = invite()
+    claims = id_token_claims(invitee, "local")
+    assert claims["emails"] == [invitee.email] and "email" not in claims and "upn" not in claims
+    assert claims["sub"] == claims["oid"] == user_id(invitee.email)
+    assert claims["tfp"] == claims["acr"] == "B2C_1_signupsignin"
+    assert claims["name"] and claims["given_name"]
+    assert re.fullmatch(r"[0-9a-f-]{36}", claims["tid"])
+
+
+def test_a_work_account_token_has_the_verified_email_upn_and_entra_idp(invite: Any) -> None:
+    invitee = invite()
+    claims = id_token_claims(invitee, "work")
+    assert claims["email"] == claims["upn"] == invitee.email and "emails" not in claims
+    assert claims["idp"] == f"https://login.microsoftonline.com/{tenant_guid('contoso.example')}/v2.0"
+    assert claims["sub"] == claims["oid"] == user_id(invitee.email)
+    assert claims["tfp"] == claims["acr"] == "B2C_1_signupsignin"
+    assert claims["tid"] != tenant_guid("contoso.example")  # tid is the B2C tenant, as in real B2C tokens
+
+
+def test_local_accounts_survive_an_idp_restart(invite: Any, stack: Any) -> None:
+    invitee = invite()
+    assert invitee.sign_in(kind="local").status_code == 302
+    stack.stop_service("idp")
+    stack.start_service("idp")
+    # The link opened again after the restart: the password still works, the terms stay accepted.
+    response = invitee.sign_in(kind="password")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/api/CreateCompany")
 
 
 # -- the company page ------------------------------------------------------------------------------
