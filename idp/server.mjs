@@ -77,11 +77,13 @@ function readConfig(env) {
 // Deterministic ids, so the same person or organisation always gets the same
 // GUID across restarts: the first 128 bits of SHA-256("<kind>:<value>") as a GUID.
 // Python: str(uuid.UUID(hashlib.sha256(f"user:{email.lower()}".encode()).hexdigest()[:32]))
+// (kinds: "user" for work accounts, "local-user" for local accounts, "tenant" for a domain).
 function deterministicGuid(kind, value) {
   const hex = createHash('sha256').update(`${kind}:${value}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
-const userId = (email) => deterministicGuid('user', email.toLowerCase());
+// B2C keeps a local account and a federated (work) account with the same e-mail as two users.
+const userId = (email, kind) => deterministicGuid(kind === 'local' ? 'local-user' : 'user', email.toLowerCase());
 const homeTenantId = (domain) => deterministicGuid('tenant', domain.toLowerCase());
 
 function displayNameFromEmail(email) {
@@ -96,7 +98,7 @@ function workProfile(email) {
   const [givenName, ...rest] = name.split(/\s+/);
   return {
     kind: 'work',
-    sub: userId(email),
+    sub: userId(email, 'work'),
     email,
     name,
     givenName,
@@ -416,7 +418,7 @@ function createApp(config) {
       }
       const fallback = displayNameFromEmail(state.email);
       accounts.add({
-        sub: userId(state.email),
+        sub: userId(state.email, 'local'),
         email: state.email,
         name: [state.givenName, state.familyName].filter(Boolean).join(' ') || fallback,
         givenName: state.givenName || fallback.split(' ')[0],

@@ -567,9 +567,11 @@ def idp_error(page: requests.Response | str) -> str:
     return html.unescape(match.group(1)).strip()
 
 
-def user_id(email: str) -> str:
-    """The local IdP's deterministic object id of a user (see idp/server.mjs)."""
-    return str(uuid.UUID(hashlib.sha256(f"user:{email.lower()}".encode()).hexdigest()[:32]))
+def user_id(email: str, kind: str) -> str:
+    """The local IdP's deterministic object id of a work or local account (see idp/server.mjs):
+    like B2C, it keeps a local and a federated account with the same e-mail as two users."""
+    prefix = "local-user" if kind == "local" else "user"
+    return str(uuid.UUID(hashlib.sha256(f"{prefix}:{email.lower()}".encode()).hexdigest()[:32]))
 
 
 @pytest.mark.parametrize(
@@ -671,7 +673,7 @@ def test_accepting_the_terms_signs_in_a_new_local_account(invite: Any, stored: S
     assert "Signed in with your e-mail address" in text_of(invitee.company_page())
     user = stored.invitation(invitee.id)["data"]["accepted_by"]
     assert user["account_type"] == "local" and user["email"] == invitee.email
-    assert user["object_id"] == user_id(invitee.email)
+    assert user["object_id"] == user_id(invitee.email, "local")
 
 
 def test_a_returning_customer_signs_in_with_the_password(invite: Any, stack: Any, stored: Stored) -> None:
@@ -774,7 +776,7 @@ def test_a_local_account_token_has_the_custom_policys_claims(invite: Any) -> Non
     invitee = invite()
     claims = id_token_claims(invitee, "local")
     assert claims["emails"] == [invitee.email] and "email" not in claims and "upn" not in claims
-    assert claims["sub"] == claims["oid"] == user_id(invitee.email)
+    assert claims["sub"] == claims["oid"] == user_id(invitee.email, "local")
     assert claims["tfp"] == claims["acr"] == "B2C_1_signupsignin"
     assert claims["name"] and claims["given_name"]
     assert re.fullmatch(r"[0-9a-f-]{36}", claims["tid"])
@@ -785,7 +787,7 @@ def test_a_work_account_token_has_the_verified_email_upn_and_entra_idp(invite: A
     claims = id_token_claims(invitee, "work")
     assert claims["email"] == claims["upn"] == invitee.email and "emails" not in claims
     assert claims["idp"] == f"https://login.microsoftonline.com/{tenant_guid('contoso.example')}/v2.0"
-    assert claims["sub"] == claims["oid"] == user_id(invitee.email)
+    assert claims["sub"] == claims["oid"] == user_id(invitee.email, "work")
     assert claims["tfp"] == claims["acr"] == "B2C_1_signupsignin"
     assert claims["tid"] != tenant_guid("contoso.example")  # tid is the B2C tenant, as in real B2C tokens
 
