@@ -1,5 +1,7 @@
-"""Local dev host for the Functions v2 app: serves its HTTP functions with waitress (no Core Tools needed)."""
+"""Local dev host for the Functions v2 app: runs its HTTP, queue and timer triggers (no Core Tools needed)."""
 
-from devhost.wsgi import create_http_server, create_wsgi_app, load_route_prefix
+from devhost.functions import index
+from devhost.hostconfig import HostConfig, QueueOptions
+from devhost.wsgi import create_http_server, create_wsgi_app
 
-__all__ = ["create_http_server", "create_wsgi_app", "load_route_prefix"]
+__all__ = ["HostConfig", "QueueOptions", "create_http_server", "create_wsgi_app", "index"]

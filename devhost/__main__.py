@@ -1,4 +1,8 @@
-"""``python -m devhost``: serve the function app's HTTP functions on http://127.0.0.1:7071/api like ``func start``."""
+"""``python -m devhost``: run the function app like ``func start``.
+
+HTTP functions on http://127.0.0.1:7071/api, queue triggers polling Azure Storage (Azurite
+locally) and timer triggers, with the host.json settings the host honours (see README).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,21 @@ import importlib
 import logging
 import os
 import secrets
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import azure.functions as func
-from devhost.wsgi import create_http_server, create_wsgi_app, load_route_prefix
+from azure.functions.decorators.queue import QueueTrigger
+from azure.functions.decorators.timer import TimerTrigger
+
+from devhost.connections import queue_service
+from devhost.functions import index, resolve_setting
+from devhost.hostconfig import HostConfig
+from devhost.queues import QueueFunction, QueueListener
+from devhost.timers import TimerFunction, TimerListener
+from devhost.wsgi import create_http_server, create_wsgi_app
 
 
 def load_app(spec: str) -> tuple[func.FunctionApp, Path]:
@@ -23,32 +38,63 @@ def load_app(spec: str) -> tuple[func.FunctionApp, Path]:
     return app, Path(module.__file__ or ".").resolve().parent
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # stop as on Ctrl+C: running functions finish first
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
     parser.add_argument("--app", default="function_app:app", help="module:attribute of the func.FunctionApp")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8, help="HTTP worker threads")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # azure-core logs every request and response header at INFO; the Functions host keeps them out too.
     logging.getLogger("azure").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
 
     app, root = load_app(args.app)
-    prefix = load_route_prefix(root / "host.json")
+    config = HostConfig.load(root / "host.json")
+    functions = index(app)
     key = os.environ.get("FUNCTIONS_KEY")
     if not key:
         key = secrets.token_urlsafe(32)
         print(f"FUNCTIONS_KEY not set; generated key for FUNCTION/ADMIN routes: {key}", flush=True)
-    wsgi_app = create_wsgi_app(app, prefix, functions_key=key)
-    server = create_http_server(wsgi_app, args.host, args.port, args.threads)
+    server = create_http_server(create_wsgi_app(functions, config.route_prefix, functions_key=key), args.host, args.port, args.threads)
+
+    stopping = threading.Event()
+    # Non-HTTP functions run on a pool like the Python worker's (PYTHON_THREADPOOL_THREAD_COUNT).
+    pool_size = int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT") or min(32, (os.cpu_count() or 1) + 4))
+    executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="function")
+    listeners: list[QueueListener | TimerListener] = []
+    for function in functions:
+        trigger = function.get_trigger()
+        name = str(function.get_function_name())
+        if isinstance(trigger, QueueTrigger):
+            queue = QueueFunction(name, str(trigger.name), resolve_setting(trigger.queue_name), function.get_user_function())
+            listeners.append(QueueListener(queue, queue_service(trigger.connection), config.queues, executor, stopping))
+        elif isinstance(trigger, TimerTrigger):
+            timer = TimerFunction(
+                name, str(trigger.name), resolve_setting(trigger.schedule), bool(trigger.run_on_startup), function.get_user_function()
+            )
+            listeners.append(TimerListener(timer, executor, stopping))
+        elif not function.is_http_function():
+            raise SystemExit(f"Function {name}: the dev host does not run {type(trigger).__name__}")
+
+    for listener in listeners:
+        listener.start()
     print(f"Dev host ready on http://{args.host}:{server.effective_port}", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        stopping.set()
         server.close()
+        for listener in listeners:
+            listener.join()
+        executor.shutdown(wait=True)
 
 
 if __name__ == "__main__":

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import inspect
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import azure.functions as func
+from azure.functions.decorators.function_app import Function
 from azure.functions.decorators.http import HttpTrigger
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
+
+from devhost.functions import call
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -126,10 +125,10 @@ class HttpRoute:
     handler: Callable[..., Any]
 
 
-def http_routes(function_app: func.FunctionApp, route_prefix: str = "api") -> list[HttpRoute]:
-    """HTTP functions of the app; call once, since ``get_functions()`` rejects a second indexing as duplicate names."""
+def http_routes(functions: Iterable[Function], route_prefix: str = "api") -> list[HttpRoute]:
+    """The HTTP functions among the app's indexed functions (``devhost.functions.index``)."""
     routes: list[HttpRoute] = []
-    for f in function_app.get_functions():
+    for f in functions:
         if not f.is_http_function():
             continue
         trigger = cast(HttpTrigger, f.get_trigger())  # is_http_function() said so
@@ -139,14 +138,6 @@ def http_routes(function_app: func.FunctionApp, route_prefix: str = "api") -> li
         auth = trigger.auth_level or func.AuthLevel.FUNCTION  # FUNCTION is the host's default
         routes.append(HttpRoute(name, template, methods, auth, str(trigger.name), f.get_user_function()))
     return routes
-
-
-def load_route_prefix(host_json: Path) -> str:
-    """``extensions.http.routePrefix`` from host.json; ``api`` when absent, like the host."""
-    if not host_json.is_file():
-        return "api"
-    prefix = json.loads(host_json.read_text(encoding="utf-8")).get("extensions", {}).get("http", {}).get("routePrefix")
-    return "api" if prefix is None else str(prefix)
 
 
 def _plain(status: int, body: str = "") -> Response:
@@ -204,13 +195,11 @@ def _rule(text: str, route: HttpRoute) -> Rule:
     return rule
 
 
-def create_wsgi_app(
-    function_app: func.FunctionApp, route_prefix: str = "api", *, functions_key: str
-) -> WSGIApplication:
-    """WSGI app serving ``function_app``'s HTTP functions under ``/{route_prefix}``; ``functions_key`` unlocks FUNCTION/ADMIN routes."""
+def create_wsgi_app(functions: Iterable[Function], route_prefix: str = "api", *, functions_key: str) -> WSGIApplication:
+    """WSGI app serving the HTTP functions under ``/{route_prefix}``; ``functions_key`` unlocks FUNCTION/ADMIN routes."""
     if not functions_key:
         raise ValueError("functions_key must be non-empty")
-    routes = http_routes(function_app, route_prefix)
+    routes = http_routes(functions, route_prefix)
     for route in routes:
         log.info("%s: [%s] /%s (auth: %s)", route.name, ",".join(route.methods or ["ALL"]), route.template, route.auth_level.value)
     url_map = Map(
@@ -236,10 +225,7 @@ def create_wsgi_app(
             body=request.get_data(),
         )
         try:
-            result = route.handler(**{route.param_name: http_request})
-            if inspect.iscoroutine(result):
-                result = asyncio.run(result)  # waitress worker threads have no running loop
-            return _to_response(result)
+            return _to_response(call(route.handler, {route.param_name: http_request}))
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", route.name)
             return _plain(500, "Internal Server Error")

@@ -17,7 +17,7 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 import requests
-from devhost import create_http_server, create_wsgi_app, load_route_prefix
+from devhost import HostConfig, create_http_server, create_wsgi_app, index
 
 KEY = "test-functions-key"
 GUID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -84,7 +84,7 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
-    server = create_http_server(create_wsgi_app(sample, "api", functions_key=KEY), "127.0.0.1", 0, 4)
+    server = create_http_server(create_wsgi_app(index(sample), "api", functions_key=KEY), "127.0.0.1", 0, 4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
@@ -203,9 +203,9 @@ def test_exception_is_500_without_traceback(base: str, caplog: pytest.LogCapture
 
 
 def test_route_prefix_from_host_json(tmp_path: Path) -> None:
-    assert load_route_prefix(tmp_path / "host.json") == "api"
+    assert HostConfig.load(tmp_path / "host.json", {}).route_prefix == "api"
     (tmp_path / "host.json").write_text('{"extensions": {"http": {"routePrefix": ""}}}')
-    assert load_route_prefix(tmp_path / "host.json") == ""
+    assert HostConfig.load(tmp_path / "host.json", {}).route_prefix == ""
 
 
 def test_cli_serves_app_with_host_json_prefix_and_generated_key(tmp_path: Path) -> None:

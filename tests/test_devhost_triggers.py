@@ -1,0 +1,203 @@
+"""Queue and timer triggers: the dev host process runs tests/apps/triggers_app.py against the stack's Azurite.
+
+Each dev host process gets its own queues and table through app settings, so what a test sees
+in storage is what that process did. Waits are bounded polls, never timings.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient
+from azure.storage.queue import QueueClient
+
+from scripts.stack import LocalStack
+
+REPO = Path(__file__).resolve().parents[1]
+MAX_DEQUEUE_COUNT = 3  # tests/apps/host.json
+WAIT_SECONDS = 60
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], what: str) -> T:
+    """Poll until ``probe`` returns something truthy; fail after a generous bound."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"not within {WAIT_SECONDS} s: {what}")
+
+
+@dataclass
+class DevHost:
+    url: str
+    connection_string: str
+    settings: dict[str, str]
+    log: Path
+
+    def queue(self, setting: str) -> QueueClient:
+        """The raw queue (no encode policy): tests write exactly the text the host will read."""
+        return QueueClient.from_connection_string(self.connection_string, self.settings[setting])
+
+    def poison(self, setting: str) -> QueueClient:
+        return QueueClient.from_connection_string(self.connection_string, f"{self.settings[setting]}-poison")
+
+    @property
+    def seen(self) -> TableClient:
+        return TableClient.from_connection_string(self.connection_string, self.settings["SEEN_TABLE"])
+
+    def rows(self, partition: str) -> list[dict[str, Any]]:
+        return list(self.seen.query_entities("PartitionKey eq @p", parameters={"p": partition}))
+
+
+@contextmanager
+def dev_host(stack: LocalStack, tmp_path: Path, **settings: str) -> Iterator[DevHost]:
+    suffix = uuid.uuid4().hex[:10]
+    names = {
+        "SEEN_TABLE": f"Seen{suffix}",
+        "WORK_QUEUE": f"work-{suffix}",
+        "ASYNC_QUEUE": f"async-{suffix}",
+        "FAILING_QUEUE": f"failing-{suffix}",
+    }
+    TableServiceClient.from_connection_string(stack.storage_connection_string).create_table(names["SEEN_TABLE"])
+    env = {**os.environ, "STORAGE": stack.storage_connection_string, "FUNCTIONS_KEY": "unused", **names, **settings}
+    log = tmp_path / f"devhost-{suffix}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devhost", "--app", "tests.apps.triggers_app:app", "--port", "0"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    try:
+        ready = eventually(
+            lambda: process.poll() is None and re.search(r"Dev host ready on (\S+)", log.read_text()) or process.poll() is not None,
+            "the dev host starts",
+        )
+        assert isinstance(ready, re.Match), log.read_text()
+        yield DevHost(ready[1], stack.storage_connection_string, {**names, **settings}, log)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def host(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHost]:
+    """host.json's defaults for encoding (base64); a six-field NCRONTAB timer every second."""
+    with dev_host(stack, tmp_path_factory.mktemp("devhost"), TICK_SCHEDULE="*/1 * * * * *") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def plain_host(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHost]:
+    """messageEncoding none, set the host's way, by an app setting over host.json; a TimeSpan timer."""
+    with dev_host(
+        stack,
+        tmp_path_factory.mktemp("devhost-plain"),
+        TICK_SCHEDULE="00:00:01",
+        AzureFunctionsJobHost__extensions__queues__messageEncoding="none",
+    ) as running:
+        yield running
+
+
+def _entity(host: DevHost, partition: str, row: str) -> dict[str, Any] | None:
+    return next(iter(host.seen.query_entities("PartitionKey eq @p and RowKey eq @r", parameters={"p": partition, "r": row})), None)
+
+
+def _empty(queue: QueueClient) -> bool:
+    return queue.get_queue_properties().approximate_message_count == 0
+
+
+def test_message_runs_with_its_metadata_then_is_deleted(host: DevHost) -> None:
+    queue = host.queue("WORK_QUEUE")
+    queue.create_queue()  # after the host started: it waits for the queue to exist
+    sent = queue.send_message(base64.b64encode("hello é".encode()).decode())
+    row = eventually(lambda: _entity(host, "work", sent.id), "the function records the message")
+    assert row["Body"] == "hello é"
+    assert row["DequeueCount"] == 1
+    assert datetime.fromisoformat(row["InsertionTime"]) == sent.inserted_on
+    assert datetime.fromisoformat(row["ExpirationTime"]) == sent.expires_on
+    assert datetime.fromisoformat(row["NextVisible"]) > sent.inserted_on
+    assert row["PopReceipt"]
+    eventually(lambda: _empty(queue), "the message is deleted after success")
+
+
+def test_async_function_runs(host: DevHost) -> None:
+    queue = host.queue("ASYNC_QUEUE")
+    queue.create_queue()
+    sent = queue.send_message(base64.b64encode(b"async").decode())
+    assert eventually(lambda: _entity(host, "async", sent.id), "the async function runs")["Body"] == "async"
+
+
+def test_failing_message_is_retried_then_moved_to_poison_with_its_body(host: DevHost) -> None:
+    queue, poison = host.queue("FAILING_QUEUE"), host.poison("FAILING_QUEUE")
+    queue.create_queue()
+    original = base64.b64encode(b'{"intent": 42}').decode()
+    sent = queue.send_message(original)
+    moved = eventually(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
+    assert [m.content for m in moved] == [original]
+    attempts = sorted(row["DequeueCount"] for row in host.rows("failing") if row["RowKey"].startswith(sent.id))
+    assert attempts == list(range(1, MAX_DEQUEUE_COUNT + 1))  # each retry after visibilityTimeout, then no more
+    assert _empty(queue)
+
+
+def test_undecodable_base64_goes_to_poison_without_running(host: DevHost) -> None:
+    queue, poison = host.queue("WORK_QUEUE"), host.poison("WORK_QUEUE")
+    if not _exists(queue):
+        queue.create_queue()
+    sent = queue.send_message("not base64!")
+    moved = eventually(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
+    assert [m.content for m in moved] == ["not base64!"]
+    assert _entity(host, "work", sent.id) is None
+
+
+def test_encoding_none_passes_the_text_as_sent(plain_host: DevHost) -> None:
+    queue = plain_host.queue("WORK_QUEUE")
+    queue.create_queue()
+    texts = ['{"plain": "é"}', "aGVsbG8="]  # the second would be "hello" if it were decoded
+    sent = [queue.send_message(text) for text in texts]
+    bodies = [eventually(lambda m=m: _entity(plain_host, "work", m.id), "processed")["Body"] for m in sent]
+    assert bodies == texts
+
+
+def test_timer_fires_on_a_six_field_ncrontab_schedule(host: DevHost) -> None:
+    ticks = eventually(lambda: len(host.rows("tick")) >= 2 and host.rows("tick"), "two ticks")
+    assert {row["PastDue"] for row in ticks} == {False}
+    for row in ticks:  # every second: each tick's next occurrence is a whole second after it ran
+        assert datetime.fromisoformat(row["Next"]).microsecond == 0
+        assert datetime.fromisoformat(row["Next"]) > datetime.fromisoformat(row["Ran"])
+
+
+def test_timer_fires_on_a_timespan_schedule(plain_host: DevHost) -> None:
+    assert len(eventually(lambda: len(plain_host.rows("tick")) >= 2 and plain_host.rows("tick"), "two ticks")) >= 2
+
+
+def test_http_query_and_methods_through_the_process(host: DevHost) -> None:
+    assert requests.get(f"{host.url}/api/params?a=1&a=2&b=", timeout=10).json() == {"a": "1,2"}
+    for method in ("POST", "HEAD", "DELETE"):
+        response = requests.request(method, f"{host.url}/api/params", timeout=10)
+        assert (response.status_code, response.content) == (404, b"")
+
+
+def _exists(queue: QueueClient) -> bool:
+    try:
+        queue.get_queue_properties()
+    except ResourceNotFoundError:
+        return False
+    return True
