@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.stack import ROOT, LocalStack, StackConfig
-from shared.openapi import REQUEST_EXAMPLE
+from web.openapi import REQUEST_EXAMPLE
 
 # The staff API's documented example, in English, is the demo.
 DEMO_INVITATION = {

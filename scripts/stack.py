@@ -114,7 +114,6 @@ class LocalStack:
         """The app settings the dev host runs with (what local.settings.json holds for func start)."""
         return {
             "STORAGE": self.storage_connection_string,
-            "TABLES_CONNECTION_STRING": self.storage_connection_string,  # until the app reads only STORAGE
             "AzureWebJobsStorage": self.storage_connection_string,  # the host's default trigger connection
             "PUBLIC_BASE_URL": self.base_url,
             "B2C_AUTHORITY_HOST": self.idp_url,

@@ -1,4 +1,4 @@
-"""Domain code shared by the blueprints: models, storage, e-mail, identity, settings.
+"""The product without HTTP: domain, services, adapters, presentation, and the composition root.
 
-Nothing here imports azure.functions: the HTTP glue lives in the blueprints and http_common.
+Nothing here imports azure.functions: that glue lives in web/ and the blueprints.
 """

@@ -12,18 +12,27 @@ DEV_SESSION_SECRET = "local-development-only-session-secret"
 DEV_CLIENT_SECRET = "local-development-client-secret"
 
 # Azurite's well-known development account; only ever a default for local runs.
-AZURITE_TABLES = (
+AZURITE_STORAGE = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
     "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
 )
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, hide_input_in_errors=True, env_ignore_empty=True, populate_by_name=True
+    )
 
-    # Storage and links
-    tables_connection_string: SecretStr = SecretStr(AZURITE_TABLES)
+    # Storage (Tables and Queues), named like a Functions host connection: either STORAGE, a
+    # connection string, or STORAGE__tableServiceUri + STORAGE__queueServiceUri reached with
+    # azure-identity (STORAGE__clientId: a user-assigned managed identity, also used for ACS).
+    storage: SecretStr | None = None  # neither: Azurite on its usual ports
+    storage_table_service_uri: AnyHttpUrl | None = Field(default=None, validation_alias="STORAGE__tableServiceUri")
+    storage_queue_service_uri: AnyHttpUrl | None = Field(default=None, validation_alias="STORAGE__queueServiceUri")
+    storage_client_id: str | None = Field(default=None, validation_alias="STORAGE__clientId")
+
+    # Links
     public_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:7071")
     portal_url: AnyHttpUrl | None = None  # None: the built-in welcome page
     redirect_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -44,8 +53,9 @@ class Settings(BaseSettings):
     entra_login_host: AnyHttpUrl = AnyHttpUrl("https://login.microsoftonline.com")
     entra_client_id: str = "rconnect-entra-federation-local"
 
-    # E-mail
-    acs_connection_string: SecretStr | None = None  # None: write to the local outbox
+    # E-mail: ACS by connection string, or by endpoint with azure-identity; neither: the local outbox
+    acs_connection_string: SecretStr | None = None
+    acs_endpoint: AnyHttpUrl | None = None
     acs_sender_address: str = "DoNotReply@rconnect.example"
     outbox_dir: Path = Path(".local/outbox")
     customer_success_email: str = "customer.success@rconnect.example"
@@ -66,11 +76,20 @@ class Settings(BaseSettings):
             raise ValueError("SESSION_SECRET must be set to a random value of at least 32 characters")
         if self.b2c_client_secret.get_secret_value() == DEV_CLIENT_SECRET:
             raise ValueError("B2C_CLIENT_SECRET must be set")
-        if self.tables_connection_string.get_secret_value() == AZURITE_TABLES:
-            raise ValueError("TABLES_CONNECTION_STRING must be set")
-        if self.acs_connection_string is None:
-            raise ValueError("ACS_CONNECTION_STRING must be set: the local outbox is for development only")
+        if self.storage is None and not (self.storage_table_service_uri and self.storage_queue_service_uri):
+            raise ValueError("STORAGE (or STORAGE__tableServiceUri and STORAGE__queueServiceUri) must be set")
+        if self.acs_connection_string is None and self.acs_endpoint is None:
+            raise ValueError("ACS_CONNECTION_STRING or ACS_ENDPOINT must be set: the local outbox is for development only")
         return self
+
+    @property
+    def storage_connection_string(self) -> str | None:
+        """The connection string to use, or None when the service URIs and azure-identity are."""
+        if self.storage is not None:
+            return self.storage.get_secret_value()
+        if self.storage_table_service_uri and self.storage_queue_service_uri:
+            return None
+        return AZURITE_STORAGE
 
     @property
     def base_url(self) -> str:
@@ -80,14 +99,6 @@ class Settings(BaseSettings):
     def b2c_authority(self) -> str:
         host = str(self.b2c_authority_host or f"https://{self.b2c_tenant_name}.b2clogin.com").rstrip("/")
         return f"{host}/{self.b2c_tenant_name}.onmicrosoft.com/{self.b2c_user_flow}"
-
-    @property
-    def b2c_redirect_uri(self) -> str:
-        return f"{self.base_url}/api/InviteUser/callback"
-
-    @property
-    def welcome_url(self) -> str:
-        return str(self.portal_url) if self.portal_url else f"{self.base_url}/api/Welcome"
 
 
 @lru_cache

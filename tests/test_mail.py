@@ -1,4 +1,4 @@
-"""shared.mail against a loopback ACS that checks signatures, and against the .eml outbox."""
+"""The e-mail senders (shared/adapters/mail) against a loopback ACS that checks signatures, and against the .eml outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from shared.mail import OutgoingEmail, create_sender, render_invitation_email
+from shared.adapters.mail import OutgoingEmail
+from shared.composition import email_sender as create_sender
+from shared.presentation.invitation_email import render_invitation_email
 from shared.settings import Settings
 from tests.fakes.acs_email_server import AcsEmailFake
 

@@ -9,15 +9,23 @@ PRODUCTION = {
     "PUBLIC_BASE_URL": "https://invite.rconnect.example",
     "SESSION_SECRET": "x" * 40,
     "B2C_CLIENT_SECRET": "b2c-secret",
-    "TABLES_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=rconnect;AccountKey=a2V5;EndpointSuffix=core.windows.net",
+    "STORAGE": "DefaultEndpointsProtocol=https;AccountName=rconnect;AccountKey=a2V5;EndpointSuffix=core.windows.net",
     "ACS_CONNECTION_STRING": "endpoint=https://rconnect.communication.azure.com/;accesskey=a2V5",
     "REDIRECT_ALLOWLIST": "https://portal.rconnect.example/, https://shop.rconnect.example",
+}
+
+# The same deployment reaching Storage and ACS with its managed identity instead of keys.
+IDENTITY_BASED = {
+    "STORAGE__tableServiceUri": "https://rconnect.table.core.windows.net",
+    "STORAGE__queueServiceUri": "https://rconnect.queue.core.windows.net",
+    "STORAGE__clientId": "00000000-0000-0000-0000-000000000001",
+    "ACS_ENDPOINT": "https://rconnect.communication.azure.com",
 }
 
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in [*PRODUCTION, "PORTAL_URL", "B2C_AUTHORITY_HOST", "B2C_TENANT_NAME", "B2C_USER_FLOW"]:
+    for name in [*PRODUCTION, *IDENTITY_BASED, "PORTAL_URL", "B2C_AUTHORITY_HOST", "B2C_TENANT_NAME", "B2C_USER_FLOW"]:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -26,8 +34,6 @@ def test_local_defaults_need_no_settings(environment: pytest.MonkeyPatch) -> Non
     settings = Settings()
     assert settings.base_url == "http://localhost:7071"
     assert settings.acs_connection_string is None  # the local outbox
-    assert settings.welcome_url == "http://localhost:7071/api/Welcome"
-    assert settings.b2c_redirect_uri == "http://localhost:7071/api/InviteUser/callback"
 
 
 def test_a_complete_production_configuration_is_accepted(environment: pytest.MonkeyPatch) -> None:
@@ -39,7 +45,6 @@ def test_a_complete_production_configuration_is_accepted(environment: pytest.Mon
     settings = Settings()
     assert settings.b2c_authority == "https://rconnect.b2clogin.com/rconnect.onmicrosoft.com/B2C_1_susi"
     assert settings.redirect_allowlist == ["https://portal.rconnect.example", "https://shop.rconnect.example"]
-    assert settings.welcome_url == "https://portal.rconnect.example/welcome"
 
 
 @pytest.mark.parametrize(
@@ -47,8 +52,8 @@ def test_a_complete_production_configuration_is_accepted(environment: pytest.Mon
     [
         ("SESSION_SECRET", "SESSION_SECRET must be set"),
         ("B2C_CLIENT_SECRET", "B2C_CLIENT_SECRET must be set"),
-        ("TABLES_CONNECTION_STRING", "TABLES_CONNECTION_STRING must be set"),
-        ("ACS_CONNECTION_STRING", "ACS_CONNECTION_STRING must be set"),
+        ("STORAGE", "STORAGE (or STORAGE__tableServiceUri and STORAGE__queueServiceUri) must be set"),
+        ("ACS_CONNECTION_STRING", "ACS_CONNECTION_STRING or ACS_ENDPOINT must be set"),
     ],
 )
 def test_a_public_deployment_refuses_development_defaults(
@@ -70,3 +75,20 @@ def test_a_short_session_secret_is_refused(environment: pytest.MonkeyPatch) -> N
     environment.setenv("SESSION_SECRET", "too-short")
     with pytest.raises(ValidationError, match="at least 32 characters"):
         Settings()
+
+
+def test_storage_and_acs_by_managed_identity_need_no_keys(environment: pytest.MonkeyPatch) -> None:
+    for name, value in {**PRODUCTION, **IDENTITY_BASED}.items():
+        if name not in ("STORAGE", "ACS_CONNECTION_STRING"):
+            environment.setenv(name, value)
+    settings = Settings()
+    assert settings.storage_connection_string is None
+    assert str(settings.storage_table_service_uri) == "https://rconnect.table.core.windows.net/"
+    assert settings.storage_client_id == IDENTITY_BASED["STORAGE__clientId"]
+    assert settings.acs_connection_string is None and settings.acs_endpoint is not None
+
+
+def test_locally_storage_defaults_to_azurite_tables_and_queues(environment: pytest.MonkeyPatch) -> None:
+    connection_string = Settings().storage_connection_string or ""
+    assert "TableEndpoint=http://127.0.0.1:10002/" in connection_string
+    assert "QueueEndpoint=http://127.0.0.1:10001/" in connection_string

@@ -1,0 +1,78 @@
+"""GET /api/InviteUser/callback: B2C's redirect; the page for each outcome of the sign-in."""
+
+import hmac
+
+import azure.functions as func
+
+from accept_invitation.blueprint import bp
+from accept_invitation.invitation_pages import sign_in_again_url, sign_in_unavailable
+from shared.composition import services
+from shared.domain.errors import SignInFailed, Unavailable
+from shared.domain.models import Invitation
+from shared.services.sign_in import SignInOutcome
+from web import routes
+from web.cookies import pending_sign_in, session_cookie
+from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
+
+# error_description prefixes from B2C / Entra ID that deserve their own page
+_CANCELLED, _FORGOT_PASSWORD = "AADB2C90091", "AADB2C90118"
+_CONSENT_CODES = ("AADSTS65001", "AADSTS90094", "AADSTS90008", "AADB2C90273")
+
+
+@bp.route(route=routes.SIGN_IN_CALLBACK, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@page_errors
+def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
+    pending = pending_sign_in(req)
+    state = req.params.get("state", "")
+    if pending is None or not hmac.compare_digest(pending.state.encode(), state.encode()):
+        # No sign-in of this browser is waiting for this answer (expired, replayed or forged).
+        return message_response("sign-in-used", request_language(req), 400)
+    outcome = services().sign_in.finish(state, pending.invitation_id, dict(req.params))
+    return _outcome_page(outcome)
+
+
+def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
+    invitation = outcome.invitation
+    language, retry = invitation.language, invitation.invite_redeem_url
+    match outcome.kind:
+        case "accepted":
+            assert outcome.user is not None
+            return redirect(services().links.company_page(), set_cookie=session_cookie(invitation.id, outcome.user))
+        case "used":
+            return message_response("sign-in-used", language, 400, action_url=retry)
+        case "unavailable":
+            return sign_in_unavailable(invitation, Unavailable("B2C cannot be reached"))
+        case "failed":
+            assert outcome.failure is not None
+            return _sign_in_failed_page(outcome.failure, invitation)
+        case "wrong-account":
+            assert outcome.user is not None
+            return message_response(
+                "wrong-account",
+                language,
+                403,
+                action_url=sign_in_again_url(invitation),
+                signed_in=outcome.user.email,
+                invited=invitation.invitee.email,
+            )
+        case "blocked":
+            assert outcome.blocked is not None
+            return blocked_invitation_response(outcome.blocked, invitation)
+        case "taken":
+            inviter = invitation.inviter
+            return message_response("invitation-taken", language, 409, inviter=inviter.name, organisation=inviter.organisation)
+
+
+def _sign_in_failed_page(failure: SignInFailed, invitation: Invitation) -> func.HttpResponse:
+    language, retry = invitation.language, invitation.invite_redeem_url
+    description = failure.description or failure.error
+    if description.startswith(_CANCELLED):
+        return message_response("sign-in-cancelled", language, 200, action_url=retry)
+    if description.startswith(_FORGOT_PASSWORD):
+        return message_response("forgot-password", language, 200, action_url=sign_in_again_url(invitation))
+    if description.startswith(_CONSENT_CODES):
+        help_url = services().links.admin_consent_help(invitation.id)
+        return message_response("consent-required", language, 403, action_url=help_url)
+    # The description is the provider's text; the template escapes it.
+    first_line = description.splitlines()[0] if description else failure.error
+    return message_response("sign-in-failed", language, 400, action_url=retry, description=first_line)

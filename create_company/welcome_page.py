@@ -1,0 +1,19 @@
+"""GET /api/Welcome: stand-in for the My rConnect portal's landing page when PORTAL_URL is not set."""
+
+import azure.functions as func
+
+from create_company.blueprint import bp
+from shared.composition import services
+from shared.presentation.pages import page
+from web import routes
+from web.cookies import invitee_session
+from web.pages import html_response, page_errors, request_language
+
+
+@bp.route(route=routes.WELCOME, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@page_errors
+def welcome(req: func.HttpRequest) -> func.HttpResponse:
+    session = invitee_session(req)
+    invitation, company = services().companies.company_of(session.invitation_id) if session else (None, None)
+    html = page("welcome.html", request_language(req, invitation), company=company.data.name if company else None)
+    return html_response(html)

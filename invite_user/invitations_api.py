@@ -1,0 +1,63 @@
+"""POST/GET /api/invitations and the transitions of one invitation."""
+
+import azure.functions as func
+
+from invite_user.blueprint import bp
+from shared.composition import services
+from shared.domain.models import InvitationRequest, ListQuery, parse_invitation_id
+from web import routes
+from web.problems import api_errors, json_response, parse_body, parse_query
+
+STAFF = func.AuthLevel.FUNCTION
+
+
+def _invitation_id(req: func.HttpRequest) -> str:
+    return parse_invitation_id(req.route_params.get("id"))
+
+
+def _actor(req: func.HttpRequest) -> str:
+    # Set by App Service Authentication when staff call through Entra ID; a bare key has no name.
+    return req.headers.get("x-ms-client-principal-name") or "staff-api-key"
+
+
+@bp.route(route=routes.INVITATIONS, methods=["POST"], auth_level=STAFF)
+@api_errors
+def create_invitation(req: func.HttpRequest) -> func.HttpResponse:
+    request = parse_body(req, InvitationRequest)
+    key = req.headers.get("idempotency-key")
+    invitation, created = services().invitations.create(request, actor=_actor(req), idempotency_key=key)
+    headers = {"Location": routes.path(routes.INVITATION, id=invitation.id)}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(invitation, status=201, headers=headers)
+
+
+@bp.route(route=routes.INVITATIONS, methods=["GET"], auth_level=STAFF)
+@api_errors
+def list_invitations(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(services().invitations.page(parse_query(req, ListQuery)))
+
+
+@bp.route(route=routes.INVITATION, methods=["GET"], auth_level=STAFF)
+@api_errors
+def get_invitation(req: func.HttpRequest) -> func.HttpResponse:
+    invitations = services().invitations
+    return json_response(invitations.view(invitations.get(_invitation_id(req))))
+
+
+@bp.route(route=routes.REVOKE, methods=["POST"], auth_level=STAFF)
+@api_errors
+def revoke_invitation(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(services().invitations.revoke(_invitation_id(req), _actor(req)))
+
+
+@bp.route(route=routes.RESEND, methods=["POST"], auth_level=STAFF)
+@api_errors
+def resend_invitation(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(services().invitations.resend(_invitation_id(req), _actor(req)))
+
+
+@bp.route(route=routes.RESET, methods=["POST"], auth_level=STAFF)
+@api_errors
+def reset_invitation(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(services().invitations.reset(_invitation_id(req), _actor(req)))

@@ -1,0 +1,102 @@
+"""Sign-in through Azure AD B2C with MSAL (auth-code flow with PKCE, state and nonce).
+
+MSAL and requests errors end here: B2C unreachable is `Unavailable`, a refusal `SignInFailed`.
+"""
+
+import logging
+import threading
+import uuid
+from typing import Any
+from urllib.parse import urlparse
+
+import msal
+import requests
+
+from shared.domain.errors import SignInFailed, Unavailable
+from shared.domain.models import SignedInUser
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+ENTRA_ISSUER_HOSTS = frozenset({"login.microsoftonline.com", "sts.windows.net"})
+
+
+class B2CSignIn:
+    def __init__(self, settings: Settings, redirect_uri: str) -> None:
+        self._settings = settings
+        self._redirect_uri = redirect_uri
+        self._msal: msal.ConfidentialClientApplication | None = None
+        self._lock = threading.Lock()
+
+    def _client(self) -> msal.ConfidentialClientApplication:
+        # Built on first use and kept: construction fetches B2C's OpenID configuration,
+        # and a failed fetch must not stick, so the next request tries again.
+        with self._lock:
+            if self._msal is None:
+                self._msal = msal.ConfidentialClientApplication(
+                    self._settings.b2c_client_id,
+                    client_credential=self._settings.b2c_client_secret.get_secret_value(),
+                    authority=self._settings.b2c_authority,
+                )
+            return self._msal
+
+    def begin(self, *, login_hint: str, force_login: bool) -> dict[str, Any]:
+        """A new MSAL auth-code flow (its `auth_uri` is B2C's sign-in page, `state` its key)."""
+        try:
+            return self._client().initiate_auth_code_flow(
+                scopes=[],  # an ID token is all we need; MSAL adds openid and profile
+                redirect_uri=self._redirect_uri,
+                login_hint=login_hint,
+                prompt="login" if force_login else None,
+            )
+        except (requests.RequestException, ValueError) as error:  # MSAL's failed discovery is a ValueError
+            raise _unavailable(error) from error
+
+    def redeem(self, flow: dict[str, Any], response: dict[str, str]) -> SignedInUser:
+        """The signed-in user from B2C's redirect, or SignInFailed."""
+        if "error" in response:
+            raise SignInFailed(response["error"], response.get("error_description", ""))
+        try:
+            result = self._client().acquire_token_by_auth_code_flow(flow, response)
+        except requests.RequestException as error:
+            raise _unavailable(error) from error
+        except ValueError as error:  # MSAL: the response does not belong to this flow
+            raise SignInFailed("invalid_response", str(error)) from error
+        if "error" in result:
+            log.warning("Token exchange failed: %s %s", result.get("error"), result.get("error_description"))
+            raise SignInFailed(result["error"], result.get("error_description", ""))
+        return user_from_claims(result["id_token_claims"])
+
+
+def _unavailable(error: Exception) -> Unavailable:
+    log.warning("B2C unreachable: %s", error)
+    return Unavailable(f"B2C cannot be reached: {type(error).__name__}", code="sign-in-unavailable")
+
+
+def _entra_home_tenant(idp: str | None) -> str | None:
+    """The home tenant of a work account federated from Entra ID, from B2C's `idp` claim."""
+    if not idp:
+        return None
+    parsed = urlparse(idp)
+    segment = parsed.path.strip("/").split("/")[0] if parsed.path else ""
+    if parsed.hostname not in ENTRA_ISSUER_HOSTS:
+        return None
+    try:
+        return str(uuid.UUID(segment))
+    except ValueError:
+        return None
+
+
+def user_from_claims(claims: dict[str, Any]) -> SignedInUser:
+    """CASE 1 (work account: `idp` is an Entra ID tenant) or CASE 2 (social or local account)."""
+    emails = claims.get("emails") or []
+    email = emails[0] if emails else claims.get("email") or claims.get("preferred_username") or ""
+    idp = claims.get("idp")
+    home_tenant = _entra_home_tenant(idp)
+    return SignedInUser(
+        object_id=claims.get("oid") or claims["sub"],
+        email=email,
+        name=claims.get("name") or email,
+        account_type="work" if home_tenant else "social" if idp else "local",
+        identity_provider=idp,
+        home_tenant_id=home_tenant,
+    )

@@ -1,0 +1,47 @@
+"""Local delivery: each message becomes an .eml file that any mail client opens."""
+
+import logging
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+from uuid import uuid4
+
+from shared.adapters.mail.message import OutgoingEmail, SendResult
+
+logger = logging.getLogger(__name__)
+
+
+class OutboxEmailSender:
+    def __init__(
+        self,
+        directory: Path,
+        sender_address: str,
+    ) -> None:
+        self._directory = Path(directory)
+        self._sender_address = sender_address
+
+    def send(self, message: OutgoingEmail) -> SendResult:
+        now = datetime.now(UTC)
+        # An explicit domain: make_msgid() would otherwise ask DNS for this host's FQDN.
+        message_id = make_msgid(domain=self._sender_address.rpartition("@")[2] or "localhost")
+        email = EmailMessage()
+        email["From"] = self._sender_address
+        email["To"] = formataddr((message.to_name, message.to_address))
+        email["Subject"] = message.subject
+        email["Date"] = format_datetime(now)
+        email["Message-ID"] = message_id
+        email.set_content(message.text)
+        email.add_alternative(message.html, subtype="html")
+
+        # Time first so the folder lists in sending order; the suffix keeps same-microsecond sends apart.
+        path = self._directory / f"{now:%Y%m%dT%H%M%S%fZ}-{uuid4().hex[:8]}.eml"
+        try:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            with path.open("xb") as file:
+                file.write(email.as_bytes())
+        except OSError as error:
+            logger.warning("E-mail not written to the outbox %s: %s", self._directory, error.strerror)
+            return SendResult(status="failed", error=f"Could not write to the outbox: {error.strerror}")
+        logger.info("E-mail to the outbox: %s", path.resolve())
+        return SendResult(status="sent", message_id=message_id)

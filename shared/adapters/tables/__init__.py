@@ -1,0 +1,92 @@
+"""Azure Table Storage: one store per table (the modules beside this one) on a shared `Table`.
+
+Tables and keys (the README explains why):
+- Invitations: PartitionKey = invitation id. RowKey "invitation" holds the invitation,
+  RowKey "audit-{time}-{rand}" its audit events, so a transition and its audit entry
+  commit in one entity-group transaction guarded by the invitation's ETag.
+- IdempotencyKeys: PartitionKey = SHA-256 of the Idempotency-Key header.
+- AuthFlows: PartitionKey = OAuth state; the MSAL flow, consumed once.
+- Companies: PartitionKey = company id; RowKey "company" and "member-{object id}".
+- Users: PartitionKey = B2C object id.
+- AdminConsents: PartitionKey = Entra tenant id; RowKey = timestamped consent result.
+"""
+
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from typing import TypeVar
+
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables import TableClient, TableErrorCode, TableServiceClient
+
+from shared.domain.errors import AlreadyExists, ConcurrentUpdate, DomainError, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
+Result = TypeVar("Result")
+
+INVITATIONS = "Invitations"
+IDEMPOTENCY_KEYS = "IdempotencyKeys"
+AUTH_FLOWS = "AuthFlows"
+COMPANIES = "Companies"
+USERS = "Users"
+ADMIN_CONSENTS = "AdminConsents"
+ALL_TABLES = (INVITATIONS, IDEMPOTENCY_KEYS, AUTH_FLOWS, COMPANIES, USERS, ADMIN_CONSENTS)
+
+_EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}
+_MODIFIED = {TableErrorCode.UPDATE_CONDITION_NOT_SATISFIED}
+_NOT_FOUND = {TableErrorCode.RESOURCE_NOT_FOUND, TableErrorCode.ENTITY_NOT_FOUND}
+
+
+def storage_error(error: Exception, what: str) -> DomainError | None:
+    """The domain error for an Azure SDK error (the one place that maps them), or None if it is a bug."""
+    if isinstance(error, ServiceRequestError | ServiceResponseError):
+        return Unavailable(f"Storage cannot be reached ({what}).", code="storage-unavailable")
+    if not isinstance(error, HttpResponseError):
+        return None
+    code = getattr(error, "error_code", None)  # set at runtime, missing in the stubs
+    if code in _EXISTS or isinstance(error, ResourceExistsError):
+        return AlreadyExists(f"{what} already exists.", code="already-exists")
+    if code in _MODIFIED or isinstance(error, ResourceModifiedError):
+        return ConcurrentUpdate(f"{what} was changed by another request; try again.", code="concurrent-update")
+    if code in _NOT_FOUND or isinstance(error, ResourceNotFoundError):
+        return NotFound(f"{what} does not exist.", code="not-found")
+    if error.status_code is None or error.status_code >= 500 or error.status_code in (401, 403, 408, 429):
+        return Unavailable(f"Storage answered {error.status_code} ({what}).", code="storage-unavailable")
+    return None
+
+
+class Table:
+    """One table: every call goes through `run`, which maps errors and re-creates a missing table."""
+
+    def __init__(self, service: TableServiceClient, name: str) -> None:
+        self.name = name
+        self._service = service
+        self.client: TableClient = service.get_table_client(name)
+
+    def create(self) -> None:
+        with suppress(ResourceExistsError):
+            self._service.create_table(self.name)
+
+    def run(self, operation: Callable[[TableClient], Result], what: str) -> Result:
+        """`operation(client)`; a query must be consumed inside it, so its errors are mapped too."""
+        for attempt in range(2):
+            try:
+                return operation(self.client)
+            except Exception as error:
+                if attempt == 0 and getattr(error, "error_code", None) == TableErrorCode.TABLE_NOT_FOUND:
+                    # Deleted, or a fresh account: re-create it instead of reporting a conflict or a 404.
+                    log.warning("Table %s was missing; creating it", self.name)
+                    self.create()
+                    continue
+                mapped = storage_error(error, what)
+                if mapped is None:
+                    raise
+                raise mapped from error
+        raise AssertionError("unreachable")  # the loop returns or raises

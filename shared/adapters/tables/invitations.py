@@ -1,0 +1,137 @@
+"""Invitations and their audit trail (table Invitations); every update guarded by the ETag."""
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from shared.adapters.tables import INVITATIONS, Table
+from shared.domain.errors import AlreadyExists, ConcurrentUpdate, InvalidInput, NotFound
+from shared.domain.models import AuditEvent, Invitation, InvitationStatus
+
+INVITATION_ROW = "invitation"
+Loaded = tuple[Invitation, str]  # the invitation and the ETag its next write must carry
+
+
+def _entity(invitation: Invitation) -> dict[str, Any]:
+    # The model travels as one JSON column; the columns beside it exist for filtering.
+    return {
+        "PartitionKey": invitation.id,
+        "RowKey": INVITATION_ROW,
+        "Status": invitation.status.value,
+        "EmailLower": invitation.invitee.email.lower(),
+        "ExpiresAt": invitation.expires_at,
+        "CreatedAt": invitation.created_at,
+        "Data": invitation.model_dump_json(),
+    }
+
+
+def _audit_entity(invitation_id: str, event: AuditEvent) -> dict[str, Any]:
+    row = f"audit-{event.at.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(4)}"
+    return {"PartitionKey": invitation_id, "RowKey": row, "Data": event.model_dump_json()}
+
+
+def status_filter(status: InvitationStatus | None, now: datetime) -> tuple[str, dict[str, Any]]:
+    """An OData filter for the effective status (expired is derived from ExpiresAt)."""
+    open_states = "(Status eq 'pending' or Status eq 'accepted')"
+    match status:
+        case None:
+            return "", {}
+        case InvitationStatus.EXPIRED:
+            return f"{open_states} and ExpiresAt le @now", {"now": now}
+        case InvitationStatus.PENDING | InvitationStatus.ACCEPTED:
+            return "Status eq @status and ExpiresAt gt @now", {"status": status.value, "now": now}
+        case _:
+            return "Status eq @status", {"status": status.value}
+
+
+class InvitationStore:
+    def __init__(self, service: TableServiceClient) -> None:
+        self.table = Table(service, INVITATIONS)
+
+    def load(self, invitation_id: str) -> Loaded:
+        """The stored invitation and its ETag, or NotFound."""
+        try:
+            entity = self.table.run(lambda t: t.get_entity(invitation_id, INVITATION_ROW), f"Invitation {invitation_id}")
+        except NotFound:
+            raise NotFound(f"No invitation has the id {invitation_id}.") from None
+        return Invitation.model_validate_json(entity["Data"]), str(entity.metadata["etag"])
+
+    def history(self, invitation_id: str) -> list[AuditEvent]:
+        def read(t: TableClient) -> list[AuditEvent]:
+            entities = t.query_entities(
+                "PartitionKey eq @pk and RowKey gt 'audit-' and RowKey lt 'audit.'",
+                parameters={"pk": invitation_id},
+                select=["Data"],
+            )
+            return [AuditEvent.model_validate_json(entity["Data"]) for entity in entities]
+
+        return self.table.run(read, f"The history of invitation {invitation_id}")
+
+    def insert(self, invitation: Invitation, event: AuditEvent) -> str:
+        """Write a new invitation with its first audit event; returns its ETag (AlreadyExists if taken)."""
+        operations = [("create", _entity(invitation)), ("create", _audit_entity(invitation.id, event))]
+        results = self.table.run(lambda t: t.submit_transaction(operations), f"Invitation {invitation.id}")
+        return str(results[0]["etag"])
+
+    def replace(self, invitation: Invitation, etag: str, event: AuditEvent) -> str:
+        """Write `invitation` only if nobody changed it since `etag` was read (else ConcurrentUpdate);
+        returns the new ETag."""
+        guarded = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+        operations = [("update", _entity(invitation), guarded), ("create", _audit_entity(invitation.id, event))]
+        try:
+            results = self.table.run(lambda t: t.submit_transaction(operations), f"Invitation {invitation.id}")  # type: ignore[arg-type]
+        except (AlreadyExists, NotFound) as error:
+            # The audit row's random suffix collided, or the invitation was deleted: both lost a race.
+            raise ConcurrentUpdate(f"Invitation {invitation.id} was changed by another request; try again.") from error
+        return str(results[0]["etag"])
+
+    def query(
+        self, status: InvitationStatus | None, email: str | None, now: datetime, page_size: int, token: str | None
+    ) -> tuple[list[Invitation], str | None]:
+        """One page of invitations matching the filters, in id order, and the next page's token."""
+        clauses, parameters = [f"RowKey eq '{INVITATION_ROW}'"], {}
+        status_clause, status_parameters = status_filter(status, now)
+        if status_clause:
+            clauses.append(status_clause)
+            parameters.update(status_parameters)
+        if email:
+            clauses.append("EmailLower eq @email")
+            parameters["email"] = email.lower()
+        continuation = decode_token(token)
+
+        def read(t: TableClient) -> tuple[list[Invitation], str | None]:
+            pages: Iterator[Any] = t.query_entities(
+                " and ".join(clauses), parameters=parameters, results_per_page=page_size, select=["Data"]
+            ).by_page(continuation_token=continuation)  # type: ignore[arg-type]  # tables' tokens are dicts
+            # A filtered scan may hand back empty pages with a token: follow them to real results.
+            for page in pages:
+                items = [Invitation.model_validate_json(entity["Data"]) for entity in page]
+                next_token = pages.continuation_token  # type: ignore[attr-defined]
+                if items or not next_token:
+                    return items, encode_token(next_token)
+            return [], None
+
+        return self.table.run(read, "The invitation list")
+
+
+def encode_token(token: dict[str, str] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode() if token else None
+
+
+def decode_token(token: str | None) -> dict[str, str] | None:
+    if not token:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput("continuationToken is not a token this API returned.") from None
+    if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
+        raise InvalidInput("continuationToken is not a token this API returned.")
+    return decoded

@@ -1,0 +1,140 @@
+"""The composition root: one settings object → credential → clients → stores → services.
+
+Built once per process (`services()`); a test builds its own with `build(settings, clock=...)`.
+Storage follows the Functions host's convention for connections: STORAGE holds a connection
+string (Azurite, or keys), or STORAGE__tableServiceUri and STORAGE__queueServiceUri name the
+account's endpoints, reached with azure-identity (a managed identity in Azure).
+"""
+
+from contextlib import suppress
+from dataclasses import dataclass
+from functools import lru_cache
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import TableServiceClient
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from azure.storage.queue import QueueServiceClient
+
+from shared.adapters.identity import B2CSignIn
+from shared.adapters.mail import AcsEmailSender, EmailSender, OutboxEmailSender
+from shared.adapters.queues import QueueSender
+from shared.adapters.tables import ALL_TABLES
+from shared.adapters.tables.admin_consents import AdminConsentStore
+from shared.adapters.tables.auth_flows import AuthFlowStore
+from shared.adapters.tables.companies import CompanyStore
+from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
+from shared.adapters.tables.invitations import InvitationStore
+from shared.adapters.tables.users import UserStore
+from shared.clock import utcnow
+from shared.services import Clock
+from shared.services.admin_consent import AdminConsentService
+from shared.services.companies import CompanyService
+from shared.services.invitations import InvitationService
+from shared.services.sign_in import SignInService
+from shared.settings import Settings, get_settings
+from web.routes import Links
+
+
+def credential(settings: Settings) -> TokenCredential:
+    """The app's Azure identity: the user-assigned managed identity STORAGE__clientId names,
+    else azure-identity's chain (managed identity, environment, Azure CLI...)."""
+    if settings.storage_client_id:
+        return ManagedIdentityCredential(client_id=settings.storage_client_id)
+    return DefaultAzureCredential()
+
+
+def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServiceClient]:
+    connection_string = settings.storage_connection_string
+    if connection_string is not None:
+        return (
+            TableServiceClient.from_connection_string(connection_string),
+            QueueServiceClient.from_connection_string(connection_string),
+        )
+    assert settings.storage_table_service_uri and settings.storage_queue_service_uri  # the settings guarantee both
+    identity = credential(settings)
+    return (
+        TableServiceClient(str(settings.storage_table_service_uri), credential=identity),
+        QueueServiceClient(str(settings.storage_queue_service_uri), credential=identity),
+    )
+
+
+def email_sender(settings: Settings) -> EmailSender:
+    if settings.acs_connection_string is not None:
+        return AcsEmailSender(settings.acs_sender_address, connection_string=settings.acs_connection_string.get_secret_value())
+    if settings.acs_endpoint is not None:
+        return AcsEmailSender(settings.acs_sender_address, endpoint=str(settings.acs_endpoint), credential=credential(settings))
+    return OutboxEmailSender(settings.outbox_dir, settings.acs_sender_address)
+
+
+def links(settings: Settings) -> Links:
+    return Links(settings.base_url, str(settings.portal_url) if settings.portal_url else None)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    links: Links
+    invitations: InvitationService
+    sign_in: SignInService
+    companies: CompanyService
+    admin_consent: AdminConsentService
+    queues: QueueSender
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    sender: EmailSender | None = None,
+    clients: tuple[TableServiceClient, QueueServiceClient] | None = None,
+) -> Services:
+    tables, queues = clients or storage_clients(settings)
+    urls = links(settings)
+    invitations = InvitationService(
+        InvitationStore(tables),
+        IdempotencyKeyStore(tables),
+        sender or email_sender(settings),
+        urls,
+        clock,
+        redirect_allowlist=settings.redirect_allowlist,
+        customer_success_email=settings.customer_success_email,
+    )
+    return Services(
+        settings=settings,
+        links=urls,
+        invitations=invitations,
+        sign_in=SignInService(
+            invitations,
+            AuthFlowStore(tables),
+            UserStore(tables),
+            B2CSignIn(settings, urls.sign_in_callback()),
+            clock,
+            require_matching_email=settings.require_matching_email,
+        ),
+        companies=CompanyService(invitations, CompanyStore(tables), urls, clock),
+        admin_consent=AdminConsentService(
+            AdminConsentStore(tables),
+            clock,
+            login_host=str(settings.entra_login_host),
+            client_id=settings.entra_client_id,
+            callback_url=urls.admin_consent_callback(),
+        ),
+        queues=QueueSender(queues),
+    )
+
+
+def create_tables(tables: TableServiceClient) -> None:
+    """Every table, once per process (a table deleted later is re-created by its store)."""
+    for name in ALL_TABLES:
+        with suppress(ResourceExistsError):
+            tables.create_table(name)
+
+
+@lru_cache
+def services() -> Services:
+    """The process's services, built on first use: the worker imports the app before a request needs them."""
+    settings = get_settings()
+    clients = storage_clients(settings)
+    create_tables(clients[0])
+    return build(settings, clients=clients)

@@ -1,0 +1,59 @@
+"""Domain errors. They say what went wrong, not how to answer it: the web room chooses the
+HTTP status, a queue function uses `retryable` to decide between a retry and the poison queue."""
+
+
+class DomainError(Exception):
+    retryable = False
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or type(self).__name__
+
+
+class InvalidInput(DomainError):
+    pass
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass
+
+
+class AlreadyExists(Conflict):
+    """An insert met an entity with the same key."""
+
+
+class ConcurrentUpdate(Conflict):
+    """An ETag-guarded write lost against another writer; reading again and retrying may succeed."""
+
+    retryable = True
+
+
+class Gone(DomainError):
+    pass
+
+
+class IdempotencyMismatch(DomainError):
+    pass
+
+
+class SignInFailed(DomainError):
+    """The identity provider or the token exchange said no."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(f"{error}: {description}", code="sign-in-failed")
+        self.error, self.description = error, description
+
+
+class Unavailable(DomainError):
+    """A dependency (storage, the identity provider, e-mail) cannot be reached right now."""
+
+    retryable = True
+    retry_after_seconds = 30
+
+    def __init__(self, detail: str, *, code: str = "unavailable") -> None:
+        super().__init__(detail, code=code)

@@ -1,0 +1,62 @@
+"""The invitation's rules, written once; the services apply them, whatever the trigger.
+
+pending → accepted (signed in) → completed (company created); pending/accepted → revoked;
+accepted → pending (reset); expired is derived from expires_at.
+"""
+
+import uuid
+from datetime import datetime
+
+from shared.domain.errors import Conflict, InvalidInput
+from shared.domain.models import Invitation, InvitationStatus, SignedInUser
+
+PENDING, ACCEPTED, COMPLETED, REVOKED, EXPIRED = (
+    InvitationStatus.PENDING,
+    InvitationStatus.ACCEPTED,
+    InvitationStatus.COMPLETED,
+    InvitationStatus.REVOKED,
+    InvitationStatus.EXPIRED,
+)
+OPEN = (PENDING, ACCEPTED, EXPIRED)  # neither completed nor revoked: can be (re)sent or revoked
+SIGN_IN_MAX_AGE_SECONDS = 15 * 60  # from the e-mail link to B2C's answer
+
+# The company id derives from the invitation id: a double submit, a retry or the back
+# button can only ever address the same company, and the insert refuses a second one.
+_COMPANY_NAMESPACE = uuid.UUID("5b0e6a53-6a61-4d6e-9a77-2f1c1b7e0c42")
+
+
+def company_id_for(invitation_id: str) -> str:
+    return str(uuid.uuid5(_COMPANY_NAMESPACE, invitation_id))
+
+
+def check_redirect_allowed(url: object | None, allowlist: list[str]) -> None:
+    """A completion redirect must start with an entry of the allow-list (an origin or URL prefix)."""
+    if url is None:
+        return
+    target = str(url)
+    if not any(target == entry or target.startswith((entry + "/", entry + "?")) for entry in allowlist):
+        raise InvalidInput(f"redirectUrl {target} is not in the allow-list of this service.", code="redirect-not-allowed")
+
+
+def illegal(action: str, invitation_id: str, status: InvitationStatus) -> Conflict:
+    return Conflict(
+        f"Cannot {action.split('-')[0]} invitation {invitation_id}: it is {status.value}.",
+        code=f"invitation-{status.value}",
+    )
+
+
+def accepted_by(invitation: Invitation, user: SignedInUser) -> bool:
+    """Whether `user` is the one who redeemed this (still accepted) invitation."""
+    by = invitation.accepted_by
+    return invitation.status == ACCEPTED and by is not None and by.object_id == user.object_id
+
+
+def redemption_block(invitation: Invitation, now: datetime) -> str | None:
+    """Why the link can no longer start a sign-in (a page kind), or None if it can."""
+    blocked = {REVOKED: "invitation-revoked", EXPIRED: "invitation-expired", COMPLETED: "invitation-completed"}
+    return blocked.get(invitation.effective_status(now))
+
+
+def email_matches(invitation: Invitation, user: SignedInUser, *, required: bool) -> bool:
+    """With REQUIRE_MATCHING_EMAIL, only the invited address may redeem the invitation."""
+    return not required or invitation.invitee.email.casefold() == user.email.casefold()

@@ -1,0 +1,228 @@
+"""Pydantic models at the edges: what the API accepts and returns, and what is stored."""
+
+import re
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Literal, get_args
+
+import pycountry
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+)
+from pydantic.alias_generators import to_camel
+
+from shared.domain.errors import InvalidInput
+
+Language = Literal["en", "fr", "de", "it", "es"]
+LANGUAGES: tuple[str, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "en"
+DEFAULT_TTL_DAYS = 7
+MAX_TTL_DAYS = 30
+
+# Patterns are shared with the company page, which puts them into HTML `pattern`
+# attributes: they must mean the same in Python and in a browser's `v`-mode RegExp,
+# hence every punctuation character inside a class is escaped.
+PHONE_PATTERN = r"^\+?[0-9 \(\)\.\/\-]{6,25}$"
+POSTAL_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,11}$"
+VAT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 \.\-]{3,19}$"
+
+
+class ApiModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are an error."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+    )
+
+
+@lru_cache
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes."""
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def _country(value: str) -> str:
+    code = value.upper()
+    if code not in country_codes():
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def _phone(value: str) -> str:
+    if len(re.sub(r"\D", "", value)) < 6:
+        raise ValueError("a phone number needs at least 6 digits")
+    return value
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
+Phone = Annotated[str, StringConstraints(pattern=PHONE_PATTERN), AfterValidator(_phone)]
+PostalCode = Annotated[str, StringConstraints(pattern=POSTAL_CODE_PATTERN)]
+VatNumber = Annotated[str, StringConstraints(pattern=VAT_PATTERN, to_upper=True)]
+WebUrl = Annotated[HttpUrl, Field(max_length=300)]
+
+
+class CompanyData(ApiModel):
+    """What sales recorded about the customer; the invitee checks and may edit it."""
+
+    name: Text
+    street: Text
+    postal_code: PostalCode
+    city: Text
+    country: CountryCode
+    vat_number: VatNumber
+    phone: Phone
+    website: WebUrl | None = None
+
+
+class Person(ApiModel):
+    email: EmailStr
+    display_name: Text
+
+
+class Inviter(ApiModel):
+    name: Text
+    organisation: Text
+
+
+Role = Literal["admin", "user"]
+
+
+class InvitationRequest(ApiModel):
+    """Body of POST /api/invitations."""
+
+    invitee: Person
+    inviter: Inviter
+    company: CompanyData
+    role: Role = "admin"
+    language: Language = "en"
+    message: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    ttl_days: int = Field(default=DEFAULT_TTL_DAYS, ge=1, le=MAX_TTL_DAYS)
+    redirect_url: WebUrl | None = None
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+    REVOKED = "revoked"
+    EXPIRED = "expired"  # derived from expires_at, never stored
+
+
+AccountType = Literal["work", "social", "local"]
+
+
+class SignedInUser(ApiModel):
+    """Who redeemed the invitation, from the B2C ID token."""
+
+    object_id: str
+    email: str
+    name: str
+    account_type: AccountType
+    identity_provider: str | None = None
+    home_tenant_id: str | None = None
+
+
+class EmailDelivery(ApiModel):
+    status: Literal["sent", "failed"]
+    message_id: str | None = None
+    error: str | None = None
+    attempts: int = 1
+    last_attempt_at: datetime
+
+
+class AuditEvent(ApiModel):
+    at: datetime
+    action: str
+    actor: str
+    from_status: InvitationStatus | None = None
+    to_status: InvitationStatus | None = None
+    detail: str | None = None
+
+
+class Invitation(ApiModel):
+    """An invitation as stored (status is the stored one) and as returned (status is effective)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    status: InvitationStatus
+    invitee: Person
+    inviter: Inviter
+    company: CompanyData
+    role: Role
+    language: Language
+    message: str | None = None
+    ttl_days: int
+    redirect_url: str | None = None
+    created_at: datetime
+    expires_at: datetime
+    invite_redeem_url: str
+    email: EmailDelivery | None = None
+    accepted_by: SignedInUser | None = None
+    accepted_at: datetime | None = None
+    completed_at: datetime | None = None
+    company_id: str | None = None
+    revoked_at: datetime | None = None
+
+    def effective_status(self, now: datetime) -> InvitationStatus:
+        open_states = (InvitationStatus.PENDING, InvitationStatus.ACCEPTED)
+        if self.status in open_states and now >= self.expires_at:
+            return InvitationStatus.EXPIRED
+        return self.status
+
+
+class InvitationView(Invitation):
+    """The API's representation: effective status plus the audit trail."""
+
+    history: list[AuditEvent] = Field(default_factory=list)
+
+
+class InvitationPage(ApiModel):
+    value: list[InvitationView]
+    continuation_token: str | None = None
+
+
+class ListQuery(ApiModel):
+    """Query string of GET /api/invitations."""
+
+    status: InvitationStatus | None = None
+    email: EmailStr | None = None
+    continuation_token: str | None = None
+    page_size: int = Field(default=50, ge=1, le=200)
+
+
+class CompanyForm(CompanyData):
+    """The company page's submission: the company data plus the invitee's own details."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    contact_name: Text
+
+
+class Company(ApiModel):
+    id: str
+    invitation_id: str
+    data: CompanyData
+    created_at: datetime
+    created_by: SignedInUser
+
+
+def parse_invitation_id(value: str | None) -> str:
+    """The canonical form of an invitation id (a UUID), or InvalidInput."""
+    try:
+        return str(uuid.UUID(value or ""))
+    except ValueError:
+        raise InvalidInput(f"'{value or ''}' is not a valid invitation id (a UUID was expected).", code="invalid-id") from None

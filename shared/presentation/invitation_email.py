@@ -1,0 +1,45 @@
+"""The invitation e-mail a customer receives when staff invite them to My rConnect."""
+
+from datetime import datetime
+
+from shared.adapters.mail.message import OutgoingEmail
+from shared.domain.models import Language
+from shared.presentation.i18n import catalog, format_date
+from shared.presentation.rendering import render
+
+_CATALOG = "email"
+
+
+def render_invitation_email(
+    *,
+    to_address: str,
+    to_name: str,
+    inviter_name: str,
+    inviter_organisation: str,
+    redeem_url: str,
+    language: Language,
+    custom_message: str | None,
+    expires_at: datetime,
+    admin_consent_help_url: str,
+    customer_success_email: str,
+) -> OutgoingEmail:
+    t = catalog(_CATALOG, language)
+    context = {
+        "name": to_name.strip() or to_address,
+        "address": to_address,
+        "inviter": inviter_name,
+        "organisation": inviter_organisation,
+        "redeem_url": redeem_url,
+        # Keep the author's line breaks; the templates render one line at a time so each is escaped.
+        "message_lines": (custom_message or "").strip().splitlines(),
+        "expires_on": format_date(expires_at, language),
+        "admin_consent_help_url": admin_consent_help_url,
+        "customer_success_email": customer_success_email,
+    }
+    return OutgoingEmail(
+        to_address=to_address,
+        to_name=to_name,
+        subject=t["subject"].format(inviter=inviter_name, organisation=inviter_organisation),
+        html=render("email/invitation.html", catalog_name=_CATALOG, language=language, **context),
+        text=render("email/invitation.txt", catalog_name=_CATALOG, language=language, **context),
+    )

@@ -1,0 +1,88 @@
+"""Signed browser state in one cookie: the sign-in in progress, then the signed-in invitee.
+
+The cookie is signed with SESSION_SECRET (itsdangerous), HttpOnly, Secure, SameSite=Lax and
+scoped to /api; the different salts keep a sign-in token from ever being read as a session.
+"""
+
+import secrets
+from http.cookies import CookieError, SimpleCookie
+from typing import TypeVar
+
+import azure.functions as func
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import BaseModel, ValidationError
+
+from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
+from shared.domain.models import SignedInUser
+from shared.settings import get_settings
+from web.routes import PREFIX
+
+COOKIE_NAME = "rconnect_session"
+State = TypeVar("State", bound=BaseModel)
+
+
+class SignInInProgress(BaseModel):
+    state: str
+    invitation_id: str
+
+
+class InviteeSession(BaseModel):
+    invitation_id: str
+    user: SignedInUser
+    csrf_token: str
+
+    @classmethod
+    def start(cls, invitation_id: str, user: SignedInUser) -> "InviteeSession":
+        return cls(invitation_id=invitation_id, user=user, csrf_token=secrets.token_urlsafe(32))
+
+
+def _serializer(kind: type[BaseModel]) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().session_secret.get_secret_value(), salt=f"rconnect.{kind.__name__}")
+
+
+def seal(value: BaseModel) -> str:
+    return _serializer(type(value)).dumps(value.model_dump(mode="json"))
+
+
+def unseal(token: str | None, kind: type[State], max_age: int) -> State | None:
+    """The value if the token is genuine, of this kind and younger than max_age; else None."""
+    if not token:
+        return None
+    try:
+        return kind.model_validate(_serializer(kind).loads(token, max_age=max_age))
+    except (BadSignature, ValidationError):
+        return None
+
+
+def _read_cookie(req: func.HttpRequest) -> str | None:
+    cookies = SimpleCookie()
+    try:
+        cookies.load(req.headers.get("cookie", ""))
+    except CookieError:
+        return None
+    morsel = cookies.get(COOKIE_NAME)
+    return morsel.value if morsel else None
+
+
+def _cookie_header(value: str, max_age: int) -> str:
+    # Secure holds on http://localhost too: browsers treat localhost as a secure context.
+    return f"{COOKIE_NAME}={value}; Max-Age={max_age}; Path=/{PREFIX}; HttpOnly; Secure; SameSite=Lax"
+
+
+def sign_in_cookie(state: str, invitation_id: str) -> str:
+    """The Set-Cookie value for a sign-in that has gone to B2C."""
+    return _cookie_header(seal(SignInInProgress(state=state, invitation_id=invitation_id)), SIGN_IN_MAX_AGE_SECONDS)
+
+
+def pending_sign_in(req: func.HttpRequest) -> SignInInProgress | None:
+    return unseal(_read_cookie(req), SignInInProgress, SIGN_IN_MAX_AGE_SECONDS)
+
+
+def session_cookie(invitation_id: str, user: SignedInUser) -> str:
+    """The Set-Cookie value for a signed-in invitee (a fresh CSRF token with it)."""
+    max_age = get_settings().session_max_age_seconds
+    return _cookie_header(seal(InviteeSession.start(invitation_id, user)), max_age)
+
+
+def invitee_session(req: func.HttpRequest) -> InviteeSession | None:
+    return unseal(_read_cookie(req), InviteeSession, get_settings().session_max_age_seconds)

@@ -1,0 +1,255 @@
+"""The OpenAPI 3.1 document of the staff API, built from the pydantic models it validates with.
+
+The schemas come from the models themselves (camelCase aliases, the same constraints the API
+enforces), so the document cannot drift from the code; the paths, parameters and responses are
+written out here. `document()` is built once per process; `document_json()` is what
+GET /api/openapi.json serves.
+"""
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from shared.domain.models import InvitationPage, InvitationRequest, InvitationView, ListQuery
+from shared.settings import get_settings
+from web import routes
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1.0.0"
+REF_TEMPLATE = "#/components/schemas/{model}"
+KEY_HEADER = "x-functions-key"
+PROBLEM_JSON = "application/problem+json"
+
+# RFC 9457 problem details as web.problems.problem_response writes them.
+PROBLEM_DETAILS_SCHEMA: dict[str, Any] = {
+    "title": "ProblemDetails",
+    "description": "RFC 9457 problem details; `errors` lists validation errors with a JSON Pointer each.",
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
+                "required": ["pointer", "detail"],
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+
+# A valid request (the README's), so the document shows one and generated tests start from a success.
+REQUEST_EXAMPLE: dict[str, Any] = {
+    "invitee": {"email": "anna.keller@contoso.example", "displayName": "Anna Keller"},
+    "inviter": {"name": "Mohamed-Nour, Tamer", "organisation": "GFMS"},
+    "company": {
+        "name": "Contoso Precision AG",
+        "street": "Industriestrasse 12",
+        "postalCode": "8500",
+        "city": "Frauenfeld",
+        "country": "CH",
+        "vatNumber": "CHE-123.456.789",
+        "phone": "+41 52 123 45 67",
+        "website": "https://contoso.example",
+    },
+    "role": "admin",
+    "language": "de",
+    "message": "Willkommen!",
+    "ttlDays": 7,
+}
+
+_ERRORS = {
+    400: "Malformed JSON, an invalid invitation id or continuation token, or a redirectUrl outside the allow-list.",
+    401: "Missing or wrong function key (the Functions host answers before the app, with an empty body).",
+    404: "No invitation has this id.",
+    409: "The transition is not allowed in the invitation's current status, or a concurrent change won.",
+    413: "The body is larger than 64 KiB.",
+    422: "Validation failed (`errors[]` has a JSON Pointer per field), or an Idempotency-Key was reused with another body.",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF_TEMPLATE.format(model=name)}
+
+
+def _component_schemas() -> dict[str, Any]:
+    """The models' schemas (request bodies as validated, responses as serialized) with their
+    nested models' `$defs` hoisted beside them under components.schemas."""
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (InvitationRequest, "validation"),
+        (InvitationView, "serialization"),
+        (InvitationPage, "serialization"),
+    ]
+    refs, top = models_json_schema(models, by_alias=True, ref_template=REF_TEMPLATE)
+    for (model, _), ref in refs.items():
+        # The operations refer to each model by its class name; pydantic only renames on a clash.
+        if ref != _ref(model.__name__):
+            raise RuntimeError(f"{model.__name__} is published as {ref}")
+    query = ListQuery.model_json_schema(by_alias=True, ref_template=REF_TEMPLATE)
+    schemas = {**query.get("$defs", {}), **top["$defs"], "ProblemDetails": PROBLEM_DETAILS_SCHEMA}
+    return dict(sorted(schemas.items()))
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """`X | None` as a query parameter is simply X: an absent parameter is the None."""
+    options = schema.get("anyOf")
+    if options:
+        rest = [option for option in options if option != {"type": "null"}]
+        if len(rest) == 1:
+            extra = {key: value for key, value in schema.items() if key not in ("anyOf", "default", "title")}
+            return {**extra, **rest[0]}
+    return {key: value for key, value in schema.items() if key != "title"}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(by_alias=True, ref_template=REF_TEMPLATE)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": _not_null(property_schema)}
+        for name, property_schema in schema["properties"].items()
+    ]
+
+
+def _json(schema: dict[str, Any], media_type: str = "application/json", **extra: Any) -> dict[str, Any]:
+    return {"content": {media_type: {"schema": schema, **extra}}}
+
+
+def _responses(
+    success: tuple[int, str, str], *errors: int, headers: dict[str, Any] | None = None, links: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    status, description, model = success
+    responses: dict[str, Any] = {str(status): {"description": description, **_json(_ref(model))}}
+    if headers:
+        responses[str(status)]["headers"] = headers
+    if links:
+        responses[str(status)]["links"] = links
+    for code in sorted(errors):
+        if code == 401:
+            responses["401"] = {"description": _ERRORS[401]}  # no body: not the app's answer
+        else:
+            responses[str(code)] = {"description": _ERRORS[code], **_json(_ref("ProblemDetails"), PROBLEM_JSON)}
+    return responses
+
+
+ID_PARAMETER = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "The invitation id.",
+    "schema": {"type": "string", "format": "uuid"},
+}
+
+
+# What a client can do next with the invitation it got back (OpenAPI links; used by stateful testing).
+_INVITATION_LINKS = {
+    name: {"operationId": operation_id, "parameters": {"id": "$response.body#/id"}}
+    for name, operation_id in (
+        ("GetInvitation", "getInvitation"),
+        ("RevokeInvitation", "revokeInvitation"),
+        ("ResendInvitation", "resendInvitation"),
+        ("ResetInvitation", "resetInvitation"),
+    )
+}
+
+
+def _transition(operation_id: str, summary: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "tags": ["invitations"],
+            "parameters": [ID_PARAMETER],
+            "responses": _responses((200, "The invitation after the transition.", "InvitationView"), 400, 401, 404, 409),
+        }
+    }
+
+
+def build(base_url: str) -> dict[str, Any]:
+    """The document for a deployment whose PUBLIC_BASE_URL is `base_url`."""
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "rConnect invitations: staff API",
+            "version": API_VERSION,
+            "description": (
+                "Issue and manage customer invitations. Send the function key as `x-functions-key` "
+                "(or `?code=`). Errors are RFC 9457 `application/problem+json`."
+            ),
+        },
+        "servers": [{"url": base_url.rstrip("/") + f"/{routes.PREFIX}"}],
+        "security": [{"functionKey": []}],
+        "tags": [{"name": "invitations"}],
+        "paths": {
+            "/" + routes.INVITATIONS: {
+                "post": {
+                    "operationId": "createInvitation",
+                    "summary": "Invite a customer by e-mail",
+                    "tags": ["invitations"],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "A retried request with the same key and body returns the first result.",
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {"required": True, **_json(_ref("InvitationRequest"), example=REQUEST_EXAMPLE)},
+                    "responses": _responses(
+                        (201, "The invitation (also for a replayed Idempotency-Key).", "InvitationView"),
+                        400, 401, 413, 422,
+                        headers={
+                            "Location": {"schema": {"type": "string"}, "description": "The invitation's URL."},
+                            "Idempotent-Replayed": {
+                                "schema": {"type": "string", "enum": ["true"]},
+                                "description": "Present when the Idempotency-Key replayed an earlier request.",
+                            },
+                        },
+                        links=_INVITATION_LINKS,
+                    ),
+                },
+                "get": {
+                    "operationId": "listInvitations",
+                    "summary": "List invitations, filtered, a page at a time",
+                    "tags": ["invitations"],
+                    "parameters": _query_parameters(ListQuery),
+                    "responses": _responses((200, "One page; continuationToken fetches the next.", "InvitationPage"), 400, 401, 422),
+                },
+            },
+            "/" + routes.INVITATION: {
+                "get": {
+                    "operationId": "getInvitation",
+                    "summary": "One invitation with its audit history",
+                    "tags": ["invitations"],
+                    "parameters": [ID_PARAMETER],
+                    "responses": _responses((200, "The invitation.", "InvitationView"), 400, 401, 404),
+                }
+            },
+            "/" + routes.REVOKE: _transition("revokeInvitation", "Revoke a pending or accepted invitation"),
+            "/" + routes.RESEND: _transition("resendInvitation", "Send the e-mail again (renews an expired invitation)"),
+            "/" + routes.RESET: _transition("resetInvitation", "Accepted → pending, like Graph's resetRedemption"),
+        },
+        "components": {
+            "schemas": _component_schemas(),
+            "securitySchemes": {"functionKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER}},
+        },
+    }
+
+
+@lru_cache
+def document() -> dict[str, Any]:
+    """The document for this deployment (servers from PUBLIC_BASE_URL); built once. Do not mutate."""
+    return build(get_settings().base_url)
+
+
+@lru_cache
+def document_json() -> str:
+    return json.dumps(document(), ensure_ascii=False)

@@ -1,0 +1,106 @@
+"""HTML responses for people in a browser: security headers, redirects, message pages."""
+
+import functools
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import azure.functions as func
+
+from shared.composition import services
+from shared.domain.errors import Unavailable
+from shared.domain.models import Invitation
+from shared.presentation.i18n import best_language
+from shared.presentation.pages import blocked_invitation_page, message_page
+
+log = logging.getLogger(__name__)
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def html_response(
+    html: str,
+    *,
+    status: int = 200,
+    nonce: str = "",
+    set_cookie: str | None = None,
+    form_redirect_url: str | None = None,
+) -> func.HttpResponse:
+    """form_redirect_url: where the page's form submission may be redirected; browsers apply
+    form-action to every redirect of a submission, so that origin must be allowed too."""
+    script = f"'nonce-{nonce}'" if nonce else "'none'"
+    form_action = "'self'"
+    target = urlsplit(form_redirect_url or "")
+    origin = f"{target.hostname or ''}{f':{target.port}' if target.port else ''}"
+    if target.scheme in ("http", "https") and re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", origin):
+        form_action += f" {target.scheme}://{origin}"
+    headers = {
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src {script}; "
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+    if set_cookie:
+        headers["Set-Cookie"] = set_cookie
+    return func.HttpResponse(html, status_code=status, mimetype="text/html", charset="utf-8", headers=headers)
+
+
+def request_language(req: func.HttpRequest, invitation: Invitation | None = None) -> str:
+    """The page's language: the invitation's, else the browser's Accept-Language choice."""
+    return invitation.language if invitation else best_language(req.headers.get("accept-language"))
+
+
+def message_response(
+    kind: str, language: str, status: int, *, action_url: str | None = None, retry_after: int | None = None, **params: str
+) -> func.HttpResponse:
+    """A one-message page (see shared.presentation.pages.message_page) with its status."""
+    response = html_response(message_page(kind, language, action_url=action_url, **params), status=status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def unavailable_response(kind: str, language: str, error: Unavailable, *, action_url: str | None = None) -> func.HttpResponse:
+    """503 with Retry-After: a dependency is down, the visitor may try again shortly."""
+    log.warning("Unavailable: %s", error.detail)
+    return message_response(kind, language, 503, action_url=action_url, retry_after=error.retry_after_seconds)
+
+
+def redirect(location: str, *, status: int = 302, set_cookie: str | None = None) -> func.HttpResponse:
+    headers = {"Location": location, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    if set_cookie:
+        headers["Set-Cookie"] = set_cookie
+    return func.HttpResponse(status_code=status, headers=headers)
+
+
+def blocked_invitation_response(kind: str, invitation: Invitation) -> func.HttpResponse:
+    """A link that can no longer be redeemed: 410, except a completed invitation (200, onward to the portal)."""
+    settings = services().settings
+    html = blocked_invitation_page(
+        kind, invitation, welcome_url=services().links.welcome(), customer_success_email=settings.customer_success_email
+    )
+    return html_response(html, status=200 if kind == "invitation-completed" else 410)
+
+
+def page_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
+    """A dependency down becomes a 503 page with Retry-After; any other unexpected error a readable
+    500 page in the visitor's language, never a trace."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except Unavailable as error:
+            return unavailable_response("internal", request_language(req), error)
+        except Exception:
+            log.exception("Unhandled error in %s", handler.__name__)
+            return message_response("internal", request_language(req), 500)
+
+    return wrapper

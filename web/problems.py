@@ -1,0 +1,143 @@
+"""JSON API helpers: RFC 9457 problem details and pydantic-validated bodies and queries."""
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from shared.domain.errors import (
+    Conflict,
+    DomainError,
+    Gone,
+    IdempotencyMismatch,
+    InvalidInput,
+    NotFound,
+    SignInFailed,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 64 * 1024
+PROBLEM_TYPE_BASE = "https://rconnect.example/problems/"
+Model = TypeVar("Model", bound=BaseModel)
+
+
+# The HTTP answer to each kind of domain error, most specific first.
+_STATUSES: tuple[tuple[type[DomainError], int, str], ...] = (
+    (InvalidInput, 400, "Invalid input"),
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (Gone, 410, "Gone"),
+    (IdempotencyMismatch, 422, "Idempotency-Key reused"),
+    (SignInFailed, 400, "Sign-in failed"),
+    (Unavailable, 503, "Service unavailable"),
+)
+
+
+def status_of(error: DomainError) -> tuple[int, str]:
+    """(HTTP status, title) for a domain error."""
+    return next(((status, title) for kind, status, title in _STATUSES if isinstance(error, kind)), (400, "Bad request"))
+
+
+def retry_after(error: DomainError) -> dict[str, str]:
+    """The Retry-After header for an error worth retrying later (a dependency down)."""
+    return {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, Unavailable) else {}
+
+
+class Problem(Exception):
+    """An error already phrased for the client."""
+
+    def __init__(self, status: int, title: str, detail: str, *, code: str, errors: list[dict[str, Any]] | None = None):
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.code, self.errors = status, title, detail, code, errors
+
+
+def problem_response(problem: Problem, instance: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + problem.code,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": instance,
+    }
+    if problem.errors:
+        body["errors"] = problem.errors
+    return func.HttpResponse(
+        json.dumps(body), status_code=problem.status, mimetype="application/problem+json", charset="utf-8", headers=headers
+    )
+
+
+def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        model.model_dump_json(by_alias=True),
+        status_code=status,
+        mimetype="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+def _validation_errors(error: ValidationError) -> list[dict[str, Any]]:
+    # JSON Pointer to the offending member, and pydantic's message without the input echo.
+    return [
+        {"pointer": "/" + "/".join(str(part) for part in item["loc"]), "detail": item["msg"]}
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def _invalid(error: ValidationError, what: str) -> Problem:
+    errors = _validation_errors(error)
+    summary = "; ".join(f"{item['pointer']}: {item['detail']}" for item in errors[:5])
+    return Problem(422, f"Invalid {what}", summary, code="validation-error", errors=errors)
+
+
+def parse_body(req: func.HttpRequest, model: type[Model]) -> Model:
+    body = req.get_body()
+    if len(body) > MAX_BODY_BYTES:
+        raise Problem(413, "Body too large", f"The body must be at most {MAX_BODY_BYTES} bytes.", code="body-too-large")
+    try:
+        data = json.loads(body or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {error}.", code="malformed-json") from None
+    except RecursionError:
+        # A small body can still nest deeper than the decoder recurses: a client error, not a 500.
+        raise Problem(400, "Malformed JSON", "The body nests too deeply.", code="malformed-json") from None
+    if not isinstance(data, dict):
+        raise Problem(400, "Malformed JSON", "The body must be a JSON object.", code="malformed-json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _invalid(error, "request body") from None
+
+
+def parse_query(req: func.HttpRequest, model: type[Model]) -> Model:
+    # `code` carries the function key when a client cannot send x-functions-key; the host passes it on.
+    params = {name: value for name, value in req.params.items() if name != "code"}
+    try:
+        return model.model_validate(params)
+    except ValidationError as error:
+        raise _invalid(error, "query") from None
+
+
+def api_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
+    """Domain errors and Problems become problem+json; anything else a 500 without internals."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except Problem as problem:
+            return problem_response(problem, req.url)
+        except DomainError as error:
+            status, title = status_of(error)
+            return problem_response(Problem(status, title, error.detail, code=error.code), req.url, retry_after(error))
+        except Exception:
+            log.exception("Unhandled error in %s", handler.__name__)
+            internal = Problem(500, "Internal error", "The request could not be completed; it is safe to retry.", code="internal")
+            return problem_response(internal, req.url)
+
+    return wrapper

@@ -1,0 +1,64 @@
+"""Every route template and public URL of the app, defined once.
+
+host.json's `extensions.http.routePrefix` owns the `/api` prefix; PREFIX must equal it
+(tests/unit checks). No other module spells a route: blueprints use the templates, the rest
+builds URLs with `Links`. Nothing here imports azure.functions, so the composition root can
+hand `Links` to the services.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+PREFIX = "api"
+
+# Staff API (auth level FUNCTION)
+INVITATIONS = "invitations"
+INVITATION = "invitations/{id}"
+REVOKE = "invitations/{id}/revoke"
+RESEND = "invitations/{id}/resend"
+RESET = "invitations/{id}/reset"
+OPENAPI = "openapi.json"
+
+# The invitee's pages (anonymous); links already in customers' inboxes use INVITE_USER: never change it.
+INVITE_USER = "InviteUser"
+SIGN_IN_CALLBACK = "InviteUser/callback"
+CREATE_COMPANY = "CreateCompany"
+WELCOME = "Welcome"
+ADMIN_CONSENT = "AdminConsent"
+ADMIN_CONSENT_CALLBACK = "AdminConsent/callback"
+
+
+def path(route: str, **params: str) -> str:
+    """The absolute path of a route, e.g. path(INVITATION, id=...) == "/api/invitations/..."."""
+    return f"/{PREFIX}/{route.format(**params)}"
+
+
+@dataclass(frozen=True)
+class Links:
+    """Absolute URLs under PUBLIC_BASE_URL (and the portal's, when PORTAL_URL is set)."""
+
+    base_url: str
+    portal_url: str | None = None
+
+    def url(self, route: str, **query: str) -> str:
+        return f"{self.base_url}{path(route)}" + (f"?{urlencode(query)}" if query else "")
+
+    def redeem(self, invitation_id: str) -> str:
+        # Exactly {PUBLIC_BASE_URL}/api/InviteUser?invitationId={uuid}: the e-mail's link.
+        return self.url(INVITE_USER, invitationId=invitation_id)
+
+    def admin_consent_help(self, invitation_id: str | None = None) -> str:
+        return self.url(ADMIN_CONSENT, invitationId=invitation_id) if invitation_id else self.url(ADMIN_CONSENT)
+
+    def sign_in_callback(self) -> str:
+        return self.url(SIGN_IN_CALLBACK)
+
+    def admin_consent_callback(self) -> str:
+        return self.url(ADMIN_CONSENT_CALLBACK)
+
+    def company_page(self) -> str:
+        return self.url(CREATE_COMPANY)
+
+    def welcome(self) -> str:
+        """The My rConnect portal, or the built-in stand-in when PORTAL_URL is not set."""
+        return self.portal_url or self.url(WELCOME)
