@@ -9,12 +9,13 @@ account's endpoints, reached with azure-identity (a managed identity in Azure).
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableServiceClient
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-from azure.storage.queue import QueueServiceClient
+from azure.storage.queue import LinearRetry, QueueServiceClient
 
 from shared.adapters.identity import B2CSignIn
 from shared.adapters.mail import AcsEmailSender, EmailSender, OutboxEmailSender
@@ -44,18 +45,27 @@ def credential(settings: Settings) -> TokenCredential:
     return DefaultAzureCredential()
 
 
+# A person or a queue message waits on every storage call: a few quick retries, then Unavailable
+# (503 + Retry-After, or the message's next delivery), instead of the SDKs' minute of back-off.
+_TABLE_RETRIES: dict[str, Any] = {"retry_total": 2, "retry_backoff_factor": 0.2, "retry_backoff_max": 1, "connection_timeout": 5}
+
+
+def _queue_retries() -> dict[str, Any]:
+    return {"retry_policy": LinearRetry(backoff=0.3, random_jitter_range=0.1, retry_total=2), "connection_timeout": 5}
+
+
 def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServiceClient]:
     connection_string = settings.storage_connection_string
     if connection_string is not None:
         return (
-            TableServiceClient.from_connection_string(connection_string),
-            QueueServiceClient.from_connection_string(connection_string),
+            TableServiceClient.from_connection_string(connection_string, **_TABLE_RETRIES),
+            QueueServiceClient.from_connection_string(connection_string, **_queue_retries()),
         )
     assert settings.storage_table_service_uri and settings.storage_queue_service_uri  # the settings guarantee both
     identity = credential(settings)
     return (
-        TableServiceClient(str(settings.storage_table_service_uri), credential=identity),
-        QueueServiceClient(str(settings.storage_queue_service_uri), credential=identity),
+        TableServiceClient(str(settings.storage_table_service_uri), credential=identity, **_TABLE_RETRIES),
+        QueueServiceClient(str(settings.storage_queue_service_uri), credential=identity, **_queue_retries()),
     )
 
 

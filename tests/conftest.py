@@ -12,11 +12,19 @@ from pathlib import Path
 import pytest
 
 from scripts.stack import LocalStack, StackConfig
+from tests.azurite import Azurite
 from tests.fakes.acs_email_server import AcsEmailFake
 from tests.storage import Stored
 from tests.support import Api, Outbox
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """Azurite alone, for the unit and function tests (tests/unit, tests/functions)."""
+    with Azurite(tmp_path_factory.mktemp("azurite")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

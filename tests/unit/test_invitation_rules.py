@@ -1,0 +1,90 @@
+"""The invitation's rules (shared/domain), without storage."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.domain import invitations as rules
+from shared.domain.errors import InvalidInput
+from shared.domain.models import Invitation, InvitationStatus, SignedInUser, parse_invitation_id
+from tests.support import invitation_body
+
+NOW = datetime(2030, 3, 5, 12, 0, tzinfo=UTC)
+ALLOWED = ["https://portal.rconnect.example", "https://shop.rconnect.example/de"]
+
+
+def invitation(**changes: object) -> Invitation:
+    body = invitation_body()
+    stored = Invitation.model_validate(
+        {
+            **body,
+            "id": "1ce27bca-4c72-4860-8a1c-3a548a1cac4f",
+            "status": "pending",
+            "language": "en",
+            "ttlDays": 7,
+            "createdAt": NOW,
+            "expiresAt": NOW + timedelta(days=7),
+            "inviteRedeemUrl": "https://invite.example/api/InviteUser?invitationId=1ce27bca-4c72-4860-8a1c-3a548a1cac4f",
+        }
+    )
+    return stored.model_copy(update=changes)
+
+
+def user(object_id: str = "oid-1", email: str = "Anna@Contoso.example") -> SignedInUser:
+    return SignedInUser(object_id=object_id, email=email, name="Anna", account_type="local")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://portal.rconnect.example", "https://portal.rconnect.example/welcome?x=1", "https://shop.rconnect.example/de/home"],
+)
+def test_redirects_within_the_allow_list_pass(url: str) -> None:
+    rules.check_redirect_allowed(url, ALLOWED)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://portal.rconnect.example.evil.example", "https://shop.rconnect.example/dex", "http://portal.rconnect.example"],
+)
+def test_redirects_outside_the_allow_list_are_invalid_input(url: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        rules.check_redirect_allowed(url, ALLOWED)
+    assert error.value.code == "redirect-not-allowed" and not error.value.retryable
+
+
+def test_no_redirect_needs_no_allow_list() -> None:
+    rules.check_redirect_allowed(None, [])
+
+
+def test_accepted_by_is_the_same_account_on_an_accepted_invitation() -> None:
+    anna = user()
+    accepted = invitation(status=InvitationStatus.ACCEPTED, accepted_by=anna)
+    assert rules.accepted_by(accepted, anna)
+    assert not rules.accepted_by(accepted, user(object_id="oid-2"))
+    assert not rules.accepted_by(accepted.model_copy(update={"status": InvitationStatus.COMPLETED}), anna)
+    assert not rules.accepted_by(invitation(), anna)
+
+
+def test_redemption_block_follows_the_effective_status() -> None:
+    assert rules.redemption_block(invitation(), NOW) is None
+    assert rules.redemption_block(invitation(), NOW + timedelta(days=8)) == "invitation-expired"
+    assert rules.redemption_block(invitation(status=InvitationStatus.REVOKED), NOW) == "invitation-revoked"
+    assert rules.redemption_block(invitation(status=InvitationStatus.COMPLETED), NOW) == "invitation-completed"
+
+
+def test_email_must_match_only_when_required() -> None:
+    pending = invitation()
+    pending = pending.model_copy(update={"invitee": pending.invitee.model_copy(update={"email": "anna@contoso.example"})})
+    assert rules.email_matches(pending, user(email="ANNA@contoso.example"), required=True)
+    assert not rules.email_matches(pending, user(email="bob@contoso.example"), required=True)
+    assert rules.email_matches(pending, user(email="bob@contoso.example"), required=False)
+
+
+def test_company_id_is_derived_from_the_invitation() -> None:
+    assert rules.company_id_for("a") == rules.company_id_for("a") != rules.company_id_for("b")
+
+
+def test_invitation_ids_are_canonical_uuids() -> None:
+    assert parse_invitation_id("1CE27BCA4C7248608A1C3A548A1CAC4F") == "1ce27bca-4c72-4860-8a1c-3a548a1cac4f"
+    with pytest.raises(InvalidInput):
+        parse_invitation_id("not-a-uuid")

@@ -1,0 +1,160 @@
+"""The services in-process against Azurite: the rules hold whatever the trigger, storage errors are domain errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from azure.data.tables import TableServiceClient
+from azure.storage.queue import QueueClient
+
+from shared.adapters.tables import INVITATIONS
+from shared.adapters.tables.auth_flows import AuthFlow
+from shared.composition import Services
+from shared.domain.errors import Conflict, IdempotencyMismatch, InvalidInput, NotFound, Unavailable
+from shared.domain.models import CompanyForm, InvitationRequest, InvitationStatus, SignedInUser
+from shared.settings import Settings
+from tests.azurite import Azurite, closed_storage
+from tests.support import invitation_body
+from tests.unit.conftest import Clock, ServicesFactory
+
+
+def request(**overrides: object) -> InvitationRequest:
+    return InvitationRequest.model_validate(invitation_body(**overrides))
+
+
+def invitee(email: str, object_id: str = "oid-anna") -> SignedInUser:
+    return SignedInUser(object_id=object_id, email=email, name="Anna Keller", account_type="local")
+
+
+def company_form(body: dict[str, object]) -> CompanyForm:
+    return CompanyForm.model_validate({**body, "contactName": "Anna Keller"})
+
+
+def test_create_stores_the_invitation_and_sends_the_email(app: Services, outbox: Path) -> None:
+    view, created = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    assert created and view.status == InvitationStatus.PENDING
+    assert view.invite_redeem_url == app.links.redeem(view.id)
+    assert view.email is not None and view.email.status == "sent"
+    assert [event.action for event in view.history] == ["created", "email-sent"]
+    assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_the_allow_list_is_checked_by_the_service_itself(app: Services) -> None:
+    with pytest.raises(InvalidInput):
+        app.invitations.create(request(redirectUrl="https://evil.example"), actor="staff", idempotency_key=None)
+
+
+def test_an_idempotency_key_replays_and_refuses_another_body(app: Services, outbox: Path) -> None:
+    key = f"key-{time.monotonic_ns()}"
+    body = request()
+    first, created = app.invitations.create(body, actor="staff", idempotency_key=key)
+    again, created_again = app.invitations.create(body, actor="staff", idempotency_key=key)
+    assert created and not created_again and again.id == first.id
+    assert len(list(outbox.glob("*.eml"))) == 1
+    with pytest.raises(IdempotencyMismatch):
+        app.invitations.create(request(), actor="staff", idempotency_key=key)
+
+
+def test_expiry_comes_from_the_clock(app: Services, clock: Clock) -> None:
+    view, _ = app.invitations.create(request(ttlDays=1), actor="staff", idempotency_key=None)
+    clock.now += timedelta(days=2)
+    invitation = app.invitations.get(view.id)
+    assert app.invitations.redemption_block(invitation) == "invitation-expired"
+    # A resend renews it, so the link in the new e-mail works.
+    assert app.invitations.resend(view.id, "staff").status == InvitationStatus.PENDING
+
+
+def test_accept_from_a_stale_read_rechecks_and_refuses(app: Services) -> None:
+    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    stale = app.invitations.load(view.id)
+    app.invitations.revoke(view.id, "staff")
+    with pytest.raises(Conflict) as refused:
+        app.invitations.accept(stale, invitee(view.invitee.email))
+    assert refused.value.code == "invitation-revoked"
+
+
+def test_the_same_account_accepting_twice_is_one_acceptance(app: Services) -> None:
+    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    anna = invitee(view.invitee.email)
+    loaded = app.invitations.load(view.id)
+    app.invitations.accept(loaded, anna)
+    assert app.invitations.accept(loaded, anna).status == InvitationStatus.ACCEPTED  # lost the race to itself
+    with pytest.raises(Conflict):
+        app.invitations.accept(app.invitations.load(view.id), invitee(view.invitee.email, object_id="oid-other"))
+    actions = [event.action for event in app.invitations.view(app.invitations.get(view.id)).history]
+    assert actions.count("accepted") == 1
+
+
+def test_create_company_twice_is_one_company_and_one_completion(app: Services) -> None:
+    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    anna = invitee(view.invitee.email)
+    app.invitations.accept(app.invitations.load(view.id), anna)
+    access = app.companies.access(view.id, anna)
+    assert access.loaded is not None
+    form = company_form(invitation_body()["company"])
+    first = app.companies.create(access.loaded, form, anna)
+    second = app.companies.create(access.loaded, form, anna)  # the double submit, from the same read
+    assert first.status == second.status == InvitationStatus.COMPLETED
+    assert first.company_id == second.company_id
+    invitation, company = app.companies.company_of(view.id)
+    assert company is not None and company.created_by == anna and invitation.company_id == company.id
+    assert app.companies.access(view.id, anna).finished_url == app.links.welcome()
+
+
+def test_the_company_page_is_only_for_the_account_that_accepted(app: Services) -> None:
+    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    app.invitations.accept(app.invitations.load(view.id), invitee(view.invitee.email))
+    assert app.companies.access(view.id, invitee(view.invitee.email, object_id="oid-other")).not_theirs
+
+
+def test_a_sign_in_belongs_to_the_invitation_of_its_flow(app: Services, clock: Clock) -> None:
+    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    other, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    state = f"state-{time.monotonic_ns()}"
+    flow = AuthFlow(state=state, invitation_id=view.id, flow={"state": state}, expires_at=clock.now + timedelta(minutes=5))
+    app.sign_in.flows.save(flow)
+    # A cookie naming another invitation than the server-side flow: refused, and the flow is used up.
+    mismatched = app.sign_in.finish(state, other.id, {"code": "x", "state": state})
+    assert mismatched.kind == "used" and mismatched.invitation.id == view.id
+    assert app.sign_in.finish(state, view.id, {"code": "x", "state": state}).kind == "used"
+
+
+def test_an_expired_sign_in_flow_is_refused(app: Services, clock: Clock) -> None:
+    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    state = f"state-{time.monotonic_ns()}"
+    app.sign_in.flows.save(AuthFlow(state=state, invitation_id=view.id, flow={}, expires_at=clock.now + timedelta(minutes=1)))
+    clock.now += timedelta(minutes=2)
+    assert app.sign_in.finish(state, view.id, {"code": "x", "state": state}).kind == "used"
+
+
+def test_a_deleted_table_is_created_again(app: Services, azurite: Azurite) -> None:
+    TableServiceClient.from_connection_string(azurite.connection_string).delete_table(INVITATIONS)
+    view, created = app.invitations.create(request(), actor="staff", idempotency_key=None)
+    assert created and app.invitations.get(view.id).id == view.id
+
+
+def test_unknown_invitations_are_not_found(app: Services) -> None:
+    with pytest.raises(NotFound):
+        app.invitations.get("00000000-0000-0000-0000-000000000000")
+
+
+def test_storage_down_is_unavailable_and_retryable(services_for: ServicesFactory) -> None:
+    down = services_for(Settings(storage=closed_storage()))
+    with pytest.raises(Unavailable) as error:
+        down.invitations.get("00000000-0000-0000-0000-000000000000")
+    assert error.value.retryable
+    with pytest.raises(Unavailable):
+        down.queues.send("invitation-emails", {"id": 1})
+
+
+def test_queue_messages_are_base64_json_and_the_queue_is_created(app: Services, azurite: Azurite) -> None:
+    queue = f"unit-{time.monotonic_ns()}"
+    app.queues.send(queue, {"invitationId": "1ce27bca", "attempt": 1})
+    raw = QueueClient.from_connection_string(azurite.connection_string, queue)  # no decode policy: the bytes as stored
+    [message] = raw.receive_messages()
+    assert json.loads(base64.b64decode(message.content)) == {"invitationId": "1ce27bca", "attempt": 1}
