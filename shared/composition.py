@@ -51,7 +51,7 @@ _TABLE_RETRIES: dict[str, Any] = {"retry_total": 2, "retry_backoff_factor": 0.2,
 
 
 def _queue_retries() -> dict[str, Any]:
-    return {"retry_policy": LinearRetry(backoff=0.3, random_jitter_range=0.1, retry_total=2), "connection_timeout": 5}
+    return {"retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2), "connection_timeout": 5}
 
 
 def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServiceClient]:
