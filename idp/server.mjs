@@ -24,7 +24,6 @@ const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_BODY_BYTES = 64 * 1024;
 // B2C's e-mail verification: a 6-digit code, a few tries per code, a few codes per sign-up.
-const CODE_TTL_MS = 10 * 60 * 1000;
 const CODE_ATTEMPTS = 3;
 const CODES_PER_SIGN_UP = 5;
 
@@ -44,6 +43,10 @@ function readConfig(env) {
   const tenant = env.IDP_TENANT || 'rconnectdev';
   const userFlow = env.IDP_USER_FLOW || 'B2C_1_signupsignin';
   const prefix = `/${tenant}.onmicrosoft.com/${userFlow}/v2.0`;
+  const codeTtlSeconds = Number(env.IDP_CODE_TTL_SECONDS || 600);
+  if (!Number.isInteger(codeTtlSeconds) || codeTtlSeconds < 0) {
+    throw new Error(`IDP_CODE_TTL_SECONDS must be a whole number of seconds, got ${env.IDP_CODE_TTL_SECONDS}`);
+  }
   const outboxDir = path.resolve(env.IDP_OUTBOX_DIR || path.join(ROOT, '.local', 'outbox'));
   const relativeOutbox = path.relative(process.cwd(), outboxDir);
   return {
@@ -66,6 +69,7 @@ function readConfig(env) {
     ),
     dataDir: path.resolve(env.IDP_DATA_DIR || path.join(ROOT, '.local', 'idp')),
     outboxDir,
+    codeTtlMs: codeTtlSeconds * 1000,
     // What the code page tells the developer: ".local/outbox" under `make run`.
     outboxLabel: relativeOutbox && !relativeOutbox.startsWith('..') && !path.isAbsolute(relativeOutbox) ? relativeOutbox : outboxDir,
     appName: env.IDP_APP_NAME || 'My rConnect',
@@ -265,7 +269,7 @@ function createApp(config) {
 
   function newCode(state, t) {
     state.code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    state.expiresAt = Date.now() + CODE_TTL_MS;
+    state.expiresAt = Date.now() + config.codeTtlMs;
     state.attempts = 0;
     state.codesSent += 1;
     const file = writeVerificationEmail({ outboxDir: config.outboxDir, tenant: config.tenant, t, to: state.email, code: state.code });
@@ -399,7 +403,7 @@ function createApp(config) {
         renderCode(400, state, { error: t('errCodeTooMany') });
         return;
       }
-      if (Date.now() > state.expiresAt) {
+      if (Date.now() >= state.expiresAt) {
         renderCode(400, state, { error: t('errCodeExpired') });
         return;
       }

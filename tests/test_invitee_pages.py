@@ -728,6 +728,25 @@ def test_ui_locales_chooses_the_language_of_the_idp_pages_and_e_mail(invite: Any
     assert ">Oui<" in consent.text and ">Non<" in consent.text
 
 
+@pytest.mark.parametrize(
+    ("ui_locales", "lang", "sign_in", "sign_up"),
+    [
+        ("en", "en", "Sign in", "Sign up now"),
+        ("fr-CH fr", "fr", "Se connecter", "Inscrivez-vous maintenant"),
+        ("de", "de", "Anmelden", "Jetzt registrieren"),
+        ("it-IT", "it", "Accedi", "Iscriviti ora"),
+        ("es", "es", "Iniciar sesión", "Regístrese ahora"),
+        ("pt-BR ja it", "it", "Accedi", "Iscriviti ora"),  # the first supported language wins
+    ],
+)
+def test_the_idp_speaks_the_five_languages(invite: Any, ui_locales: str, lang: str, sign_in: str, sign_up: str) -> None:
+    invitee = invite()
+    location = re.sub(r"&ui_locales=[^&]*", "", invitee.start().headers["Location"]) + "&" + urlencode({"ui_locales": ui_locales})
+    _, page = invitee.login_page(location)
+    assert f'<html lang="{lang}">' in page.text
+    assert f"<title>{sign_in}</title>" in page.text and sign_up in text_of(page)
+
+
 def test_without_ui_locales_the_idp_follows_accept_language(invite: Any) -> None:
     invitee = invite()
     location = invitee.start().headers["Location"]

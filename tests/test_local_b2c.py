@@ -1,0 +1,119 @@
+"""The local B2C (idp/) started on its own with settings the shared stack does not use: a
+verification code that expires at once, and start-up refusals that name the problem."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import os
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode, urljoin
+
+import pytest
+import requests
+
+from scripts.make_certs import ensure_certs
+from scripts.stack import ROOT, free_port
+from tests.local_b2c import STRONG_PASSWORD, verification_code
+from tests.support import Outbox, unique_email
+
+TIMEOUT = 30
+REDIRECT_URI = "http://localhost:9/callback"  # registered, never visited: the tests stop at the redirect
+
+
+def start_idp(folder: Path, **env: str) -> subprocess.Popen[str]:
+    certs = ensure_certs(folder / "certs")
+    base_env = {
+        "PATH": os.environ["PATH"],
+        "IDP_PORT": str(free_port()),
+        "IDP_TLS_CERT": str(certs.cert),
+        "IDP_TLS_KEY": str(certs.key),
+        "IDP_REDIRECT_URIS": REDIRECT_URI,
+        "IDP_DATA_DIR": str(folder / "idp"),
+        "IDP_OUTBOX_DIR": str(folder / "outbox"),
+    }
+    return subprocess.Popen(
+        ["node", str(ROOT / "idp" / "server.mjs")],
+        env={**base_env, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+@pytest.fixture
+def expiring_idp(tmp_path: Path) -> Iterator[tuple[str, requests.Session, Outbox]]:
+    """An IdP whose verification codes expire as soon as they are sent; its issuer, a client, its outbox."""
+    process = start_idp(tmp_path, IDP_CODE_TTL_SECONDS="0")
+    try:
+        assert process.stdout
+        output = ""
+        while not (match := re.search(r"IdP ready at (\S+)", output)):
+            line = process.stdout.readline()
+            assert line, f"the IdP exited: {output}"
+            output += line
+        client = requests.Session()
+        client.trust_env = False
+        client.verify = str(tmp_path / "certs" / "ca.pem")
+        yield match.group(1), client, Outbox(tmp_path / "outbox")
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+
+
+def post_form(client: requests.Session, page: requests.Response, **fields: str) -> requests.Response:
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action, page.text[:2000]
+    return client.post(urljoin(page.url, html.unescape(action.group(1))), data=fields, timeout=TIMEOUT)
+
+
+def test_an_expired_verification_code_is_refused(expiring_idp: tuple[str, requests.Session, Outbox]) -> None:
+    issuer, client, outbox = expiring_idp
+    endpoint = client.get(f"{issuer}/.well-known/openid-configuration", timeout=TIMEOUT).json()["authorization_endpoint"]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(32)).digest()).rstrip(b"=").decode()
+    email = unique_email("late")
+    query = {
+        "client_id": "rconnect-invitations-local", "redirect_uri": REDIRECT_URI, "response_type": "code",
+        "scope": "openid profile", "state": secrets.token_urlsafe(16), "nonce": secrets.token_urlsafe(16),
+        "code_challenge": challenge, "code_challenge_method": "S256", "login_hint": email,
+    }
+    sign_in = client.get(f"{endpoint}?{urlencode(query)}", timeout=TIMEOUT)
+    assert sign_in.status_code == 200 and 'id="createAccount"' in sign_in.text, sign_in.text[:2000]
+    sign_up_link = re.search(r'id="createAccount" href="([^"]+)"', sign_in.text)
+    assert sign_up_link
+    sign_up = client.get(urljoin(sign_in.url, html.unescape(sign_up_link.group(1))), timeout=TIMEOUT)
+    code_page = post_form(
+        client, sign_up, email=email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
+    )
+    assert code_page.status_code == 200 and 'id="verify"' in code_page.text
+    refused = post_form(client, code_page, code=verification_code(outbox, email), action="verify")
+    assert refused.status_code == 400
+    assert "That code is expired. Please request a new code." in html.unescape(refused.text)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"IDP_CODE_TTL_SECONDS": "soon"}, "IDP_CODE_TTL_SECONDS must be a whole number of seconds"),
+        ({"IDP_PORT": "70000"}, "IDP_PORT must be a TCP port"),
+        ({"IDP_REDIRECT_URIS": ""}, "missing required environment variable(s): IDP_REDIRECT_URIS"),
+    ],
+)
+def test_the_idp_refuses_to_start_with_a_bad_setting(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    process = start_idp(tmp_path, **env)
+    output, _ = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 1 and message in output, output
+
+
+def test_the_idp_refuses_to_start_on_an_unreadable_accounts_file(tmp_path: Path) -> None:
+    (tmp_path / "idp").mkdir()
+    (tmp_path / "idp" / "accounts.json").write_text("{not json")
+    process = start_idp(tmp_path)
+    output, _ = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 1 and "accounts.json" in output, output
