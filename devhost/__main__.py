@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     # azure-core logs every request and response header at INFO; the Functions host keeps them out too.
     logging.getLogger("azure").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Started from a background job, SIGINT arrives ignored and Python would keep it so: take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     app, root = load_app(args.app)
     config = HostConfig.load(root / "host.json")

@@ -87,6 +87,7 @@ class QueueListener:
                             messages_per_page=self.options.batch_size,
                             max_messages=self.options.batch_size,
                             visibility_timeout=LEASE_SECONDS,
+                            retry_total=0,  # the poll loop is the retry, with its back-off
                         )
                     )
             except AzureError as error:
@@ -103,7 +104,7 @@ class QueueListener:
 
     def _exists(self) -> bool:
         try:
-            self.queue.get_queue_properties()
+            self.queue.get_queue_properties(retry_total=0)
         except ResourceNotFoundError:
             return False
         return True

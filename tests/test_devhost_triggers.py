@@ -27,7 +27,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.queue import QueueClient
 
-from scripts.stack import LocalStack
+from scripts.stack import LocalStack, StackConfig
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_DEQUEUE_COUNT = 3  # tests/apps/host.json
@@ -193,6 +193,21 @@ def test_http_query_and_methods_through_the_process(host: DevHost) -> None:
     for method in ("POST", "HEAD", "DELETE"):
         response = requests.request(method, f"{host.url}/api/params", timeout=10)
         assert (response.status_code, response.content) == (404, b"")
+
+
+def test_queue_trigger_recovers_when_azurite_restarts(tmp_path: Path) -> None:
+    """Storage stopped mid-flow: the listener backs off, then runs new messages once Azurite is back."""
+    with LocalStack(StackConfig.on_free_ports(tmp_path)) as own, dev_host(own, tmp_path, TICK_SCHEDULE="0 0 0 1 1 *") as host:
+        queue = host.queue("WORK_QUEUE")
+        queue.create_queue()
+        before = queue.send_message(base64.b64encode(b"before").decode())
+        eventually(lambda: _entity(host, "work", before.id), "processed before the stop")
+        own.stop_service("azurite")
+        eventually(lambda: "polling queue" in host.log.read_text(), "the listener sees storage down")
+        own.start_service("azurite")
+        after = queue.send_message(base64.b64encode(b"after").decode())
+        assert eventually(lambda: _entity(host, "work", after.id), "processed after the restart")["Body"] == "after"
+        eventually(lambda: _empty(queue), "and deleted")
 
 
 def _exists(queue: QueueClient) -> bool:
