@@ -169,7 +169,7 @@ function claimsOf(config, profile, b2cTenantId) {
       idp: `https://login.microsoftonline.com/${profile.homeTenant}/v2.0`,
     };
   }
-  return { ...common, emails: [profile.email] };
+  return { ...common, emails: [profile.email], idp: 'LocalAccount' };
 }
 
 function createProvider(config, sessions) {

@@ -795,6 +795,7 @@ def test_a_local_account_token_has_the_custom_policys_claims(invite: Any) -> Non
     invitee = invite()
     claims = id_token_claims(invitee, "local")
     assert claims["emails"] == [invitee.email] and "email" not in claims and "upn" not in claims
+    assert claims["idp"] == "LocalAccount"  # B2C user flows leave it out; the custom policy sends it
     assert claims["sub"] == claims["oid"] == user_id(invitee.email, "local")
     assert claims["tfp"] == claims["acr"] == "B2C_1_signupsignin"
     assert claims["name"] and claims["given_name"]

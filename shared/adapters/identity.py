@@ -18,6 +18,7 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 ENTRA_ISSUER_HOSTS = frozenset({"login.microsoftonline.com", "sts.windows.net"})
+LOCAL_ACCOUNT_IDP = "LocalAccount"
 
 
 class B2CSignIn:
@@ -87,16 +88,18 @@ def _entra_home_tenant(idp: str | None) -> str | None:
 
 
 def user_from_claims(claims: dict[str, Any]) -> SignedInUser:
-    """CASE 1 (work account: `idp` is an Entra ID tenant) or CASE 2 (social or local account)."""
+    """CASE 1 (work account: `idp` is an Entra ID tenant) or CASE 2 (social or local account).
+    A local account has no `idp` from a user flow and `idp: LocalAccount` from our custom policy."""
     emails = claims.get("emails") or []
     email = emails[0] if emails else claims.get("email") or claims.get("preferred_username") or ""
     idp = claims.get("idp")
     home_tenant = _entra_home_tenant(idp)
+    local = idp is None or idp.casefold() == LOCAL_ACCOUNT_IDP.casefold()
     return SignedInUser(
         object_id=claims.get("oid") or claims["sub"],
         email=email,
         name=claims.get("name") or email,
-        account_type="work" if home_tenant else "social" if idp else "local",
+        account_type="work" if home_tenant else "local" if local else "social",
         identity_provider=idp,
         home_tenant_id=home_tenant,
     )
