@@ -5,8 +5,8 @@ run:  ## install, start Azurite + local B2C + the function app on :7071, print a
 	./scripts/bootstrap.sh
 	.venv/bin/python -m scripts.run_local
 
-test:  ## install (Chromium included), type-check and run every test
-	./scripts/bootstrap.sh --browser
+test:  ## install (Chromium and the infra/workflow checkers included), type-check and run every test
+	./scripts/bootstrap.sh --browser --tools
 	.venv/bin/python -m mypy
 	.venv/bin/python -m pytest
 
