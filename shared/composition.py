@@ -6,13 +6,11 @@ string (Azurite, or keys), or STORAGE__tableServiceUri and STORAGE__queueService
 account's endpoints, reached with azure-identity (a managed identity in Azure).
 """
 
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableServiceClient
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.storage.queue import LinearRetry, QueueServiceClient
@@ -20,7 +18,7 @@ from azure.storage.queue import LinearRetry, QueueServiceClient
 from shared.adapters.identity import B2CSignIn
 from shared.adapters.mail import AcsEmailSender, EmailSender, OutboxEmailSender
 from shared.adapters.queues import QueueSender
-from shared.adapters.tables import ALL_TABLES
+from shared.adapters.tables import ALL_TABLES, Table
 from shared.adapters.tables.admin_consents import AdminConsentStore
 from shared.adapters.tables.auth_flows import AuthFlowStore
 from shared.adapters.tables.companies import CompanyStore
@@ -135,10 +133,10 @@ def build(
 
 
 def create_tables(tables: TableServiceClient) -> None:
-    """Every table, once per process (a table deleted later is re-created by its store)."""
+    """Every table, once per process (a table deleted later is re-created by its store);
+    Unavailable if storage is down, and the next request tries again."""
     for name in ALL_TABLES:
-        with suppress(ResourceExistsError):
-            tables.create_table(name)
+        Table(tables, name).create()
 
 
 @lru_cache

@@ -21,7 +21,7 @@ def verification_emails(outbox: Outbox, address: str) -> list[EmailMessage]:
 def plain_text(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None, message
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def verification_code(outbox: Outbox, address: str) -> str:

@@ -72,5 +72,5 @@ class Outbox:
         for path in self.files():
             message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
             if address.lower() in str(message["To"]).lower():
-                found.append(message)  # type: ignore[arg-type]
+                found.append(message)
         return found

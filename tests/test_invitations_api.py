@@ -46,7 +46,7 @@ def when(value: str) -> datetime:
 def bodies(message: EmailMessage) -> tuple[str, str]:
     text, html = message.get_body(("plain",)), message.get_body(("html",))
     assert text is not None and html is not None, "the e-mail needs a text and an HTML part"
-    return text.get_content(), html.get_content()  # type: ignore[union-attr]
+    return text.get_content(), html.get_content()
 
 
 def problem(response: requests.Response, status: int, code: str | None = None) -> dict[str, Any]:

@@ -207,7 +207,7 @@ class Invitee:
             idp, page = self.login_page(authorize_url)
             action = {"work": "work", "password": "signin", "cancel": "cancel"}[kind]
             answer = self.submit_idp_form(idp, page, email=email or self.email, password=password, action=action)
-        assert isinstance(answer, str), f"the IdP did not send us back: {getattr(answer, 'text', answer)[:2000]}"
+        assert isinstance(answer, str), f"the IdP did not send us back: {str(getattr(answer, 'text', answer))[:2000]}"
         return answer
 
     def forgot_password(self, authorize_url: str) -> str:

@@ -57,7 +57,7 @@ def settings(tmp_path: Path, connection_string: str | None = None) -> Settings:
 
 
 def read_eml(path: Path) -> EmailMessage:
-    return message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[return-value]
+    return message_from_bytes(path.read_bytes(), policy=policy.default)
 
 
 # -- ACS ---------------------------------------------------------------------------------------------

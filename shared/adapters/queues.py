@@ -11,7 +11,7 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64EncodePolicy
 
-from shared.adapters.tables import storage_error
+from shared.adapters.tables import storage_errors
 
 
 class QueueSender:
@@ -27,15 +27,10 @@ class QueueSender:
     def send(self, queue: str, message: dict[str, Any], *, visibility_timeout: int | None = None) -> str:
         """Enqueue `message` as JSON; returns the queue message id."""
         client, text = self._client(queue), json.dumps(message)
-        try:
+        with storage_errors(f"Queue {queue}"):
             try:
                 return str(client.send_message(text, visibility_timeout=visibility_timeout).id)
             except ResourceNotFoundError:
                 with suppress(ResourceExistsError):
                     client.create_queue()
                 return str(client.send_message(text, visibility_timeout=visibility_timeout).id)
-        except Exception as error:
-            mapped = storage_error(error, f"Queue {queue}")
-            if mapped is None:
-                raise
-            raise mapped from error

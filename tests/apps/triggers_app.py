@@ -37,12 +37,12 @@ def _message_fields(msg: func.QueueMessage) -> dict[str, object]:
 
 @app.queue_trigger(arg_name="msg", queue_name="%WORK_QUEUE%", connection="STORAGE")
 def work(msg: func.QueueMessage) -> None:
-    _record("work", msg.id, **_message_fields(msg))
+    _record("work", msg.id or "", **_message_fields(msg))
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%ASYNC_QUEUE%", connection="STORAGE")
 async def work_async(msg: func.QueueMessage) -> None:
-    _record("async", msg.id, **_message_fields(msg))
+    _record("async", msg.id or "", **_message_fields(msg))
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%FAILING_QUEUE%", connection="STORAGE")
@@ -58,7 +58,8 @@ def tick(timer: func.TimerRequest) -> None:
         os.urandom(8).hex(),
         Ran=datetime.now(UTC).isoformat(),
         PastDue=timer.past_due,
-        Next=str(timer.schedule_status.get("Next", "")),
+        # The worker's TimerRequest carries schedule_status; the abstract type does not declare it.
+        Next=str(timer.schedule_status.get("Next", "")),  # type: ignore[attr-defined]
     )
 
 

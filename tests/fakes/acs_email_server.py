@@ -20,7 +20,7 @@ import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from http.client import HTTPMessage
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -115,7 +115,7 @@ class AcsEmailFake:
 
     # -- request handling ------------------------------------------------------------------------
 
-    def _authorized(self, verb: str, path: str, headers: HTTPMessage, body: bytes) -> bool:
+    def _authorized(self, verb: str, path: str, headers: Message, body: bytes) -> bool:
         content_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
         date = headers.get("x-ms-date", "")
         if headers.get("x-ms-content-sha256") != content_hash or not _is_recent(date):

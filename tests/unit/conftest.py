@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from shared.adapters.mail import OutboxEmailSender
 from shared.composition import Services, build, create_tables, storage_clients
@@ -28,7 +29,7 @@ class Clock:
 
 @pytest.fixture(scope="session")
 def settings(azurite: Azurite) -> Settings:
-    return Settings(storage=azurite.connection_string, redirect_allowlist=["https://portal.rconnect.example"])
+    return Settings(storage=SecretStr(azurite.connection_string), redirect_allowlist=["https://portal.rconnect.example"])
 
 
 @pytest.fixture

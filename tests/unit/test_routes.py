@@ -18,7 +18,7 @@ def test_prefix_is_host_json_route_prefix() -> None:
 def test_every_registered_route_is_a_template_of_routes_py() -> None:
     templates = {value for name, value in vars(routes).items() if name.isupper() and isinstance(value, str)}
     registered = {
-        binding.route
+        getattr(binding, "route")
         for function in function_app.app.get_functions()
         for binding in function.get_bindings()
         if getattr(binding, "route", None)

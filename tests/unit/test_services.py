@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient
+from pydantic import SecretStr
 
 from shared.adapters.tables import INVITATIONS
 from shared.adapters.tables.auth_flows import AuthFlow
@@ -144,7 +145,7 @@ def test_unknown_invitations_are_not_found(app: Services) -> None:
 
 
 def test_storage_down_is_unavailable_and_retryable(services_for: ServicesFactory) -> None:
-    down = services_for(Settings(storage=closed_storage()))
+    down = services_for(Settings(storage=SecretStr(closed_storage())))
     with pytest.raises(Unavailable) as error:
         down.invitations.get("00000000-0000-0000-0000-000000000000")
     assert error.value.retryable

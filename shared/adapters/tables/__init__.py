@@ -12,8 +12,8 @@ Tables and keys (the README explains why):
 """
 
 import logging
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import TypeVar
 
 from azure.core.exceptions import (
@@ -62,6 +62,20 @@ def storage_error(error: Exception, what: str) -> DomainError | None:
     return None
 
 
+@contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Storage SDK errors raised inside become domain errors (a bug stays what it is)."""
+    try:
+        yield
+    except DomainError:
+        raise
+    except Exception as error:
+        mapped = storage_error(error, what)
+        if mapped is None:
+            raise
+        raise mapped from error
+
+
 class Table:
     """One table: every call goes through `run`, which maps errors and re-creates a missing table."""
 
@@ -71,22 +85,18 @@ class Table:
         self.client: TableClient = service.get_table_client(name)
 
     def create(self) -> None:
-        with suppress(ResourceExistsError):
+        with storage_errors(f"Table {self.name}"), suppress(ResourceExistsError):
             self._service.create_table(self.name)
 
     def run(self, operation: Callable[[TableClient], Result], what: str) -> Result:
         """`operation(client)`; a query must be consumed inside it, so its errors are mapped too."""
-        for attempt in range(2):
+        with storage_errors(what):
             try:
                 return operation(self.client)
-            except Exception as error:
-                if attempt == 0 and getattr(error, "error_code", None) == TableErrorCode.TABLE_NOT_FOUND:
-                    # Deleted, or a fresh account: re-create it instead of reporting a conflict or a 404.
-                    log.warning("Table %s was missing; creating it", self.name)
-                    self.create()
-                    continue
-                mapped = storage_error(error, what)
-                if mapped is None:
+            except HttpResponseError as error:
+                if getattr(error, "error_code", None) != TableErrorCode.TABLE_NOT_FOUND:
                     raise
-                raise mapped from error
-        raise AssertionError("unreachable")  # the loop returns or raises
+            # Deleted, or a fresh account: re-create it instead of reporting a conflict or a 404.
+            log.warning("Table %s was missing; creating it", self.name)
+            self.create()
+            return operation(self.client)
