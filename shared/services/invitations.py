@@ -2,7 +2,7 @@
 
 Every transition starts from an invitation read with its ETag and is one guarded write with
 its audit event; a lost race re-reads and re-checks, so two conflicting transitions never
-both succeed.
+both succeed, and a request that lost to its own twin (double submit, second tab) succeeds.
 """
 
 import hashlib
@@ -10,12 +10,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from shared.adapters.mail import EmailSender
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore, Loaded
 from shared.domain import invitations as rules
-from shared.domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, IdempotencyMismatch, NotFound
+from shared.domain.errors import AlreadyExists, ConcurrentUpdate, IdempotencyMismatch, NotFound
 from shared.domain.invitations import ACCEPTED, COMPLETED, EXPIRED, OPEN, PENDING, REVOKED
 from shared.domain.models import (
     AuditEvent,
@@ -162,7 +163,7 @@ class InvitationService:
             )
             return latest.model_copy(update={"expires_at": max(expires_at, latest.expires_at), "email": delivery})
 
-        return self._transition(current, actor, action, allowed=OPEN, change=record, detail=result.error)[0]
+        return self._transition(current, actor, action, allowed=OPEN, change=record, detail=result.error)
 
     # -- transitions --------------------------------------------------------------------------------
 
@@ -175,11 +176,15 @@ class InvitationService:
         allowed: tuple[InvitationStatus, ...],
         change: Change,
         detail: str | None = None,
-    ) -> Loaded:
+        done: Callable[[Invitation], bool] | None = None,
+    ) -> Invitation:
         """Apply `change` to the invitation read with its ETag if its effective status is in `allowed`;
-        a lost race re-reads and re-checks, so a transition that became illegal is refused."""
+        a lost race re-reads and re-checks, so a transition that became illegal is refused.
+        `done`, for a transition whose repeat is success: whether it has already happened."""
         for attempt in range(_RACE_RETRIES):
             invitation, etag = current if attempt == 0 else self.store.load(current[0].id)
+            if done and done(invitation):
+                return invitation
             now = self.clock()
             before = invitation.effective_status(now)
             if before not in allowed:
@@ -189,7 +194,8 @@ class InvitationService:
                 at=now, action=action, actor=actor, from_status=before, to_status=changed.effective_status(now), detail=detail
             )
             try:
-                return changed, self.store.replace(changed, etag, event)
+                self.store.replace(changed, etag, event)
+                return changed
             except ConcurrentUpdate:
                 continue
         raise ConcurrentUpdate(f"Invitation {current[0].id} was changed by another request; try again.")
@@ -201,7 +207,7 @@ class InvitationService:
         def change(invitation: Invitation, now: datetime) -> Invitation:
             return invitation.model_copy(update={"status": REVOKED, "revoked_at": now})
 
-        return self.view(self._transition(self.store.load(invitation_id), actor, "revoked", allowed=OPEN, change=change)[0])
+        return self.view(self._transition(self.store.load(invitation_id), actor, "revoked", allowed=OPEN, change=change))
 
     def reset(self, invitation_id: str, actor: str) -> InvitationView:
         """Like Graph's resetRedemption: an accepted, not completed invitation can be redeemed again."""
@@ -210,37 +216,25 @@ class InvitationService:
             return invitation.model_copy(update={"status": PENDING, "accepted_by": None, "accepted_at": None})
 
         loaded = self.store.load(invitation_id)
-        return self.view(self._transition(loaded, actor, "redemption-reset", allowed=(ACCEPTED,), change=change)[0])
+        return self.view(self._transition(loaded, actor, "redemption-reset", allowed=(ACCEPTED,), change=change))
 
     def accept(self, current: Loaded, user: SignedInUser) -> Invitation:
-        """Mark the invitation redeemed by `user`; the same user signing in again is a no-op.
-        Conflict (with the invitation as it now is) when someone else redeemed it or it closed."""
-        if rules.accepted_by(current[0], user):
-            return current[0]
+        """pending → accepted by `user`; the same user signing in again (another tab, a second
+        callback) is success. Conflict when someone else redeemed it or it closed."""
 
         def change(invitation: Invitation, now: datetime) -> Invitation:
             return invitation.model_copy(update={"status": ACCEPTED, "accepted_by": user, "accepted_at": now})
 
-        try:
-            return self._transition(current, user.email, "accepted", allowed=(PENDING,), change=change)[0]
-        except Conflict:
-            # Lost a race against our own other tab/callback: that is success, not a conflict.
-            winner = self.get(current[0].id)
-            if rules.accepted_by(winner, user):
-                return winner
-            raise
+        done = partial(rules.accepted_by, user=user)
+        return self._transition(current, user.email, "accepted", allowed=(PENDING,), change=change, done=done)
 
     def complete(self, current: Loaded, company_id: str, user: SignedInUser) -> Invitation:
-        """accepted → completed by the user who accepted it; a repeat of the same completion is a no-op."""
+        """accepted → completed with `company_id`; a repeat of the same completion (a double submit) is success."""
 
         def change(invitation: Invitation, now: datetime) -> Invitation:
             return invitation.model_copy(update={"status": COMPLETED, "completed_at": now, "company_id": company_id})
 
-        try:
-            return self._transition(current, user.email, "completed", allowed=(ACCEPTED,), change=change)[0]
-        except Conflict:
-            # Another submit of the same form got there first: same company, same outcome.
-            latest = self.get(current[0].id)
-            if latest.status == COMPLETED and latest.company_id == company_id:
-                return latest
-            raise
+        def done(invitation: Invitation) -> bool:
+            return invitation.status == COMPLETED and invitation.company_id == company_id
+
+        return self._transition(current, user.email, "completed", allowed=(ACCEPTED,), change=change, done=done)
