@@ -98,7 +98,8 @@ def page_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Cal
         try:
             return handler(req)
         except Unavailable as error:
-            return unavailable_response("internal", request_language(req), error)
+            # "Try again" repeats a GET as it was; after a POST it reloads the page (a GET).
+            return unavailable_response("unavailable", request_language(req), error, action_url=req.url.split("#")[0])
         except Exception:
             log.exception("Unhandled error in %s", handler.__name__)
             return message_response("internal", request_language(req), 500)

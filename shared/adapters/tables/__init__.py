@@ -11,6 +11,7 @@ Tables and keys (the README explains why):
 - AdminConsents: PartitionKey = Entra tenant id; RowKey = timestamped consent result.
 """
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -44,13 +45,26 @@ _MODIFIED = {TableErrorCode.UPDATE_CONDITION_NOT_SATISFIED}
 _NOT_FOUND = {TableErrorCode.RESOURCE_NOT_FOUND, TableErrorCode.ENTITY_NOT_FOUND}
 
 
+def error_code(error: Exception) -> str | None:
+    """The service's error code (TableNotFound, EntityAlreadyExists...). The SDK sets `error_code`
+    on most errors, TableTransactionError included (the failed operation's code), but not on every
+    one (create_entity on a missing table): then it is read from the OData error body."""
+    code = getattr(error, "error_code", None)  # set at runtime, missing in the stubs
+    if code is None and isinstance(error, HttpResponseError) and error.response is not None:
+        try:
+            code = json.loads(error.response.text())["odata.error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None if code is None else str(getattr(code, "value", code))  # TableErrorCode members by value
+
+
 def storage_error(error: Exception, what: str) -> DomainError | None:
     """The domain error for an Azure SDK error (the one place that maps them), or None if it is a bug."""
     if isinstance(error, ServiceRequestError | ServiceResponseError):
         return Unavailable(f"Storage cannot be reached ({what}).", code="storage-unavailable")
     if not isinstance(error, HttpResponseError):
         return None
-    code = getattr(error, "error_code", None)  # set at runtime, missing in the stubs
+    code = error_code(error)
     if code in _EXISTS or isinstance(error, ResourceExistsError):
         return AlreadyExists(f"{what} already exists.", code="already-exists")
     if code in _MODIFIED or isinstance(error, ResourceModifiedError):
@@ -94,7 +108,7 @@ class Table:
             try:
                 return operation(self.client)
             except HttpResponseError as error:
-                if getattr(error, "error_code", None) != TableErrorCode.TABLE_NOT_FOUND:
+                if error_code(error) != TableErrorCode.TABLE_NOT_FOUND:
                     raise
             # Deleted, or a fresh account: re-create it instead of reporting a conflict or a 404.
             log.warning("Table %s was missing; creating it", self.name)
