@@ -17,9 +17,9 @@ PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
 def load(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
-    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the key `on` as true
-    return document
+    raw: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as true
+    return {("on" if key is True else str(key)): value for key, value in raw.items()}
 
 
 def steps(workflow: dict[str, Any], job: str) -> list[dict[str, Any]]:
