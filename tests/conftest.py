@@ -14,6 +14,7 @@ import pytest
 from scripts.stack import LocalStack, StackConfig
 from tests.azurite import Azurite
 from tests.fakes.acs_email_server import AcsEmailFake
+from tests.queues import EventLog, Queues
 from tests.storage import Stored
 from tests.support import Api, Outbox
 
@@ -67,6 +68,18 @@ def outbox(stack: LocalStack) -> Outbox:
 def stored(stack: LocalStack) -> Stored:
     """Direct access to the stack's Azurite, to check what was stored (see tests/storage.py)."""
     return Stored.of(stack)
+
+
+@pytest.fixture(scope="session")
+def queues(stack: LocalStack) -> Queues:
+    """The stack's Storage Queues (see tests/queues.py)."""
+    return Queues.of(stack)
+
+
+@pytest.fixture(scope="session")
+def events(queues: Queues) -> EventLog:
+    """The session as the one consumer of `invitation-events`: every lifecycle event published so far."""
+    return EventLog(queues)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from typing import Any
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from scripts.stack import LocalStack
+from tests.queues import wait_until
 
 
 def iso(moment: datetime) -> str:
@@ -99,6 +100,13 @@ class Stored:
             if invitation_id in (data.get("invitation_id"), data.get("invitationId")):
                 found.append({**row, "data": data})
         return found
+
+    def company_of(self, invitation_id: str, timeout: float = 60) -> dict[str, Any]:
+        """The company created from this (completed) invitation, once the company-create worker has
+        written it; it writes the company and its admin membership in one transaction."""
+        found = wait_until(lambda: self.company_rows(invitation_id), f"the company of invitation {invitation_id}", timeout)
+        [company] = found
+        return company  # type: ignore[no-any-return]
 
     def members(self, company_id: str) -> list[dict[str, Any]]:
         return list(

@@ -955,7 +955,7 @@ def test_create_company_stores_company_membership_and_completes(stack: Any, invi
     assert response.headers["Location"] == f"{stack.base_url}/api/Welcome"
     entity = stored.invitation(invitee.id)
     assert entity["Status"] == "completed"
-    [company] = stored.company_rows(invitee.id)
+    company = stored.company_of(invitee.id)
     assert entity["data"]["company_id"] == company["PartitionKey"]
     assert company["data"]["data"]["phone"] == "+41 52 999 88 77"
     assert company["data"]["data"]["vat_number"] == "CHE-987.654.321"
@@ -1004,7 +1004,7 @@ def test_two_concurrent_submits_create_one_company(stack: Any, invite: Any, stor
         thread.join(TIMEOUT)
     assert [r.status_code for r in results] == [303, 303], [r.text[:1000] for r in results]
     assert all(r.headers["Location"] == f"{stack.base_url}/api/Welcome" for r in results)
-    [company] = stored.company_rows(invitee.id)
+    company = stored.company_of(invitee.id)
     assert len(stored.members(company["PartitionKey"])) == 1
     assert stored.actions(invitee.id).count("completed") == 1
     assert stored.invitation(invitee.id)["Status"] == "completed"
@@ -1044,7 +1044,7 @@ def test_hostile_company_data_is_escaped(invite: Any, stored: Stored) -> None:
     # Submitted as it is, stored as it is, and shown escaped on the welcome page.
     response = invitee.submit(values)
     assert response.status_code == 303
-    [company_row] = stored.company_rows(invitee.id)
+    company_row = stored.company_of(invitee.id)
     assert company_row["data"]["data"]["name"] == hostile
     welcome = invitee.get(response.headers["Location"], cookie=invitee.cookie)
     assert "<script>alert" not in welcome.text and "&lt;script&gt;" in welcome.text

@@ -130,7 +130,7 @@ def background(page: Page, selector: str) -> str:
 def assert_completed(stored: Stored, invitation: dict[str, Any], account_type: str) -> dict[str, Any]:
     entity = stored.invitation(invitation["id"])
     assert entity["Status"] == "completed"
-    [company] = stored.company_rows(invitation["id"])
+    company = stored.company_of(invitation["id"])
     assert entity["data"]["company_id"] == company["PartitionKey"]
     user = entity["data"]["accepted_by"]
     assert user["email"] == invitation["invitee"]["email"] and user["account_type"] == account_type
@@ -257,7 +257,7 @@ def test_back_button_and_second_submit_create_no_second_company(
 
     page.click("#create-company")
     page.wait_for_url(f"{stack.base_url}/api/Welcome")
-    [company] = stored.company_rows(invitation["id"])
+    company = stored.company_of(invitation["id"])
 
     # Back: the company page is not shown again, the browser lands on the welcome page.
     page.go_back()
@@ -361,4 +361,4 @@ def test_french_invitee_sees_french_pages(stack: Any, api: Any, outbox: Any, pag
     page.click("#create-company")
     page.wait_for_url(f"{stack.base_url}/api/Welcome")
     assert page.locator("html").get_attribute("lang") == "fr"
-    assert stored.company_rows(invitation["id"])[0]["data"]["data"]["city"] == "Genève"
+    assert stored.company_of(invitation["id"])["data"]["data"]["city"] == "Genève"

@@ -1,0 +1,83 @@
+"""Lifecycle events for downstream systems (the CRM): CloudEvents 1.0, JSON structured mode.
+
+An event reports one audit row of an invitation and is built from that row alone, so every
+publication of the same step (right after the write, again by the sweeper, by a retried
+worker) is the same event with the same id, `{invitationId}/{auditRowKey}`: delivery is at
+least once and consumers dedupe by id.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.models import ApiModel, AuditEvent, InvitationStatus
+
+EVENT_SOURCE = "/invitations"
+EVENT_TYPE_PREFIX = "com.rconnect.invitation."
+# Audit action → event type suffix; actions not listed (a resend's bookkeeping, …) publish nothing.
+EVENT_TYPES: dict[str, str] = {
+    "created": "created",
+    "accepted": "accepted",
+    "completed": "completed",
+    "revoked": "revoked",
+    "redemption-reset": "reset",
+}
+
+
+class EventAccount(ApiModel):
+    """The B2C account that accepted or completed the invitation."""
+
+    object_id: str
+    email: str
+    account_type: str
+
+
+class InvitationEventData(ApiModel):
+    invitation_id: str
+    action: str = Field(description="The audit action the event reports.")
+    status: InvitationStatus | None = Field(description="The invitation's status after the step.")
+    previous_status: InvitationStatus | None
+    actor: str = Field(description="Staff principal, API key name, or the invitee's e-mail.")
+    company_id: str | None = Field(default=None, description="Set on `completed`: the company being created.")
+    account: EventAccount | None = Field(default=None, description="Set on `accepted` and `completed`.")
+
+
+class InvitationEvent(BaseModel):
+    """A CloudEvent (attribute names as the spec spells them) on the `invitation-events` queue."""
+
+    model_config = ConfigDict(extra="forbid", title="InvitationEvent")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(description="`{invitationId}/{auditRowKey}`: the same for every delivery of this step.")
+    source: Literal["/invitations"] = EVENT_SOURCE
+    type: str = Field(pattern=r"^com\.rconnect\.invitation\.[a-z.]+$")
+    subject: str = Field(description="The invitation id.")
+    time: datetime = Field(description="When the step happened (the audit row's time).")
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: InvitationEventData
+
+
+def event_for(invitation_id: str, audit_row_key: str, audit: AuditEvent) -> InvitationEvent | None:
+    """The event reporting this audit row, or None if its action is not a lifecycle step."""
+    suffix = EVENT_TYPES.get(audit.action)
+    if suffix is None:
+        return None
+    account = audit.account
+    return InvitationEvent(
+        id=f"{invitation_id}/{audit_row_key}",
+        type=EVENT_TYPE_PREFIX + suffix,
+        subject=invitation_id,
+        time=audit.at,
+        data=InvitationEventData(
+            invitation_id=invitation_id,
+            action=audit.action,
+            status=audit.to_status,
+            previous_status=audit.from_status,
+            actor=audit.actor,
+            company_id=audit.company_id,
+            account=EventAccount(object_id=account.object_id, email=account.email, account_type=account.account_type)
+            if account
+            else None,
+        ),
+    )
