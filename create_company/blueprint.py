@@ -5,4 +5,4 @@ import azure.functions as func
 bp = func.Blueprint()
 
 # The feature modules register their functions on `bp` when imported.
-from create_company import company_page, welcome_page  # noqa: E402,F401
+from create_company import company_page, company_worker, welcome_page  # noqa: E402,F401

@@ -7,6 +7,7 @@ import azure.functions as func
 from create_company.blueprint import bp
 from shared.adapters.tables.invitations import Loaded
 from shared.composition import services
+from shared.domain.errors import Conflict
 from shared.presentation import company_form
 from shared.presentation.countries import country_choices
 from shared.presentation.pages import company_account_label, page
@@ -93,6 +94,14 @@ def create_company(req: func.HttpRequest) -> func.HttpResponse:
     if form is None:
         return _form_page(loaded, session, submitted, errors, 422)
     companies = services().companies
-    completed = companies.create(loaded, form, session.user)
+    try:
+        completed = companies.complete(loaded, form, session.user)
+    except Conflict:
+        # Staff revoked or reset it since the page was read: answer as the page now would
+        # (or, if only busy writers were in the way, try once more from a fresh read).
+        again = _signed_in(req)
+        if isinstance(again, func.HttpResponse):
+            return again
+        completed = companies.complete(again[1], form, session.user)
     # 303: the browser follows with a GET, so reload or back never re-posts the form.
     return redirect(companies.finished_url(completed), status=303)

@@ -14,6 +14,8 @@ from web.pages import html_response, page_errors, request_language
 @page_errors
 def welcome(req: func.HttpRequest) -> func.HttpResponse:
     session = invitee_session(req)
-    invitation, company = services().companies.company_of(session.invitation_id) if session else (None, None)
-    html = page("welcome.html", request_language(req, invitation), company=company.data.name if company else None)
+    # The completion on the invitation names the company, whether or not the worker has written it yet.
+    invitation = services().invitations.get(session.invitation_id) if session else None
+    completion = invitation.completion if invitation else None
+    html = page("welcome.html", request_language(req, invitation), company=completion.company.name if completion else None)
     return html_response(html)

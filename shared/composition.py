@@ -29,6 +29,7 @@ from shared.clock import utcnow
 from shared.services import Clock
 from shared.services.admin_consent import AdminConsentService
 from shared.services.companies import CompanyService
+from shared.services.events import EventPublisher
 from shared.services.invitations import InvitationService
 from shared.services.sign_in import SignInService
 from shared.settings import Settings, get_settings
@@ -107,8 +108,9 @@ def build(
     sender: EmailSender | None = None,
     clients: tuple[TableServiceClient, QueueServiceClient] | None = None,
 ) -> Services:
-    tables, queues = clients or storage_clients(settings)
+    tables, queue_service = clients or storage_clients(settings)
     urls = links(settings)
+    queues = QueueSender(queue_service)
     invitations = InvitationService(
         InvitationStore(tables),
         IdempotencyKeyStore(tables),
@@ -117,6 +119,7 @@ def build(
         clock,
         redirect_allowlist=settings.redirect_allowlist,
         customer_success_email=settings.customer_success_email,
+        events=EventPublisher(queues),
     )
     return Services(
         settings=settings,
@@ -130,7 +133,7 @@ def build(
             clock,
             require_matching_email=settings.require_matching_email,
         ),
-        companies=CompanyService(invitations, CompanyStore(tables), urls, clock),
+        companies=CompanyService(invitations, CompanyStore(tables), queues, urls, clock),
         admin_consent=AdminConsentService(
             AdminConsentStore(tables),
             clock,
@@ -138,7 +141,7 @@ def build(
             client_id=settings.entra_client_id,
             callback_url=urls.admin_consent_callback(),
         ),
-        queues=QueueSender(queues),
+        queues=queues,
     )
 
 

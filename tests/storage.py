@@ -106,7 +106,7 @@ class Stored:
         written it; it writes the company and its admin membership in one transaction."""
         found = wait_until(lambda: self.company_rows(invitation_id), f"the company of invitation {invitation_id}", timeout)
         [company] = found
-        return company  # type: ignore[no-any-return]
+        return company
 
     def members(self, company_id: str) -> list[dict[str, Any]]:
         return list(

@@ -21,6 +21,7 @@ from scripts.stack import LocalStack
 from tests.queues import COMPANY_CREATE, Queues, wait_until
 from tests.storage import Stored
 from tests.support import Api
+from tests.test_invitations_api import PROBLEM_BASE, problem
 from tests.test_invitee_pages import (  # noqa: F401  (invite is a fixture)
     COOKIE,
     TIMEOUT,
@@ -47,7 +48,7 @@ def completion_settled(api: Api, invitation_id: str) -> dict[str, Any]:
         completion = view.get("completion")
         return view if completion and completion["status"] != "pending" else None
 
-    return wait_until(done, f"the company of invitation {invitation_id} to be created")  # type: ignore[no-any-return]
+    return wait_until(done, f"the company of invitation {invitation_id} to be created")
 
 
 def assert_invariant(stored: Stored, queues: Queues, invitation_id: str) -> dict[str, Any] | None:
@@ -92,8 +93,8 @@ def staff(stack: LocalStack, invitation_id: str, action: str, n: int) -> request
 
 
 def problem_code(response: requests.Response) -> str:
-    assert response.headers["Content-Type"].startswith("application/problem+json"), response.text
-    return str(response.json()["code"])
+    """The problem's code (the last segment of its type), after checking it is a well-formed 409 problem."""
+    return str(problem(response, 409)["type"]).removeprefix(PROBLEM_BASE)
 
 
 # -- the completion intent and the worker ----------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from shared.domain.events import InvitationEvent
 from shared.domain.models import InvitationPage, InvitationRequest, InvitationView, ListQuery
 from shared.settings import get_settings
 from web import routes
@@ -87,6 +88,8 @@ def _component_schemas() -> dict[str, Any]:
         (InvitationRequest, "validation"),
         (InvitationView, "serialization"),
         (InvitationPage, "serialization"),
+        # Not an HTTP body: the lifecycle events on the invitation-events queue, published here for consumers.
+        (InvitationEvent, "serialization"),
     ]
     refs, top = models_json_schema(models, by_alias=True, ref_template=REF_TEMPLATE)
     for (model, _), ref in refs.items():

@@ -7,13 +7,13 @@ least once and consumers dedupe by id.
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models import ApiModel, AuditEvent, InvitationStatus
+from shared.domain.models import ApiModel, InvitationStatus, PendingEvent
 
-EVENT_SOURCE = "/invitations"
+EVENT_SOURCE: Final = "/invitations"
 EVENT_TYPE_PREFIX = "com.rconnect.invitation."
 # Audit action → event type suffix; actions not listed (a resend's bookkeeping, …) publish nothing.
 EVENT_TYPES: dict[str, str] = {
@@ -34,6 +34,8 @@ class EventAccount(ApiModel):
 
 
 class InvitationEventData(ApiModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     invitation_id: str
     action: str = Field(description="The audit action the event reports.")
     status: InvitationStatus | None = Field(description="The invitation's status after the step.")
@@ -44,9 +46,12 @@ class InvitationEventData(ApiModel):
 
 
 class InvitationEvent(BaseModel):
-    """A CloudEvent (attribute names as the spec spells them) on the `invitation-events` queue."""
+    """A lifecycle event: a CloudEvent 1.0 in JSON structured mode (attribute names as the spec
+    spells them), base64-encoded on the `invitation-events` Storage Queue. Delivery is at least
+    once: dedupe by `id`."""
 
-    model_config = ConfigDict(extra="forbid", title="InvitationEvent")
+    # Every attribute is always sent: the published schema says so (defaults included).
+    model_config = ConfigDict(extra="forbid", title="InvitationEvent", json_schema_serialization_defaults_required=True)
 
     specversion: Literal["1.0"] = "1.0"
     id: str = Field(description="`{invitationId}/{auditRowKey}`: the same for every delivery of this step.")
@@ -58,15 +63,16 @@ class InvitationEvent(BaseModel):
     data: InvitationEventData
 
 
-def event_for(invitation_id: str, audit_row_key: str, audit: AuditEvent) -> InvitationEvent | None:
-    """The event reporting this audit row, or None if its action is not a lifecycle step."""
-    suffix = EVENT_TYPES.get(audit.action)
-    if suffix is None:
-        return None
-    account = audit.account
+def has_event(action: str) -> bool:
+    return action in EVENT_TYPES
+
+
+def event_for(invitation_id: str, pending: PendingEvent) -> InvitationEvent:
+    """The event reporting this audit row (its action is one of EVENT_TYPES)."""
+    audit, account = pending.event, pending.event.account
     return InvitationEvent(
-        id=f"{invitation_id}/{audit_row_key}",
-        type=EVENT_TYPE_PREFIX + suffix,
+        id=f"{invitation_id}/{pending.key}",
+        type=EVENT_TYPE_PREFIX + EVENT_TYPES[audit.action],
         subject=invitation_id,
         time=audit.at,
         data=InvitationEventData(

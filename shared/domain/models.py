@@ -150,6 +150,33 @@ class AuditEvent(ApiModel):
     from_status: InvitationStatus | None = None
     to_status: InvitationStatus | None = None
     detail: str | None = None
+    # What a lifecycle event reports beside the status (the event is built from this row alone).
+    account: SignedInUser | None = None
+    company_id: str | None = None
+
+
+class PendingEvent(ApiModel):
+    """An audit row whose lifecycle event may not be on the events queue yet (see domain/events.py)."""
+
+    key: str
+    event: AuditEvent
+
+
+CompanyCreationStatus = Literal["pending", "created", "failed"]
+
+
+class Completion(ApiModel):
+    """CREATE COMPANY's intent, recorded by the guarded write accepted → completed: the company the
+    company-create worker writes from it, its one admin (the completing account), and how far it got."""
+
+    company_id: str
+    company: CompanyData = Field(description="The company data as the invitee submitted it.")
+    contact_name: str
+    account: SignedInUser = Field(description="The account that completed the invitation: the company's one admin.")
+    completed_at: datetime
+    status: CompanyCreationStatus = "pending"
+    error: str | None = None
+    updated_at: datetime
 
 
 class Invitation(ApiModel):
@@ -175,7 +202,9 @@ class Invitation(ApiModel):
     accepted_at: datetime | None = None
     completed_at: datetime | None = None
     company_id: str | None = None
+    completion: Completion | None = None
     revoked_at: datetime | None = None
+    pending_events: list[PendingEvent] = Field(default_factory=list)
 
     def effective_status(self, now: datetime) -> InvitationStatus:
         open_states = (InvitationStatus.PENDING, InvitationStatus.ACCEPTED)
@@ -183,11 +212,20 @@ class Invitation(ApiModel):
             return InvitationStatus.EXPIRED
         return self.status
 
+    def outstanding_since(self) -> datetime | None:
+        """Since when something decided has not been carried out (stored as the OutstandingSince
+        column, which the sweeper filters on): events not yet published, a company not yet created."""
+        times = [pending.event.at for pending in self.pending_events]
+        if self.completion is not None and self.completion.status == "pending":
+            times.append(self.completion.updated_at)
+        return min(times, default=None)
+
 
 class InvitationView(Invitation):
     """The API's representation: effective status plus the audit trail."""
 
     history: list[AuditEvent] = Field(default_factory=list)
+    pending_events: list[PendingEvent] = Field(default_factory=list, exclude=True)  # plumbing, not the API's
 
 
 class InvitationPage(ApiModel):
@@ -218,6 +256,13 @@ class Company(ApiModel):
     data: CompanyData
     created_at: datetime
     created_by: SignedInUser
+
+
+class CompanyCreateMessage(ApiModel):
+    """A company-create queue message: which completion to carry out (a stale or repeated one is a no-op)."""
+
+    invitation_id: str
+    company_id: str
 
 
 def parse_invitation_id(value: str | None) -> str:

@@ -1,15 +1,28 @@
-"""The company page: who may see it, and CREATE COMPANY (company + membership, then completion)."""
+"""The company page and CREATE COMPANY: the completion is the decision (one guarded write of the
+invitation); the company-create worker then writes the company and its admin membership from it."""
 
+import logging
 from dataclasses import dataclass
 
+from shared.adapters.queues import COMPANY_CREATE, QueueSender
 from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.invitations import Loaded
 from shared.domain import invitations as rules
-from shared.domain.errors import AlreadyExists
+from shared.domain.errors import AlreadyExists, NotFound, Unavailable
 from shared.domain.invitations import COMPLETED
-from shared.domain.models import Company, CompanyData, CompanyForm, Invitation, SignedInUser
+from shared.domain.models import (
+    Company,
+    CompanyCreateMessage,
+    CompanyData,
+    CompanyForm,
+    Completion,
+    Invitation,
+    SignedInUser,
+)
 from shared.services import Clock, InvitationLinks
 from shared.services.invitations import InvitationService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,17 +38,21 @@ class CompanyPageAccess:
 
 
 class CompanyService:
-    def __init__(self, invitations: InvitationService, store: CompanyStore, links: InvitationLinks, clock: Clock) -> None:
-        self.invitations, self.store, self.links, self.clock = invitations, store, links, clock
+    def __init__(
+        self, invitations: InvitationService, store: CompanyStore, queues: QueueSender, links: InvitationLinks, clock: Clock
+    ) -> None:
+        self.invitations, self.store, self.queues, self.links, self.clock = invitations, store, queues, links, clock
 
     def finished_url(self, invitation: Invitation) -> str:
         """Where the invitee goes once the company exists: the invitation's redirect or the portal."""
         return invitation.redirect_url or self.links.welcome()
 
     def access(self, invitation_id: str, user: SignedInUser) -> CompanyPageAccess:
-        """One read of the invitation decides; its ETag travels on to `create`."""
+        """One read of the invitation decides; its ETag travels on to `complete`."""
         invitation, etag = self.invitations.load(invitation_id)
         if invitation.effective_status(self.clock()) == COMPLETED:
+            if invitation.completion and invitation.completion.account.object_id != user.object_id:
+                return CompanyPageAccess(invitation, not_theirs=True)  # an account staff reset away
             return CompanyPageAccess(invitation, finished_url=self.finished_url(invitation))
         if kind := self.invitations.redemption_block(invitation):
             return CompanyPageAccess(invitation, blocked=kind)
@@ -43,24 +60,75 @@ class CompanyService:
             return CompanyPageAccess(invitation, not_theirs=True)
         return CompanyPageAccess(invitation, loaded=(invitation, etag))
 
-    def create(self, current: Loaded, form: CompanyForm, user: SignedInUser) -> Invitation:
-        """Create company + membership once, then complete the invitation; safe to repeat."""
-        invitation = current[0]
-        company_id = rules.company_id_for(invitation.id)
+    def complete(self, current: Loaded, form: CompanyForm, user: SignedInUser) -> Invitation:
+        """CREATE COMPANY: the guarded write accepted → completed records the company to create and
+        its admin; then the company-create worker is asked to write them. Safe to repeat."""
         now = self.clock()
+        completion = Completion(
+            company_id=rules.company_id_for(current[0].id),
+            company=CompanyData.model_validate(form.model_dump(exclude={"contact_name"})),
+            contact_name=form.contact_name,
+            account=user,
+            completed_at=now,
+            updated_at=now,
+        )
+        completed = self.invitations.complete(current, completion)
+        if completed.completion and completed.completion.status == "pending":
+            self.request_creation(completed)
+        return completed
+
+    def request_creation(self, invitation: Invitation) -> None:
+        """Enqueue the completion's company-create message; if the queue is down, the sweeper will."""
+        assert invitation.completion is not None
+        message = CompanyCreateMessage(invitation_id=invitation.id, company_id=invitation.completion.company_id)
+        try:
+            self.queues.send(COMPANY_CREATE, message.model_dump(mode="json", by_alias=True))
+        except Unavailable as error:
+            log.warning("Company of invitation %s not enqueued (%s); the sweeper will", invitation.id, error.detail)
+
+    def create_from_completion(self, message: CompanyCreateMessage) -> None:
+        """The company-create worker: write the company and its one admin (the completing account)
+        from the invitation's completion, then mark it created. A stale or repeated message is a no-op."""
+        try:
+            loaded = self.invitations.load(message.invitation_id)
+        except NotFound:
+            log.warning("company-create for unknown invitation %s ignored", message.invitation_id)
+            return
+        invitation, completion = loaded[0], loaded[0].completion
+        if invitation.status != COMPLETED or completion is None or completion.company_id != message.company_id:
+            log.warning("company-create for invitation %s ignored: no such completion", invitation.id)
+            return
+        if completion.status != "pending":
+            return  # created already, or given up on (failed): nothing to do
         company = Company(
-            id=company_id,
+            id=completion.company_id,
             invitation_id=invitation.id,
-            data=CompanyData.model_validate(form.model_dump(exclude={"contact_name"})),
-            created_at=now,
-            created_by=user,
+            data=completion.company,
+            created_at=completion.completed_at,
+            created_by=completion.account,
         )
         try:
-            self.store.insert(company, role=invitation.role, member_name=form.contact_name, at=now)
+            # Deterministic keys: a redelivery meets the rows the first delivery wrote.
+            self.store.insert(company, role=invitation.role, member_name=completion.contact_name, at=completion.completed_at)
         except AlreadyExists:
-            pass  # a double submit or a retry: the first one created it
-        return self.invitations.complete(current, company_id, user)
+            pass
+        self.invitations.record_company(loaded, "created", None)
 
-    def company_of(self, invitation_id: str) -> tuple[Invitation, Company | None]:
-        invitation = self.invitations.get(invitation_id)
-        return invitation, self.store.get(invitation.company_id) if invitation.company_id else None
+    def note_error(self, message: CompanyCreateMessage, error: str) -> None:
+        """Keep an attempt's error on the pending completion, so a poisoned message can show it."""
+        try:
+            self.invitations.note_company_error(message.invitation_id, message.company_id, error)
+        except Exception:  # the error being noted may well be storage's; the retry is what matters
+            log.exception("Could not note the company error of invitation %s", message.invitation_id)
+
+    def creation_failed(self, message: CompanyCreateMessage) -> None:
+        """A company-create message was poisoned: the completion shows `failed` with the last error."""
+        try:
+            loaded = self.invitations.load(message.invitation_id)
+        except NotFound:
+            return
+        completion = loaded[0].completion
+        if completion is None or completion.company_id != message.company_id or completion.status != "pending":
+            return
+        error = completion.error or "The company could not be created (no error was recorded)."
+        self.invitations.record_company(loaded, "failed", error)

@@ -14,12 +14,15 @@ from functools import partial
 
 from shared.adapters.mail import EmailSender
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
-from shared.adapters.tables.invitations import InvitationStore, Loaded
+from shared.adapters.tables.invitations import InvitationStore, Loaded, audit_row_key
 from shared.domain import invitations as rules
-from shared.domain.errors import AlreadyExists, ConcurrentUpdate, IdempotencyMismatch, NotFound
+from shared.domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, IdempotencyMismatch, NotFound
+from shared.domain.events import has_event
 from shared.domain.invitations import ACCEPTED, COMPLETED, EXPIRED, OPEN, PENDING, REVOKED
 from shared.domain.models import (
     AuditEvent,
+    CompanyCreationStatus,
+    Completion,
     EmailDelivery,
     Invitation,
     InvitationPage,
@@ -27,10 +30,12 @@ from shared.domain.models import (
     InvitationStatus,
     InvitationView,
     ListQuery,
+    PendingEvent,
     SignedInUser,
 )
 from shared.presentation.invitation_email import render_invitation_email
 from shared.services import Clock, InvitationLinks
+from shared.services.events import EventPublisher
 
 log = logging.getLogger(__name__)
 _RACE_RETRIES = 3
@@ -48,8 +53,10 @@ class InvitationService:
         *,
         redirect_allowlist: list[str],
         customer_success_email: str,
+        events: EventPublisher,
     ) -> None:
         self.store, self._keys, self._sender, self.links, self.clock = store, idempotency_keys, sender, links, clock
+        self.events = events
         self._allowlist, self._customer_success_email = redirect_allowlist, customer_success_email
 
     # -- reading ------------------------------------------------------------------------------------
@@ -101,13 +108,16 @@ class InvitationService:
             expires_at=now + timedelta(days=request.ttl_days),
             invite_redeem_url=self.links.redeem(invitation_id),
         )
+        created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING)
+        invitation = invitation.model_copy(update={"pending_events": [PendingEvent(key=audit_row_key(created), event=created)]})
         try:
-            etag = self.store.insert(invitation, AuditEvent(at=now, action="created", actor=actor, to_status=PENDING))
+            etag = self.store.insert(invitation, created)
         except AlreadyExists:
             if not idempotency_key:
                 raise
             # A concurrent request with the same key wrote it first: that one sends the e-mail, this is a replay.
             return self.view(self.get(invitation_id)), False
+        self.events.publish(invitation.id, invitation.pending_events)
         return self.view(self._deliver((invitation, etag), actor, action="email-sent")), True
 
     def _claim_idempotency_key(self, key: str, request: InvitationRequest, new_id: str) -> tuple[str, Invitation | None]:
@@ -177,10 +187,17 @@ class InvitationService:
         change: Change,
         detail: str | None = None,
         done: Callable[[Invitation], bool] | None = None,
+        account: SignedInUser | None = None,
+        company_id: str | None = None,
+        settle_events: bool = False,
     ) -> Invitation:
         """Apply `change` to the invitation read with its ETag if its effective status is in `allowed`;
         a lost race re-reads and re-checks, so a transition that became illegal is refused.
-        `done`, for a transition whose repeat is success: whether it has already happened."""
+        `done`, for a transition whose repeat is success: whether it has already happened.
+
+        A lifecycle step's event joins the invitation's pending events in the same write and is
+        published right after it. `settle_events` (workers): publish the pending events first, and
+        let the write drop them, so they stop being outstanding."""
         for attempt in range(_RACE_RETRIES):
             invitation, etag = current if attempt == 0 else self.store.load(current[0].id)
             if done and done(invitation):
@@ -191,14 +208,37 @@ class InvitationService:
                 raise rules.illegal(action, invitation.id, before)
             changed = change(invitation, now)
             event = AuditEvent(
-                at=now, action=action, actor=actor, from_status=before, to_status=changed.effective_status(now), detail=detail
+                at=now,
+                action=action,
+                actor=actor,
+                from_status=before,
+                to_status=changed.effective_status(now),
+                detail=detail,
+                account=account,
+                company_id=company_id,
             )
+            pending = list(changed.pending_events)
+            if settle_events and self.events.publish(invitation.id, pending):
+                pending = []
+            new = [PendingEvent(key=audit_row_key(event), event=event)] if has_event(action) else []
+            changed = changed.model_copy(update={"pending_events": pending + new})
             try:
                 self.store.replace(changed, etag, event)
-                return changed
             except ConcurrentUpdate:
                 continue
+            self.events.publish(invitation.id, new)
+            return changed
         raise ConcurrentUpdate(f"Invitation {current[0].id} was changed by another request; try again.")
+
+    def settle_events(self, invitation_id: str) -> None:
+        """Publish the invitation's pending events, then record that they are out (the sweeper's
+        part for steps no worker follows up); a lost race leaves them for the next sweep."""
+        invitation, etag = self.store.load(invitation_id)
+        if invitation.pending_events and self.events.publish(invitation.id, invitation.pending_events):
+            try:
+                self.store.replace(invitation.model_copy(update={"pending_events": []}), etag, None)
+            except ConcurrentUpdate:
+                log.info("Invitation %s changed while its events were settled; the next sweep retries", invitation_id)
 
     def resend(self, invitation_id: str, actor: str) -> InvitationView:
         return self.view(self._deliver(self.store.load(invitation_id), actor, action="email-resent"))
@@ -226,15 +266,55 @@ class InvitationService:
             return invitation.model_copy(update={"status": ACCEPTED, "accepted_by": user, "accepted_at": now})
 
         done = partial(rules.accepted_by, user=user)
-        return self._transition(current, user.email, "accepted", allowed=(PENDING,), change=change, done=done)
+        return self._transition(current, user.email, "accepted", allowed=(PENDING,), change=change, done=done, account=user)
 
-    def complete(self, current: Loaded, company_id: str, user: SignedInUser) -> Invitation:
-        """accepted → completed with `company_id`; a repeat of the same completion (a double submit) is success."""
+    def complete(self, current: Loaded, completion: Completion) -> Invitation:
+        """accepted → completed by the account that accepted it, recording CREATE COMPANY's intent
+        (the company-create worker carries it out); a repeat by the same account (a double submit,
+        a second tab) is success, whichever tab's data won."""
+        user = completion.account
 
         def change(invitation: Invitation, now: datetime) -> Invitation:
-            return invitation.model_copy(update={"status": COMPLETED, "completed_at": now, "company_id": company_id})
+            if not rules.accepted_by(invitation, user):
+                # Reset (and maybe accepted by another account) since this account's page was read.
+                raise Conflict(f"Invitation {invitation.id} is not accepted by this account.", code="invitation-not-theirs")
+            intent = completion.model_copy(update={"completed_at": now, "updated_at": now})
+            return invitation.model_copy(
+                update={"status": COMPLETED, "completed_at": now, "company_id": completion.company_id, "completion": intent}
+            )
 
         def done(invitation: Invitation) -> bool:
-            return invitation.status == COMPLETED and invitation.company_id == company_id
+            return invitation.status == COMPLETED and invitation.completion is not None and (
+                invitation.completion.account.object_id == user.object_id
+            )
 
-        return self._transition(current, user.email, "completed", allowed=(ACCEPTED,), change=change, done=done)
+        return self._transition(
+            current, user.email, "completed", allowed=(ACCEPTED,), change=change, done=done, account=user,
+            company_id=completion.company_id,
+        )
+
+    def note_company_error(self, invitation_id: str, company_id: str, error: str) -> None:
+        """An attempt's error on the pending completion (no audit row: the outcome gets one)."""
+        invitation, etag = self.store.load(invitation_id)
+        completion = invitation.completion
+        if completion is None or completion.company_id != company_id or completion.status != "pending":
+            return
+        noted = invitation.model_copy(update={"completion": completion.model_copy(update={"error": error})})
+        self.store.replace(noted, etag, None)
+
+    def record_company(self, current: Loaded, status: CompanyCreationStatus, error: str | None) -> Invitation:
+        """The company-create worker's outcome on the completion (created, or failed with the error);
+        if another delivery of the message recorded one first, that one stands."""
+
+        def change(invitation: Invitation, now: datetime) -> Invitation:
+            assert invitation.completion is not None  # `done` returned first otherwise
+            outcome = invitation.completion.model_copy(update={"status": status, "error": error, "updated_at": now})
+            return invitation.model_copy(update={"completion": outcome})
+
+        def done(invitation: Invitation) -> bool:
+            return invitation.completion is None or invitation.completion.status != "pending"
+
+        action = "company-created" if status == "created" else "company-failed"
+        return self._transition(
+            current, "company-create", action, allowed=(COMPLETED,), change=change, done=done, detail=error, settle_events=True
+        )

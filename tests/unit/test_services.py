@@ -17,7 +17,7 @@ from shared.adapters.tables import INVITATIONS
 from shared.adapters.tables.auth_flows import AuthFlow
 from shared.composition import Services
 from shared.domain.errors import Conflict, IdempotencyMismatch, InvalidInput, NotFound, Unavailable
-from shared.domain.models import CompanyForm, InvitationRequest, InvitationStatus, SignedInUser
+from shared.domain.models import CompanyCreateMessage, CompanyForm, InvitationRequest, InvitationStatus, SignedInUser
 from shared.settings import Settings
 from tests.azurite import Azurite, closed_storage
 from tests.support import invitation_body
@@ -91,19 +91,27 @@ def test_the_same_account_accepting_twice_is_one_acceptance(app: Services) -> No
     assert actions.count("accepted") == 1
 
 
-def test_create_company_twice_is_one_company_and_one_completion(app: Services) -> None:
+def test_create_company_twice_is_one_completion_and_the_worker_one_company(app: Services) -> None:
     view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
     anna = invitee(view.invitee.email)
     app.invitations.accept(app.invitations.load(view.id), anna)
     access = app.companies.access(view.id, anna)
     assert access.loaded is not None
     form = company_form(invitation_body()["company"])
-    first = app.companies.create(access.loaded, form, anna)
-    second = app.companies.create(access.loaded, form, anna)  # the double submit, from the same read
+    first = app.companies.complete(access.loaded, form, anna)
+    second = app.companies.complete(access.loaded, form, anna)  # the double submit, from the same read
     assert first.status == second.status == InvitationStatus.COMPLETED
-    assert first.company_id == second.company_id
-    invitation, company = app.companies.company_of(view.id)
+    assert first.company_id == second.company_id and first.completion and first.completion.status == "pending"
+    assert first.company_id is not None and app.companies.store.get(first.company_id) is None  # the decision only
+    message = CompanyCreateMessage(invitation_id=view.id, company_id=first.company_id)
+    for _ in range(2):  # the message delivered twice
+        app.companies.create_from_completion(message)
+    invitation = app.invitations.get(view.id)
+    company = app.companies.store.get(first.company_id)
     assert company is not None and company.created_by == anna and invitation.company_id == company.id
+    assert invitation.completion and invitation.completion.status == "created"
+    actions = [event.action for event in app.invitations.view(invitation).history]
+    assert actions.count("completed") == actions.count("company-created") == 1
     assert app.companies.access(view.id, anna).finished_url == app.links.welcome()
 
 

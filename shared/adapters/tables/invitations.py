@@ -2,8 +2,8 @@
 
 import base64
 import binascii
+import hashlib
 import json
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -28,13 +28,21 @@ def _entity(invitation: Invitation) -> dict[str, Any]:
         "EmailLower": invitation.invitee.email.lower(),
         "ExpiresAt": invitation.expires_at,
         "CreatedAt": invitation.created_at,
+        # Absent when nothing decided is left to carry out; the sweeper filters on it.
+        "OutstandingSince": invitation.outstanding_since(),
         "Data": invitation.model_dump_json(),
     }
 
 
+def audit_row_key(event: AuditEvent) -> str:
+    """The audit row's key, known before the write (a lifecycle event's id is built from it):
+    time-ordered, and two different events at the same microsecond still get two keys."""
+    digest = hashlib.sha256(event.model_dump_json().encode()).hexdigest()[:8]
+    return f"audit-{event.at.strftime('%Y%m%dT%H%M%S%fZ')}-{digest}"
+
+
 def _audit_entity(invitation_id: str, event: AuditEvent) -> dict[str, Any]:
-    row = f"audit-{event.at.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(4)}"
-    return {"PartitionKey": invitation_id, "RowKey": row, "Data": event.model_dump_json()}
+    return {"PartitionKey": invitation_id, "RowKey": audit_row_key(event), "Data": event.model_dump_json()}
 
 
 def status_filter(status: InvitationStatus | None, now: datetime) -> tuple[str, dict[str, Any]]:
@@ -80,13 +88,15 @@ class InvitationStore:
         results = self.table.run(lambda t: t.submit_transaction(operations), f"Invitation {invitation.id}")
         return str(results[0]["etag"])
 
-    def replace(self, invitation: Invitation, etag: str, event: AuditEvent) -> str:
-        """Write `invitation` only if nobody changed it since `etag` was read (else ConcurrentUpdate);
-        returns the new ETag."""
+    def replace(self, invitation: Invitation, etag: str, event: AuditEvent | None) -> str:
+        """Write `invitation` (with its audit event, if the change is one) only if nobody changed it
+        since `etag` was read (else ConcurrentUpdate); returns the new ETag."""
         guarded = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        operations = [("update", _entity(invitation), guarded), ("create", _audit_entity(invitation.id, event))]
+        operations: list[Any] = [("update", _entity(invitation), guarded)]
+        if event is not None:
+            operations.append(("create", _audit_entity(invitation.id, event)))
         try:
-            results = self.table.run(lambda t: t.submit_transaction(operations), f"Invitation {invitation.id}")  # type: ignore[arg-type]
+            results = self.table.run(lambda t: t.submit_transaction(operations), f"Invitation {invitation.id}")
         except (AlreadyExists, NotFound) as error:
             # The audit row's random suffix collided, or the invitation was deleted: both lost a race.
             raise ConcurrentUpdate(f"Invitation {invitation.id} was changed by another request; try again.") from error

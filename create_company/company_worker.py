@@ -1,0 +1,35 @@
+"""The company-create queue worker and its poison-queue handler.
+
+The message names a completion recorded on the invitation; the worker writes the company and
+its admin membership from it (deterministic keys, so a redelivery is harmless). After host.json's
+maxDequeueCount failures the host moves the message to `company-create-poison`, and the
+completion is marked `failed` with the last error, visible in the API and the history.
+"""
+
+import logging
+
+import azure.functions as func
+
+from create_company.blueprint import bp
+from shared.adapters.queues import COMPANY_CREATE
+from shared.composition import services
+from shared.domain.models import CompanyCreateMessage
+
+log = logging.getLogger(__name__)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=COMPANY_CREATE, connection="STORAGE")
+def create_company_from_completion(msg: func.QueueMessage) -> None:
+    message = CompanyCreateMessage.model_validate_json(msg.get_body())
+    try:
+        services().companies.create_from_completion(message)
+    except Exception as error:
+        services().companies.note_error(message, f"{type(error).__name__}: {error}")
+        raise  # the host retries it, then moves it to the poison queue
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=f"{COMPANY_CREATE}-poison", connection="STORAGE")
+def company_creation_poisoned(msg: func.QueueMessage) -> None:
+    message = CompanyCreateMessage.model_validate_json(msg.get_body())
+    log.error("company-create for invitation %s poisoned after %s attempts", message.invitation_id, msg.dequeue_count)
+    services().companies.creation_failed(message)
