@@ -7,12 +7,15 @@ import inspect
 import logging
 import os
 import re
+import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import azure.functions as func
+from azure.functions._abc import RetryContext, TraceContext
 from azure.functions.decorators.function_app import Function
 
 log = logging.getLogger("devhost")
@@ -46,8 +49,78 @@ def resolve_setting(text: str, environ: Mapping[str, str] | None = None) -> str:
     return _SETTING.sub(value, text)
 
 
-def call(handler: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
-    """Call a sync or async function (the worker runs async ones on an event loop; pool threads have none)."""
+class _TraceContext(TraceContext):
+    def __init__(self) -> None:
+        self._parent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"  # W3C traceparent, a fresh trace
+
+    @property
+    def trace_state(self) -> str:
+        return ""
+
+    @property
+    def trace_parent(self) -> str:
+        return self._parent
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return {}
+
+
+class _RetryContext(RetryContext):
+    """The dev host runs no retry policies: every invocation is the first."""
+
+    @property
+    def retry_count(self) -> int:
+        return 0
+
+    @property
+    def max_retry_count(self) -> int:
+        return 0
+
+    @property
+    def exception(self) -> Any:
+        return None
+
+
+class InvocationContext(func.Context):
+    """What the worker passes to a function's ``context`` parameter."""
+
+    _storage = threading.local()
+
+    def __init__(self, invocation_id: str, function_name: str) -> None:
+        self._invocation_id = invocation_id
+        self._function_name = function_name
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return self._storage
+
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    @property
+    def function_directory(self) -> str:
+        return os.getcwd()  # the script root, where func start runs
+
+    @property
+    def trace_context(self) -> TraceContext:
+        return _TraceContext()
+
+    @property
+    def retry_context(self) -> RetryContext:
+        return _RetryContext()
+
+
+def call(name: str, handler: Callable[..., Any], arguments: Mapping[str, Any], invocation_id: str | None = None) -> Any:
+    """Call a function as the worker does: a parameter named ``context`` gets the invocation's context, and
+    async functions run on an event loop (pool threads have none)."""
+    if "context" in inspect.signature(handler).parameters:
+        arguments = {**arguments, "context": InvocationContext(invocation_id or str(uuid.uuid4()), name)}
     result = handler(**arguments)
     if inspect.iscoroutine(result):
         result = asyncio.run(result)
@@ -56,11 +129,11 @@ def call(handler: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
 
 def invoke(name: str, handler: Callable[..., Any], arguments: Mapping[str, Any], reason: str) -> bool:
     """Run a non-HTTP function, logging like the host; True if it succeeded (an exception is a failed invocation)."""
-    invocation_id = uuid.uuid4()
+    invocation_id = str(uuid.uuid4())
     log.info("Executing 'Functions.%s' (Reason='%s', Id=%s)", name, reason, invocation_id)
     started = time.monotonic()
     try:
-        call(handler, arguments)
+        call(name, handler, arguments, invocation_id)
     except Exception:
         log.exception(
             "Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)", name, invocation_id, (time.monotonic() - started) * 1000

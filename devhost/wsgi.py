@@ -225,7 +225,7 @@ def create_wsgi_app(functions: Iterable[Function], route_prefix: str = "api", *,
             body=request.get_data(),
         )
         try:
-            return _to_response(call(route.handler, {route.param_name: http_request}))
+            return _to_response(call(route.name, route.handler, {route.param_name: http_request}))
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", route.name)
             return _plain(500, "Internal Server Error")

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -75,6 +76,12 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
     response.headers.add("Set-Cookie", "session=abc; Path=/; HttpOnly")
     response.headers.add("Set-Cookie", "theme=dark; Path=/")
     return response
+
+
+@sample.route(route="whoami", methods=["GET"])
+def whoami(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    payload = {"name": context.function_name, "id": context.invocation_id, "trace": context.trace_context.trace_parent}
+    return func.HttpResponse(json.dumps(payload), mimetype="application/json")
 
 
 @sample.route(route="boom")
@@ -192,6 +199,13 @@ def test_idle_keep_alive_connections_do_not_lock_others_out(base: str) -> None:
     finally:
         for conn in idle:
             conn.close()
+
+
+def test_a_context_parameter_gets_the_invocation_context(base: str) -> None:
+    first, second = get(f"{base}/api/whoami").json(), get(f"{base}/api/whoami").json()
+    assert first["name"] == "whoami"
+    assert first["id"] != second["id"]
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", first["trace"])
 
 
 def test_exception_is_500_without_traceback(base: str, caplog: pytest.LogCaptureFixture) -> None:

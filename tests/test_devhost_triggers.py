@@ -144,11 +144,12 @@ def test_message_runs_with_its_metadata_then_is_deleted(host: DevHost) -> None:
     eventually(lambda: _empty(queue), "the message is deleted after success")
 
 
-def test_async_function_runs(host: DevHost) -> None:
+def test_async_function_runs_with_its_context(host: DevHost) -> None:
     queue = host.queue("ASYNC_QUEUE")
     queue.create_queue()
     sent = queue.send_message(base64.b64encode(b"async").decode())
-    assert eventually(lambda: _entity(host, "async", sent.id), "the async function runs")["Body"] == "async"
+    row = eventually(lambda: _entity(host, "async", sent.id), "the async function runs")
+    assert (row["Body"], row["Function"]) == ("async", "work_async")
 
 
 def test_failing_message_is_retried_then_moved_to_poison_with_its_body(host: DevHost) -> None:

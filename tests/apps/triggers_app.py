@@ -41,8 +41,8 @@ def work(msg: func.QueueMessage) -> None:
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%ASYNC_QUEUE%", connection="STORAGE")
-async def work_async(msg: func.QueueMessage) -> None:
-    _record("async", msg.id or "", **_message_fields(msg))
+async def work_async(msg: func.QueueMessage, context: func.Context) -> None:
+    _record("async", msg.id or "", Function=context.function_name, **_message_fields(msg))
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%FAILING_QUEUE%", connection="STORAGE")
