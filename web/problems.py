@@ -5,6 +5,7 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
@@ -115,8 +116,13 @@ def parse_body(req: func.HttpRequest, model: type[Model]) -> Model:
 
 
 def parse_query(req: func.HttpRequest, model: type[Model]) -> Model:
-    # `code` carries the function key when a client cannot send x-functions-key; the host passes it on.
-    params = {name: value for name, value in req.params.items() if name != "code"}
+    params = dict(req.params)
+    # The Functions host leaves empty values out of req.params; the raw query in req.url keeps them,
+    # so `?email=` is refused as an invalid value rather than read as "no filter".
+    for name, value in parse_qsl(urlsplit(req.url).query, keep_blank_values=True):
+        if not value:
+            params.setdefault(name, "")
+    params.pop("code", None)  # the function key, when a client cannot send x-functions-key
     try:
         return model.model_validate(params)
     except ValidationError as error:
