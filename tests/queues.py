@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
 
 from scripts.stack import LocalStack
@@ -51,7 +52,10 @@ class Queues:
         )
 
     def send_json(self, name: str, payload: dict[str, Any]) -> None:
-        self.client(name).send_message(json.dumps(payload).encode())
+        client = self.client(name)
+        with suppress(ResourceExistsError):
+            client.create_queue()  # a fresh stack: the app creates its queues on first use
+        client.send_message(json.dumps(payload).encode())
 
     def waiting(self, name: str) -> int:
         """Messages in the queue, invisible ones (being worked on) included; 0 for a missing queue."""

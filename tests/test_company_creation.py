@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,7 +20,7 @@ import requests
 
 from scripts.stack import LocalStack
 from tests.queues import COMPANY_CREATE, Queues, wait_until
-from tests.storage import Stored
+from tests.storage import Stored, iso
 from tests.support import Api
 from tests.test_invitations_api import PROBLEM_BASE, problem
 from tests.test_invitee_pages import (  # noqa: F401  (invite is a fixture)
@@ -282,3 +283,32 @@ def test_a_company_create_message_for_an_invitation_not_completed_creates_nothin
     assert stored.invitation(accepted.id)["Status"] == "accepted"
     # A stale message is a no-op, not a failure: nothing is poisoned.
     assert queues.waiting(f"{COMPANY_CREATE}-poison") == 0
+
+
+def test_a_company_that_cannot_be_written_ends_failed_with_its_error_after_the_poison_queue(
+    api: Api, invite: Any, stored: Stored, queues: Queues
+) -> None:
+    invitee = signed_in(invite)
+    data = stored.invitation(invitee.id)["data"]
+    # A completion whose company id Table Storage refuses as a key: every attempt fails the same way.
+    bad_id = "bad/company#id"
+    now = iso(datetime.now(UTC))
+    completion = {
+        "company_id": bad_id, "company": data["company"], "contact_name": "Anna Keller", "account": data["accepted_by"],
+        "completed_at": now, "status": "pending", "error": None, "updated_at": now,
+    }
+    stored.rewrite(invitee.id, status="completed", completed_at=now, company_id=bad_id, completion=completion)
+    queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id, "companyId": bad_id})
+
+    def failed() -> dict[str, Any] | None:
+        view = api.get(f"/invitations/{invitee.id}").json()
+        return view if view["completion"]["status"] == "failed" else None
+
+    # maxDequeueCount (5) attempts, each visible again after visibilityTimeout (5 s), then the poison queue.
+    view = wait_until(failed, "the poisoned company-create to mark the completion failed", timeout=120)
+    error = view["completion"]["error"]
+    assert error and "TableTransactionError" in error, error
+    [outcome] = [event for event in view["history"] if event["action"] == "company-failed"]
+    assert outcome["detail"] == error and outcome["actor"] == "company-create"
+    assert stored.company_rows(invitee.id) == []
+    queues.wait_until_drained(f"{COMPANY_CREATE}-poison")
