@@ -44,7 +44,8 @@ param b2cClientId string
 param b2cClientSecret string
 
 @secure()
-@description('SESSION_SECRET (at least 32 characters); azd generates it once and keeps it in its environment')
+@description('SESSION_SECRET (at least 32 characters): azd generates it once and keeps it in the environment\'s config')
+@metadata({ azd: { type: 'generate', config: { length: 48, noSpecial: true } } })
 param sessionSecret string
 
 @description('REQUIRE_MATCHING_EMAIL: the signed-in e-mail must be the invited one')
@@ -61,9 +62,6 @@ param customerSuccessEmail string
 
 @description('Spread the Function App over availability zones (only in regions where Flex Consumption offers it)')
 param zoneRedundant bool = false
-
-@description('Object id of whoever runs azd (AZURE_PRINCIPAL_ID): may read the vault\'s secrets, so azd keeps the generated session secret across runs')
-param principalId string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -97,7 +95,6 @@ module resources 'resources.bicep' = {
     entraLoginHost: entraLoginHost
     customerSuccessEmail: customerSuccessEmail
     zoneRedundant: zoneRedundant
-    principalId: principalId
   }
 }
 

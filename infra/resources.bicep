@@ -23,7 +23,6 @@ param entraClientId string
 param entraLoginHost string
 param customerSuccessEmail string
 param zoneRedundant bool
-param principalId string
 
 // The app's queues (queue-triggered workers) and their poison queues, and its tables. The app
 // also creates a missing one on first use; declaring them makes the account complete on day one.
@@ -347,21 +346,11 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Whoever runs azd reads the session secret back on the next run ($(secretOrRandomPassword) in main.parameters.json).
-resource deployerSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
-  name: guid(vault.id, principalId, roles.keyVaultSecretsUser)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
-    principalId: principalId
-  }
-}
-
 resource emailSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(communication.id, identity.id, emailSenderRole.id)
   scope: communication
   properties: {
-    roleDefinitionId: emailSenderRole.id
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', emailSenderRole.name)
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
   }

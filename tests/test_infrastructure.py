@@ -166,3 +166,18 @@ def test_outputs_name_the_urls_to_register(bicep: dict[str, Any]) -> None:
     main_outputs = bicep["infra/main.bicep"]["outputs"]
     for name in ("APP_URL", "EMAIL_LINK_BASE", "B2C_REDIRECT_URI", "ENTRA_ADMIN_CONSENT_REDIRECT_URI", "AZURE_FUNCTION_APP_NAME"):
         assert name in main_outputs
+
+
+def test_azd_supplies_every_parameter_without_a_default(bicep: dict[str, Any]) -> None:
+    parameters = bicep["infra/main.bicep"]["parameters"]
+    supplied = set(json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"])
+    assert supplied <= set(parameters)
+    generated = {
+        name for name, p in parameters.items()
+        for d in p["decorators"] if d["type"] == "metadata" and d["argument"].get("azd", {}).get("type") == "generate"
+    }
+    assert generated == {"sessionSecret"}
+    length = next(d["argument"]["azd"]["config"]["length"] for d in parameters["sessionSecret"]["decorators"] if d["type"] == "metadata")
+    assert length >= 32  # the settings guard refuses a shorter SESSION_SECRET
+    required = {name for name, p in parameters.items() if p["default"] is None}
+    assert sorted(required - supplied - generated) == []
