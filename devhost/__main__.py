@@ -23,7 +23,7 @@ from azure.functions.decorators.timer import TimerTrigger
 from devhost.connections import queue_service
 from devhost.functions import index, resolve_setting
 from devhost.hostconfig import HostConfig
-from devhost.queues import QueueFunction, QueueListener
+from devhost.queues import LEASE_SECONDS, QueueFunction, QueueListener
 from devhost.timers import TimerFunction, TimerListener
 from devhost.wsgi import create_http_server, create_wsgi_app
 
@@ -69,13 +69,16 @@ def main(argv: list[str] | None = None) -> None:
     # Non-HTTP functions run on a pool like the Python worker's (PYTHON_THREADPOOL_THREAD_COUNT).
     pool_size = int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT") or min(32, (os.cpu_count() or 1) + 4))
     executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="function")
+    # The host leases a fetched message for 10 minutes; tests shorten it to see the renewal at work.
+    lease_seconds = int(os.environ.get("DEVHOST_QUEUE_LEASE_SECONDS") or LEASE_SECONDS)
     listeners: list[QueueListener | TimerListener] = []
     for function in functions:
         trigger = function.get_trigger()
         name = str(function.get_function_name())
         if isinstance(trigger, QueueTrigger):
             queue = QueueFunction(name, str(trigger.name), resolve_setting(trigger.queue_name), function.get_user_function())
-            listeners.append(QueueListener(queue, queue_service(trigger.connection), config.queues, executor, stopping))
+            service = queue_service(trigger.connection)
+            listeners.append(QueueListener(queue, service, config.queues, executor, stopping, lease_seconds))
         elif isinstance(trigger, TimerTrigger):
             timer = TimerFunction(
                 name, str(trigger.name), resolve_setting(trigger.schedule), bool(trigger.run_on_startup), function.get_user_function()

@@ -15,7 +15,8 @@ import base64
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ from devhost.hostconfig import QueueOptions
 log = logging.getLogger("devhost")
 
 MIN_POLLING_INTERVAL = 0.1  # seconds, the host's QueuePollingIntervals.Minimum
-LEASE_SECONDS = 600  # a fetched message stays invisible this long while its function runs
+LEASE_SECONDS = 600  # a fetched message stays invisible this long (the host's 10 minutes), renewed at half-time while its function runs
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,17 @@ class QueueListener:
     """Polls one queue for one function on its own thread; messages run on the shared executor."""
 
     def __init__(
-        self, function: QueueFunction, service: QueueServiceClient, options: QueueOptions, executor: Executor, stopping: threading.Event
+        self,
+        function: QueueFunction,
+        service: QueueServiceClient,
+        options: QueueOptions,
+        executor: Executor,
+        stopping: threading.Event,
+        lease_seconds: int = LEASE_SECONDS,
     ) -> None:
         self.function = function
         self.options = options
+        self.lease_seconds = lease_seconds
         self.queue: QueueClient = service.get_queue_client(function.queue_name)
         self.poison: QueueClient = service.get_queue_client(f"{function.queue_name}-poison")
         self._executor = executor
@@ -86,7 +94,7 @@ class QueueListener:
                         self.queue.receive_messages(
                             messages_per_page=self.options.batch_size,
                             max_messages=self.options.batch_size,
-                            visibility_timeout=LEASE_SECONDS,
+                            visibility_timeout=self.lease_seconds,
                             retry_total=0,  # the poll loop is the retry, with its back-off
                         )
                     )
@@ -141,7 +149,9 @@ class QueueListener:
             pop_receipt=message.pop_receipt,
         )
         reason = f"New queue message detected on '{self.function.queue_name}'."
-        if invoke(self.function.name, self.function.handler, {self.function.arg_name: function_message}, reason):
+        with self._leased(message):
+            succeeded = invoke(self.function.name, self.function.handler, {self.function.arg_name: function_message}, reason)
+        if succeeded:
             self._delete(message)
         elif (message.dequeue_count or 0) >= self.options.max_dequeue_count:
             self._move_to_poison(message)
@@ -152,6 +162,28 @@ class QueueListener:
                 )
             except ResourceNotFoundError:
                 pass  # the message or the queue is gone: nothing to release
+
+    @contextmanager
+    def _leased(self, message: QueueMessage) -> Iterator[None]:
+        """Keep the message invisible while its function runs, renewing the lease when half of it has passed."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.lease_seconds / 2):
+                try:
+                    receipt = self.queue.update_message(message, pop_receipt=message.pop_receipt, visibility_timeout=self.lease_seconds)
+                except AzureError as error:
+                    log.warning("%s: renewing the lease of message %s failed: %s", self.function.name, message.id, error)
+                    continue
+                message.pop_receipt, message.next_visible_on = receipt.pop_receipt, receipt.next_visible_on
+
+        keeper = threading.Thread(target=renew, name=f"lease:{message.id}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
 
     def _move_to_poison(self, message: QueueMessage) -> None:
         log.warning(

@@ -33,6 +33,7 @@ from scripts.stack import LocalStack, StackConfig
 REPO = Path(__file__).resolve().parents[1]
 MAX_DEQUEUE_COUNT = 3  # tests/apps/host.json
 WAIT_SECONDS = 60
+SHORT_LEASE_SECONDS = 2
 T = TypeVar("T")
 
 
@@ -77,6 +78,7 @@ def dev_host(stack: LocalStack, tmp_path: Path, **settings: str) -> Iterator[Dev
         "WORK_QUEUE": f"work-{suffix}",
         "ASYNC_QUEUE": f"async-{suffix}",
         "FAILING_QUEUE": f"failing-{suffix}",
+        "SLOW_QUEUE": f"slow-{suffix}",
     }
     TableServiceClient.from_connection_string(stack.storage_connection_string).create_table(names["SEEN_TABLE"])
     env = {**os.environ, "STORAGE": stack.storage_connection_string, "FUNCTIONS_KEY": "unused", **names, **settings}
@@ -107,12 +109,14 @@ def host(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(scope="module")
 def plain_host(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHost]:
-    """messageEncoding none, set the host's way, by an app setting over host.json; a TimeSpan timer."""
+    """messageEncoding none, set the host's way, by an app setting over host.json; a TimeSpan timer;
+    a 2 s message lease instead of the host's 10 minutes, to see it renewed."""
     with dev_host(
         stack,
         tmp_path_factory.mktemp("devhost-plain"),
         TICK_SCHEDULE="00:00:01",
         AzureFunctionsJobHost__extensions__queues__messageEncoding="none",
+        DEVHOST_QUEUE_LEASE_SECONDS=str(SHORT_LEASE_SECONDS),
     ) as running:
         yield running
 
@@ -181,6 +185,16 @@ def test_encoding_none_passes_the_text_as_sent(plain_host: DevHost) -> None:
     sent = [queue.send_message(text) for text in texts]
     bodies = [eventually(partial(_entity, plain_host, "work", m.id), "processed")["Body"] for m in sent]
     assert bodies == texts
+
+
+def test_a_function_outlasting_its_lease_keeps_the_message(plain_host: DevHost) -> None:
+    """The lease is renewed while the function runs, so the message is not handed out a second time."""
+    queue = plain_host.queue("SLOW_QUEUE")
+    queue.create_queue()
+    sent = queue.send_message(str(SHORT_LEASE_SECONDS * 3))
+    eventually(lambda: _entity(plain_host, "slow", f"{sent.id}-1"), "the function starts")
+    eventually(lambda: _empty(queue), "the message is deleted once the function is done")
+    assert [row["DequeueCount"] for row in plain_host.rows("slow")] == [1]
 
 
 def test_timer_fires_on_a_six_field_ncrontab_schedule(host: DevHost) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime
 
 import azure.functions as func
@@ -49,6 +50,13 @@ async def work_async(msg: func.QueueMessage, context: func.Context) -> None:
 def always_fails(msg: func.QueueMessage) -> None:
     _record("failing", f"{msg.id}-{msg.dequeue_count}", **_message_fields(msg))
     raise RuntimeError("this function always fails")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%SLOW_QUEUE%", connection="STORAGE")
+def slow(msg: func.QueueMessage) -> None:
+    """Runs as many seconds as the message says: longer than a short lease."""
+    _record("slow", f"{msg.id}-{msg.dequeue_count}", **_message_fields(msg))
+    time.sleep(float(msg.get_body()))
 
 
 @app.timer_trigger(schedule="%TICK_SCHEDULE%", arg_name="timer", run_on_startup=False)
