@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import os
@@ -23,8 +24,10 @@ log = logging.getLogger("devhost")
 _SETTING = re.compile(r"%([^%]+)%")
 
 
+@functools.cache
 def index(function_app: func.FunctionApp) -> list[Function]:
-    """Index the app once (``get_functions()`` refuses a second indexing) and refuse what the dev host can't run."""
+    """The app's functions, indexed once per process (``get_functions()`` refuses a second call, so tests that
+    look at the registered functions use this too); refuses what the dev host can't run."""
     functions = function_app.get_functions()
     for function in functions:
         extra = [binding.name for binding in function.get_bindings() if binding is not function.get_trigger()]

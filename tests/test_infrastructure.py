@@ -156,8 +156,9 @@ def test_function_app_is_flex_consumption_python_311_with_the_identity(resources
 
 def test_outputs_name_the_urls_to_register(bicep: dict[str, Any]) -> None:
     import function_app
+    from devhost import index
 
-    routes = {str(getattr(f.get_trigger(), "route", None)) for f in function_app.app.get_functions()}
+    routes = {str(getattr(f.get_trigger(), "route", None)) for f in index(function_app.app)}
     outputs = bicep["infra/resources.bicep"]["outputs"]
     for output, route in (("b2cRedirectUri", "InviteUser/callback"), ("entraAdminConsentRedirectUri", "AdminConsent/callback")):
         assert outputs[output]["value"] == f"${{baseUrl}}/api/{route}"

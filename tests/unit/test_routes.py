@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import function_app
+from devhost import index
 from web import routes
 from web.routes import Links
 
@@ -19,7 +20,7 @@ def test_every_registered_route_is_a_template_of_routes_py() -> None:
     templates = {value for name, value in vars(routes).items() if name.isupper() and isinstance(value, str)}
     registered = {
         getattr(binding, "route")
-        for function in function_app.app.get_functions()
+        for function in index(function_app.app)
         for binding in function.get_bindings()
         if getattr(binding, "route", None)
     }
