@@ -116,9 +116,15 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(by_alias=True, ref_template=REF_TEMPLATE)
     required = set(schema.get("required", []))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": _not_null(property_schema)}
+        {"name": name, "in": "query", "required": name in required, "schema": _empty_is_absent(_not_null(property_schema))}
         for name, property_schema in schema["properties"].items()
     ]
+
+
+def _empty_is_absent(schema: dict[str, Any]) -> dict[str, Any]:
+    """The Functions host drops empty query values before the function runs, so `?email=`
+    is the same as no `email`: the document admits the empty value too."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}], "description": "Empty: the same as leaving it out."}
 
 
 def _json(schema: dict[str, Any], media_type: str = "application/json", **extra: Any) -> dict[str, Any]:
