@@ -6,7 +6,6 @@ with its own stack builds one with `Stored.of(that_stack)`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +13,9 @@ from typing import Any
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from scripts.stack import LocalStack
+from shared.adapters.tables import ADMIN_CONSENTS, AUTH_FLOWS, COMPANIES, IDEMPOTENCY_KEYS, INVITATIONS, USERS
+from shared.adapters.tables.idempotency_keys import key_hash
+from shared.adapters.tables.invitations import INVITATION_ROW
 from tests.queues import wait_until
 
 
@@ -39,12 +41,12 @@ class Stored:
 
     def invitation(self, invitation_id: str) -> dict[str, Any]:
         """The invitation row, with its Data column parsed into `data`."""
-        entity = self.table("Invitations").get_entity(invitation_id, "invitation")
+        entity = self.table(INVITATIONS).get_entity(invitation_id, INVITATION_ROW)
         return {**entity, "data": json.loads(entity["Data"])}
 
     def audit(self, invitation_id: str) -> list[dict[str, Any]]:
         """The invitation's audit events, oldest first; every other row of its partition must be one."""
-        rows = self.table("Invitations").query_entities(
+        rows = self.table(INVITATIONS).query_entities(
             "PartitionKey eq @pk and RowKey ne 'invitation'", parameters={"pk": invitation_id}
         )
         ordered = sorted(rows, key=lambda row: row["RowKey"])
@@ -56,26 +58,25 @@ class Stored:
 
     def rows_for_email(self, address: str) -> list[dict[str, Any]]:
         return list(
-            self.table("Invitations").query_entities(
+            self.table(INVITATIONS).query_entities(
                 "RowKey eq 'invitation' and EmailLower eq @email", parameters={"email": address.lower()}
             )
         )
 
     def invitation_count(self) -> int:
-        rows = self.table("Invitations").query_entities("RowKey eq 'invitation'", select=["PartitionKey"])
+        rows = self.table(INVITATIONS).query_entities("RowKey eq 'invitation'", select=["PartitionKey"])
         return sum(1 for _ in rows)
 
     def idempotency_row(self, key: str) -> dict[str, Any] | None:
-        key_hash = hashlib.sha256(key.encode()).hexdigest()
-        rows = list(self.table("IdempotencyKeys").query_entities("PartitionKey eq @pk", parameters={"pk": key_hash}))
+        rows = list(self.table(IDEMPOTENCY_KEYS).query_entities("PartitionKey eq @pk", parameters={"pk": key_hash(key)}))
         assert len(rows) <= 1
         return dict(rows[0]) if rows else None
 
     def rewrite(self, invitation_id: str, **changes: Any) -> None:
         """Change the stored invitation directly: model fields (snake_case, as Data stores them) go
         into Data, status/expires_at also into the Status/ExpiresAt columns the list filters on."""
-        client = self.table("Invitations")
-        entity = client.get_entity(invitation_id, "invitation")
+        client = self.table(INVITATIONS)
+        entity = client.get_entity(invitation_id, INVITATION_ROW)
         data = json.loads(entity["Data"])
         for name, value in changes.items():
             data[name] = iso(value) if isinstance(value, datetime) else value
@@ -95,7 +96,7 @@ class Stored:
     def company_rows(self, invitation_id: str) -> list[dict[str, Any]]:
         """Every "company" row whose company came from this invitation, with Data parsed into `data`."""
         found = []
-        for row in self.table("Companies").query_entities("RowKey eq 'company'"):
+        for row in self.table(COMPANIES).query_entities("RowKey eq 'company'"):
             data = json.loads(row["Data"])
             if invitation_id in (data.get("invitation_id"), data.get("invitationId")):
                 found.append({**row, "data": data})
@@ -110,17 +111,17 @@ class Stored:
 
     def members(self, company_id: str) -> list[dict[str, Any]]:
         return list(
-            self.table("Companies").query_entities(
+            self.table(COMPANIES).query_entities(
                 "PartitionKey eq @pk and RowKey ge 'member-' and RowKey lt 'member.'", parameters={"pk": company_id}
             )
         )
 
     def user(self, object_id: str) -> dict[str, Any]:
-        return dict(self.table("Users").get_entity(object_id, ""))
+        return dict(self.table(USERS).get_entity(object_id, ""))
 
     def consents(self, tenant: str) -> list[dict[str, Any]]:
-        return list(self.table("AdminConsents").query_entities("PartitionKey eq @pk", parameters={"pk": tenant}))
+        return list(self.table(ADMIN_CONSENTS).query_entities("PartitionKey eq @pk", parameters={"pk": tenant}))
 
     def auth_flows(self, state: str) -> list[dict[str, Any]]:
         """The sign-in in progress under this OIDC state (at most one row)."""
-        return list(self.table("AuthFlows").query_entities("PartitionKey eq @pk", parameters={"pk": state}))
+        return list(self.table(AUTH_FLOWS).query_entities("PartitionKey eq @pk", parameters={"pk": state}))

@@ -123,9 +123,8 @@ class InvitationService:
     def _claim_idempotency_key(self, key: str, request: InvitationRequest, new_id: str) -> tuple[str, Invitation | None]:
         """(invitation id, the invitation if this is a replay). The key is claimed before the invitation
         is written, so a retry after a crash in between finishes the same invitation instead of another."""
-        key_hash = hashlib.sha256(key.encode()).hexdigest()
         request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
-        claim, ours = self._keys.claim(key_hash, Claim(request_hash=request_hash, invitation_id=new_id))
+        claim, ours = self._keys.claim(key, Claim(request_hash=request_hash, invitation_id=new_id))
         if ours:
             return new_id, None
         if claim.request_hash != request_hash:
