@@ -37,9 +37,11 @@ from web.routes import Links
 
 
 def credential(settings: Settings) -> TokenCredential:
-    """The app's Azure identity: the user-assigned managed identity STORAGE__clientId names,
-    else azure-identity's chain (managed identity, environment, Azure CLI...)."""
-    if settings.storage_client_id:
+    """The app's Azure identity, as the host reads an identity-based connection: with
+    STORAGE__credential=managedidentity or STORAGE__clientId, the managed identity (the user-assigned
+    one STORAGE__clientId names, else the system-assigned one); otherwise azure-identity's chain
+    (managed identity, environment, Azure CLI...)."""
+    if settings.storage_credential == "managedidentity" or settings.storage_client_id:
         return ManagedIdentityCredential(client_id=settings.storage_client_id)
     return DefaultAzureCredential()
 
@@ -153,9 +155,16 @@ def create_tables(tables: TableServiceClient) -> None:
 
 
 @lru_cache
+def clients() -> tuple[TableServiceClient, QueueServiceClient]:
+    """The process's storage clients (one credential, one token cache), shared by the services and /api/health."""
+    return storage_clients(get_settings())
+
+
+@lru_cache
 def services() -> Services:
-    """The process's services, built on first use: the worker imports the app before a request needs them."""
+    """The process's services, built on first use: the worker imports the app before a request needs them.
+    SettingsInvalid or Unavailable when that fails; nothing is cached then, the next request tries again."""
     settings = get_settings()
-    clients = storage_clients(settings)
-    create_tables(clients[0])
-    return build(settings, clients=clients)
+    tables, queues = clients()
+    create_tables(tables)
+    return build(settings, clients=(tables, queues))

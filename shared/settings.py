@@ -2,10 +2,12 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.domain.errors import Unavailable
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEV_SESSION_SECRET = "local-development-only-session-secret"
@@ -31,6 +33,9 @@ class Settings(BaseSettings):
     storage_table_service_uri: AnyHttpUrl | None = Field(default=None, validation_alias="STORAGE__tableServiceUri")
     storage_queue_service_uri: AnyHttpUrl | None = Field(default=None, validation_alias="STORAGE__queueServiceUri")
     storage_client_id: str | None = Field(default=None, validation_alias="STORAGE__clientId")
+    # The host's identity-based connection setting: "managedidentity" uses only the managed identity
+    # (STORAGE__clientId's, else the system-assigned one); unset, azure-identity's whole chain.
+    storage_credential: Literal["managedidentity"] | None = Field(default=None, validation_alias="STORAGE__credential")
 
     # Links
     public_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:7071")
@@ -101,6 +106,37 @@ class Settings(BaseSettings):
         return f"{host}/{self.b2c_tenant_name}.onmicrosoft.com/{self.b2c_user_flow}"
 
 
+class SettingsInvalid(Unavailable):
+    """The app settings are wrong: every request answers 503 naming the settings (never their values)
+    until they are fixed, instead of a 500; /api/health says the same."""
+
+    retry_after_seconds = 300
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("Invalid app settings: " + "; ".join(problems), code="settings-invalid")
+        self.problems = problems
+
+
+def env_name(field: str) -> str:
+    """The app setting a field is read from (its alias, else its name in capitals)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    return alias if isinstance(alias, str) else field.upper()
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    # hide_input_in_errors keeps the values out; a model-level check names its settings itself.
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{env_name(str(item['loc'][0]))}: {message}" if item["loc"] else message)
+    return problems
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, or SettingsInvalid (not cached: a request after a fix reads them again)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsInvalid(settings_problems(error)) from None

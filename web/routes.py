@@ -19,6 +19,9 @@ RESEND = "invitations/{id}/resend"
 RESET = "invitations/{id}/reset"
 OPENAPI = "openapi.json"
 
+# Operations (anonymous): is this deployment configured and are its dependencies reachable?
+HEALTH = "health"
+
 # The invitee's pages (anonymous); links already in customers' inboxes use INVITE_USER: never change it.
 INVITE_USER = "InviteUser"
 SIGN_IN_CALLBACK = "InviteUser/callback"

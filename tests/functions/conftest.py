@@ -12,7 +12,7 @@ import azure.functions as func
 import pytest
 
 from scripts.stack import free_port
-from shared.composition import Services, services
+from shared.composition import Services, clients, services
 from shared.settings import get_settings
 from tests.azurite import Azurite
 
@@ -34,6 +34,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, **settings: str) -> None:
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
+    clients.cache_clear()
     services.cache_clear()
 
 
@@ -54,4 +55,5 @@ def app(azurite: Azurite, outbox: Path) -> Iterator[Services]:
         )
         yield services()
     get_settings.cache_clear()
+    clients.cache_clear()
     services.cache_clear()
