@@ -47,6 +47,9 @@ class StackConfig:
     functions_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     app_env: dict[str, str] = field(default_factory=dict)  # extra or overriding app settings
     extra_ca_files: tuple[Path, ...] = ()  # more CAs the app must trust (test fakes)
+    # Azurite over HTTPS (the local CA's certificate) with `--oauth basic`: it then also takes bearer
+    # tokens, checking their issuer, audience and lifetime, as the managed-identity tests need.
+    storage_oauth: bool = False
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs: object) -> StackConfig:
@@ -91,13 +94,20 @@ class LocalStack:
         return f"https://localhost:{self.config.idp_port}"
 
     @property
+    def table_service_uri(self) -> str:
+        return f"{'https' if self.config.storage_oauth else 'http'}://127.0.0.1:{self.config.table_port}/devstoreaccount1"
+
+    @property
+    def queue_service_uri(self) -> str:
+        return f"{'https' if self.config.storage_oauth else 'http'}://127.0.0.1:{self.config.queue_port}/devstoreaccount1"
+
+    @property
     def storage_connection_string(self) -> str:
         """Azurite's account with its table and queue endpoints (the app's ``STORAGE`` setting)."""
         return (
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+            f"DefaultEndpointsProtocol={'https' if self.config.storage_oauth else 'http'};AccountName=devstoreaccount1;"
             f"AccountKey={AZURITE_ACCOUNT_KEY};"
-            f"TableEndpoint=http://127.0.0.1:{self.config.table_port}/devstoreaccount1;"
-            f"QueueEndpoint=http://127.0.0.1:{self.config.queue_port}/devstoreaccount1;"
+            f"TableEndpoint={self.table_service_uri};QueueEndpoint={self.queue_service_uri};"
         )
 
     tables_connection_string = storage_connection_string  # the name before the STORAGE rename
@@ -144,10 +154,11 @@ class LocalStack:
         self.ca_bundle.write_text("".join(path.read_text() for path in (certs.ca, *config.extra_ca_files)))
         node_bin = ROOT / "node_modules" / ".bin"
         location = str(config.data_dir / "azurite")
+        oauth = ["--oauth", "basic", "--cert", str(certs.cert), "--key", str(certs.key)] if config.storage_oauth else []
         for kind, port in (("table", config.table_port), ("queue", config.queue_port)):
             self._services[f"azurite-{kind}"] = _Service(
                 [str(node_bin / f"azurite-{kind}"), f"--{kind}Host", "127.0.0.1", f"--{kind}Port", str(port),
-                 "--location", location, "--skipApiVersionCheck", "--disableTelemetry"],
+                 "--location", location, "--skipApiVersionCheck", "--disableTelemetry", *oauth],
                 env={},
                 ready_port=port,
                 stop_signal=signal.SIGINT,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from shared.settings import Settings
+from shared.settings import Settings, env_name
 from tests.tools import ROOT, run_tool
 
 INFRA = ROOT / "infra"
@@ -31,7 +31,6 @@ HOST_SETTINGS = {
     "AzureWebJobsStorage__clientId",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-    "STORAGE__credential",  # the queue triggers' STORAGE connection: identity-based
 }
 WORK_QUEUES = ("invitation-email", "company-create", "invitation-events", "invitation-batch")
 
@@ -41,12 +40,6 @@ from pathlib import Path
 from pycep import BicepParser
 print(json.dumps({p: BicepParser().parse(text=Path(p).read_text()) for p in sys.argv[1:]}, default=str))
 """
-
-
-def env_name(name: str) -> str:
-    """The environment variable pydantic-settings reads a field from (its alias, else its name)."""
-    alias = Settings.model_fields[name].validation_alias
-    return alias if isinstance(alias, str) else name.upper()
 
 
 @pytest.fixture(scope="module")
