@@ -26,6 +26,7 @@ from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore
 from shared.adapters.tables.users import UserStore
 from shared.clock import utcnow
+from shared.presentation.invitation_email import ProductLinks
 from shared.services import Clock
 from shared.services.admin_consent import AdminConsentService
 from shared.services.companies import CompanyService
@@ -120,7 +121,7 @@ def build(
         urls,
         clock,
         redirect_allowlist=settings.redirect_allowlist,
-        customer_success_email=settings.customer_success_email,
+        product=ProductLinks(settings.product_name, str(settings.documentation_url), settings.customer_success_link),
         events=EventPublisher(queues),
     )
     return Services(

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path(".local/outbox")
     customer_success_email: str = "customer.success@rconnect.example"
 
+    # What the invitation e-mail and the pages name and link (the customer guide's e-mail)
+    product_name: str = "My rConnect"  # e.g. "My rConnect (Stag)" on staging
+    documentation_url: AnyHttpUrl = AnyHttpUrl("https://docs.rconnect.example/")
+    customer_success_url: AnyHttpUrl | None = None  # None: a mailto: link to CUSTOMER_SUCCESS_EMAIL
+
     @field_validator("redirect_allowlist", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -104,6 +109,10 @@ class Settings(BaseSettings):
     def b2c_authority(self) -> str:
         host = str(self.b2c_authority_host or f"https://{self.b2c_tenant_name}.b2clogin.com").rstrip("/")
         return f"{host}/{self.b2c_tenant_name}.onmicrosoft.com/{self.b2c_user_flow}"
+
+    @property
+    def customer_success_link(self) -> str:
+        return str(self.customer_success_url) if self.customer_success_url else f"mailto:{self.customer_success_email}"
 
 
 class SettingsInvalid(Unavailable):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from pydantic import SecretStr
 
 from shared.adapters.mail import OutgoingEmail
 from shared.composition import email_sender as create_sender
-from shared.presentation.invitation_email import render_invitation_email
+from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.settings import Settings
 from tests.fakes.acs_email_server import AcsEmailFake
 
@@ -35,7 +37,7 @@ def invitation(**overrides: Any) -> OutgoingEmail:
         "custom_message": None,
         "expires_at": datetime(2030, 3, 5, 23, 30, tzinfo=UTC),
         "admin_consent_help_url": "https://help.rconnect.example/admin-consent",
-        "customer_success_email": "customer.success@rconnect.example",
+        "product": ProductLinks("My rConnect", "https://docs.rconnect.example/", "mailto:customer.success@rconnect.example"),
     }
     return render_invitation_email(**{**arguments, **overrides})
 
@@ -166,21 +168,163 @@ def test_outbox_that_cannot_be_written_is_a_failure(tmp_path: Path) -> None:
 # -- content -----------------------------------------------------------------------------------------
 
 
-def test_english_invitation_has_every_part() -> None:
+# The customer guide's e-mail (its screenshot, transcribed), staging product name included; only the
+# guide's scanning typo "opery and paste the URI," is corrected. Its paragraphs, in this order.
+GUIDE_URL = "https://azfunc-symuserinvitation-staging.azurewebsites.net/api/InviteUser?invitationId=7ecbaadb-3c74-4d57-90aa-7d0678fd81f6"
+GUIDE = [
+    "Hi, Willy URS!",
+    "Mohamed-Nour, Tamer from GFMS has invited you to use My rConnect (Stag) to collaborate with them. "
+    "My rConnect (Stag) is a platform which helps you to boost your service processes and assets to the next level.",
+    "Use the button below to set up your account and get started:",
+    "Get started now",
+    "Feel free to contact our customer success team anytime. (We're lightning quick at replying.)",
+    "Welcome aboard.",
+    "The My rConnect (Stag) Team",
+    "P.S. Need help getting started? Check out our product documentation.",
+    "If you're having trouble with the button above, copy and paste the URL below into your web browser",
+    GUIDE_URL,
+]
+DOCS = "https://docs.rconnect.example/getting-started"
+CUSTOMER_SUCCESS = "https://rconnect.example/customer-success"
+
+
+def guide_invitation(**overrides: Any) -> OutgoingEmail:
+    return invitation(
+        to_name="Willy URS",
+        inviter_name="Mohamed-Nour, Tamer",
+        inviter_organisation="GFMS",
+        redeem_url=GUIDE_URL,
+        product=ProductLinks("My rConnect (Stag)", DOCS, CUSTOMER_SUCCESS),
+        **overrides,
+    )
+
+
+class _Paragraphs(HTMLParser):
+    """The text of each innermost table cell of an e-mail's body (one paragraph each), and its links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paragraphs: list[str] = []
+        self.links: dict[str, str] = {}  # link text -> href
+        self._text: list[str] | None = None
+        self._href: str | None = None
+        self._link_text: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        style = dict(attrs).get("style") or ""
+        if tag in ("head", "div") and (tag == "head" or "display:none" in style):
+            self._hidden += 1
+        elif tag == "td":
+            self._text = []
+        elif tag == "table":
+            self._text = None  # an outer cell: only its innermost cells are paragraphs
+        elif tag == "a":
+            self._href, self._link_text = dict(attrs).get("href"), []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("head", "div") and self._hidden:
+            self._hidden -= 1
+        elif tag == "td" and self._text is not None:
+            text = re.sub(r"[ \t\r\n]+", " ", "".join(self._text)).strip()  # keeps no-break spaces
+            if text:
+                self.paragraphs.append(text)
+            self._text = None
+        elif tag == "a" and self._href is not None:
+            self.links["".join(self._link_text).strip()] = self._href
+            self._href = None
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if self._text is not None:
+            self._text.append(data)
+        if self._href is not None:
+            self._link_text.append(data)
+
+
+def paragraphs(html: str) -> _Paragraphs:
+    parser = _Paragraphs()
+    parser.feed(html)
+    return parser
+
+
+def test_english_html_says_what_the_customer_guide_says_in_its_order() -> None:
+    html = paragraphs(guide_invitation().html)
+
+    assert html.paragraphs[: len(GUIDE)] == GUIDE
+    # Our additions come after the guide's last line: the expiry, the work-account help, the footer.
+    assert html.paragraphs[len(GUIDE) :] == [
+        "This invitation is valid until March 5, 2030.",
+        "Signing in with your company's Microsoft work account? Your IT administrator may need to approve "
+        "My rConnect (Stag) once. How your administrator approves My rConnect (Stag)",
+        "This invitation was sent to jane.doe@customer.example. If you weren't expecting it, you can ignore this e-mail.",
+    ]
+    assert html.links == {
+        "Get started now": GUIDE_URL,
+        "customer success team": CUSTOMER_SUCCESS,
+        "product documentation": DOCS,
+        GUIDE_URL: GUIDE_URL,
+        "How your administrator approves My rConnect (Stag)": "https://help.rconnect.example/admin-consent",
+    }
+
+
+def test_english_text_part_has_the_same_paragraphs_with_each_link_below_its_text() -> None:
+    lines = [line for line in guide_invitation().text.splitlines() if line.strip()]
+
+    assert lines == [
+        *GUIDE[:4],
+        GUIDE_URL,  # below "Get started now"
+        GUIDE[4],
+        CUSTOMER_SUCCESS,
+        *GUIDE[5:8],
+        DOCS,
+        *GUIDE[8:],
+        "This invitation is valid until March 5, 2030.",
+        "Signing in with your company's Microsoft work account? Your IT administrator may need to approve "
+        "My rConnect (Stag) once.",
+        "How your administrator approves My rConnect (Stag): https://help.rconnect.example/admin-consent",
+        "This invitation was sent to jane.doe@customer.example. If you weren't expecting it, you can ignore this e-mail.",
+    ]
+
+
+def test_inviters_message_stays_between_the_introduction_and_the_button() -> None:
+    email = guide_invitation(custom_message="See you at the plant on Monday.")
+
+    html = paragraphs(email.html).paragraphs
+    assert html[:2] == GUIDE[:2]
+    assert html[2] == "Mohamed-Nour, Tamer wrote: See you at the plant on Monday."
+    assert html[3 : len(GUIDE) + 1] == GUIDE[2:]
+    lines = [line for line in email.text.splitlines() if line.strip()]
+    assert lines[2:5] == ["Mohamed-Nour, Tamer wrote:", "> See you at the plant on Monday.", GUIDE[2]]
+
+
+def test_customer_success_by_email_shows_the_address_in_the_text_part() -> None:
     email = invitation()
 
-    for body in (email.text, email.html):
-        assert "Hi, Jane Doe!" in body
-        assert "Marco Rossi from rConnect Service has invited you to use My rConnect" in body
-        assert "Get started now" in body
-        assert "March 5, 2030" in body
-        assert "https://help.rconnect.example/admin-consent" in body
-        assert "customer.success@rconnect.example" in body
-    # The text twin shows the bare link next to the call to action instead of a fallback line.
-    assert f"Get started now: {REDEEM_URL}" in email.text
-    assert "copy and paste this link into your browser:" in email.html.replace("&#39;", "'")
-    assert 'bgcolor="#F39200"' in email.html
-    assert 'lang="en"' in email.html
+    assert paragraphs(email.html).links["customer success team"] == "mailto:customer.success@rconnect.example"
+    assert "(We're lightning quick at replying.)\ncustomer.success@rconnect.example\n" in email.text
+    assert email.subject == "Marco Rossi from rConnect Service invited you to My rConnect"
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "it", "es"])
+def test_every_language_has_the_guides_structure(language: str) -> None:
+    email = guide_invitation(language=language)
+    english = paragraphs(guide_invitation().html)
+
+    html = paragraphs(email.html)
+    assert len(html.paragraphs) == len(english.paragraphs)
+    assert html.paragraphs[0].count("Willy URS") == 1 and "Mohamed-Nour, Tamer" in html.paragraphs[1]
+    assert html.paragraphs[1].count("My rConnect (Stag)") == 2 and "GFMS" in html.paragraphs[1]
+    assert html.paragraphs[len(GUIDE) - 1] == GUIDE_URL
+    assert sorted(html.links.values()) == sorted(english.links.values())
+    assert f'lang="{language}"' in email.html
+    if language != "en":
+        assert not set(html.paragraphs) & set(GUIDE[:-1]), "every sentence is translated"
+    text = [line for line in email.text.splitlines() if line.strip()]
+    assert len(text) == len([line for line in guide_invitation().text.splitlines() if line.strip()])
+    for line in (*html.paragraphs[:3], *html.paragraphs[4:7]):
+        assert line in text
 
 
 def test_french_invitation_uses_french_text() -> None:
@@ -192,6 +336,7 @@ def test_french_invitation_uses_french_text() -> None:
         assert "1 août 2030" in body
         assert "Get started now" not in body
     assert 'lang="fr"' in email.html
+    assert "Bienvenue à bord." in paragraphs(email.html).paragraphs
 
 
 def test_expiry_is_the_utc_date() -> None:

@@ -1,5 +1,6 @@
 """The invitation e-mail a customer receives when staff invite them to My rConnect."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared.adapters.mail.message import OutgoingEmail
@@ -8,6 +9,15 @@ from shared.presentation.i18n import catalog, format_date
 from shared.presentation.rendering import render
 
 _CATALOG = "email"
+
+
+@dataclass(frozen=True)
+class ProductLinks:
+    """What the e-mail names and links besides the invitation (PRODUCT_NAME, DOCUMENTATION_URL, customer success)."""
+
+    product_name: str
+    documentation_url: str
+    customer_success_url: str  # https: or mailto:
 
 
 def render_invitation_email(
@@ -21,9 +31,10 @@ def render_invitation_email(
     custom_message: str | None,
     expires_at: datetime,
     admin_consent_help_url: str,
-    customer_success_email: str,
+    product: ProductLinks,
 ) -> OutgoingEmail:
     t = catalog(_CATALOG, language)
+    subject = t["subject"].format(inviter=inviter_name, organisation=inviter_organisation, product=product.product_name)
     context = {
         "name": to_name.strip() or to_address,
         "address": to_address,
@@ -34,12 +45,15 @@ def render_invitation_email(
         "message_lines": (custom_message or "").strip().splitlines(),
         "expires_on": format_date(expires_at, language),
         "admin_consent_help_url": admin_consent_help_url,
-        "customer_success_email": customer_success_email,
+        "product": product.product_name,
+        "documentation_url": product.documentation_url,
+        "customer_success_url": product.customer_success_url,
+        "subject": subject,
     }
     return OutgoingEmail(
         to_address=to_address,
         to_name=to_name,
-        subject=t["subject"].format(inviter=inviter_name, organisation=inviter_organisation),
+        subject=subject,
         html=render("email/invitation.html", catalog_name=_CATALOG, language=language, **context),
         text=render("email/invitation.txt", catalog_name=_CATALOG, language=language, **context),
     )

@@ -33,7 +33,7 @@ from shared.domain.models import (
     PendingEvent,
     SignedInUser,
 )
-from shared.presentation.invitation_email import render_invitation_email
+from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.services import Clock, InvitationLinks
 from shared.services.events import EventPublisher
 
@@ -52,12 +52,12 @@ class InvitationService:
         clock: Clock,
         *,
         redirect_allowlist: list[str],
-        customer_success_email: str,
+        product: ProductLinks,
         events: EventPublisher,
     ) -> None:
         self.store, self._keys, self._sender, self.links, self.clock = store, idempotency_keys, sender, links, clock
         self.events = events
-        self._allowlist, self._customer_success_email = redirect_allowlist, customer_success_email
+        self._allowlist, self._product = redirect_allowlist, product
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -157,7 +157,7 @@ class InvitationService:
             custom_message=invitation.message,
             expires_at=expires_at,
             admin_consent_help_url=self.links.admin_consent_help(invitation.id),
-            customer_success_email=self._customer_success_email,
+            product=self._product,
         )
         result = self._sender.send(message)
         log.info("Invitation %s e-mail %s; redeem link: %s", invitation.id, result.status, invitation.invite_redeem_url)
