@@ -1,4 +1,5 @@
-"""GET /api/Welcome: stand-in for the My rConnect portal's landing page when PORTAL_URL is not set."""
+"""GET /api/Welcome: where a finished invitee lands: the company is ready, the way on to My rConnect
+(PORTAL_URL) and its main pages (WELCOME_LINKS), in the invitation's language."""
 
 import azure.functions as func
 
@@ -17,5 +18,12 @@ def welcome(req: func.HttpRequest) -> func.HttpResponse:
     # The completion on the invitation names the company, whether or not the worker has written it yet.
     invitation = services().invitations.get(session.invitation_id) if session else None
     completion = invitation.completion if invitation else None
-    html = page("welcome.html", request_language(req, invitation), company=completion.company.name if completion else None)
+    settings = services().settings
+    html = page(
+        "welcome.html",
+        request_language(req, invitation),
+        company=completion.company.name if completion else None,
+        portal_url=str(settings.portal_url),
+        links=settings.welcome_page_links,
+    )
     return html_response(html)

@@ -90,7 +90,7 @@ def email_sender(settings: Settings) -> EmailSender:
 
 
 def links(settings: Settings) -> Links:
-    return Links(settings.base_url, str(settings.portal_url) if settings.portal_url else None)
+    return Links(settings.base_url)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    AnyUrl,
+    BaseModel,
+    Field,
+    SecretStr,
+    UrlConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.domain.errors import Unavailable
@@ -19,6 +29,11 @@ AZURITE_STORAGE = (
     "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
     "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
 )
+
+
+class WelcomeLink(BaseModel):
+    label: str = Field(min_length=1)
+    url: Annotated[AnyUrl, UrlConstraints(allowed_schemes=["https", "http", "mailto"])]
 
 
 class Settings(BaseSettings):
@@ -39,7 +54,8 @@ class Settings(BaseSettings):
 
     # Links
     public_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:7071")
-    portal_url: AnyHttpUrl | None = None  # None: the built-in welcome page
+    # My rConnect itself: the welcome page's "Go to My rConnect" and its default links start there.
+    portal_url: AnyHttpUrl = AnyHttpUrl("https://my.rconnect.example/")
     redirect_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Browser session (signed cookies)
@@ -69,6 +85,10 @@ class Settings(BaseSettings):
     product_name: str = "My rConnect"  # e.g. "My rConnect (Stag)" on staging
     documentation_url: AnyHttpUrl = AnyHttpUrl("https://docs.rconnect.example/")
     customer_success_url: AnyHttpUrl | None = None  # None: a mailto: link to CUSTOMER_SUCCESS_EMAIL
+    # The welcome page's links, JSON: [{"label": "service", "url": "https://…"}, …]. A label that is a
+    # topic (machines, service, parts, documents, remote, training, customer-success) is shown translated
+    # with its description; any other label is shown as written. None: see `welcome_page_links`.
+    welcome_links: list[WelcomeLink] | None = None
 
     @field_validator("redirect_allowlist", mode="before")
     @classmethod
@@ -113,6 +133,18 @@ class Settings(BaseSettings):
     @property
     def customer_success_link(self) -> str:
         return str(self.customer_success_url) if self.customer_success_url else f"mailto:{self.customer_success_email}"
+
+    @property
+    def welcome_page_links(self) -> list[WelcomeLink]:
+        if self.welcome_links is not None:
+            return self.welcome_links
+        portal = str(self.portal_url).rstrip("/")
+        return [
+            WelcomeLink(label="service", url=AnyUrl(f"{portal}/service-requests")),
+            WelcomeLink(label="machines", url=AnyUrl(f"{portal}/assets")),
+            WelcomeLink(label="documents", url=self.documentation_url),
+            WelcomeLink(label="customer-success", url=AnyUrl(self.customer_success_link)),
+        ]
 
 
 class SettingsInvalid(Unavailable):

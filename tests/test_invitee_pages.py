@@ -56,6 +56,11 @@ def page_kind(response: requests.Response) -> str | None:
     return match.group(1) if match else None
 
 
+def contact_href(response: requests.Response) -> str | None:
+    match = re.search(r'<p id="message-contact">[^<]*<a href="([^"]*)"', response.text)
+    return html.unescape(match.group(1)) if match else None
+
+
 def action_href(response: requests.Response) -> str | None:
     match = re.search(r'id="message-action" href="([^"]*)"', response.text)
     return html.unescape(match.group(1)) if match else None
@@ -269,6 +274,7 @@ def test_malformed_invitation_id_is_a_readable_400(stack: Any, raw: str) -> None
     assert title_of(response) == "This link is not complete"
     assert "<title>This link is not complete" in response.text
     assert "<script>alert(1)" not in response.text
+    assert contact_href(response) == "mailto:customer.success@rconnect.example"
 
 
 def test_link_without_id_is_a_readable_400(stack: Any) -> None:
@@ -284,6 +290,9 @@ def test_unknown_invitation_is_404(stack: Any) -> None:
     assert_html_page(response, 404)
     assert title_of(response) == "We can't find this invitation"
     assert "new invitation" in text_of(response)
+    # Nobody to ask is named on the link's page, so it names customer success.
+    assert contact_href(response) == "mailto:customer.success@rconnect.example"
+    assert "Need help? Our customer success team is lightning quick at replying: contact customer success" in text_of(response)
 
 
 def test_revoked_invitation_is_410_and_mentions_a_new_invitation(api: Any, invite: Any, stored: Stored) -> None:
@@ -310,6 +319,9 @@ def test_expired_invitation_is_410_with_request_a_new_invitation(invite: Any, st
     assert href and href.startswith("mailto:customer.success@rconnect.example?subject=")
     assert invitee.id in href
     assert "Request a new invitation" in text_of(response)
+    # The text sends the invitee where the button does.
+    assert "Request a new one from our customer success team" in text_of(response)
+    assert "Ask Mohamed-Nour, Tamer" not in text_of(response)
     assert stored.invitation(invitee.id)["Status"] == "pending"  # expiry is derived, never written
 
 
@@ -912,6 +924,11 @@ def test_invalid_fields_are_422_with_errors_and_values_kept(invite: Any, stored:
         assert errors[field].strip(), (field, errors)
     for field in ("name", "street", "vat_number", "contact_name"):
         assert errors[field].strip() == "", (field, errors)
+    # The summary beside the (grey) button names and links every refused field, in the form's order.
+    summary = re.search(r'<div id="error-summary".*?</ul>', response.text, re.S)
+    assert summary, response.text
+    assert re.findall(r'<a href="#(\w+)">', summary.group(0)) == ["postal_code", "city", "country", "phone", "website"]
+    assert re.search(r'<button id="create-company"[^>]*aria-disabled="true"', response.text)
     assert stored.company_rows(invitee.id) == []
     assert stored.invitation(invitee.id)["Status"] == "accepted"
 
@@ -1066,6 +1083,30 @@ def test_french_invitation_shows_french_pages(api: Any, invite: Any) -> None:
     assert_html_page(response, 410)
     assert '<html lang="fr">' in response.text
     assert title_of(response) != "This invitation was withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("language", "in_order"),
+    [
+        ("de", ["Afghanistan", "Ägypten", "Åland-Inseln", "Albanien", "Oman", "Österreich", "Pakistan"]),
+        ("fr", ["Afrique du Sud", "Åland, Îles", "Albanie", "Dominique", "Égypte", "Équateur", "Espagne", "Estonie"]),
+        ("it", ["Santa Sede (Stato della Città del Vaticano)", "São Tomé e Príncipe", "Senegal"]),
+        ("es", ["Baréin", "Bélgica", "Belice", "Benín", "Bielorrusia"]),
+        ("en", ["Costa Rica", "Côte d'Ivoire", "Croatia", "Cuba", "Curaçao", "Cyprus"]),
+    ],
+)
+def test_countries_are_in_the_alphabetical_order_of_the_pages_language(
+    invite: Any, language: str, in_order: list[str]
+) -> None:
+    page = signed_in(invite, language=language).company_page()
+    assert_html_page(page, 200)
+    names = [html.unescape(name) for name in re.findall(r'<option value="[A-Z]{2}"[^>]*>([^<]+)</option>', page.text)]
+    assert len(names) == 249
+    positions = [names.index(name) for name in in_order]
+    assert positions == sorted(positions), list(zip(in_order, positions))
+    if language == "de":
+        assert positions[-2] == positions[-3] + 1 == positions[-1] - 1  # Österreich right between Oman and Pakistan
+        assert names[-1] == "Zypern"
 
 
 def test_pages_without_invitation_follow_accept_language(stack: Any) -> None:

@@ -45,6 +45,10 @@ def test_a_complete_production_configuration_is_accepted(environment: pytest.Mon
     settings = Settings()
     assert settings.b2c_authority == "https://rconnect.b2clogin.com/rconnect.onmicrosoft.com/B2C_1_susi"
     assert settings.redirect_allowlist == ["https://portal.rconnect.example", "https://shop.rconnect.example"]
+    assert [str(link.url) for link in settings.welcome_page_links][:2] == [
+        "https://portal.rconnect.example/welcome/service-requests",
+        "https://portal.rconnect.example/welcome/assets",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -92,3 +96,18 @@ def test_locally_storage_defaults_to_azurite_tables_and_queues(environment: pyte
     connection_string = Settings().storage_connection_string or ""
     assert "TableEndpoint=http://127.0.0.1:10002/" in connection_string
     assert "QueueEndpoint=http://127.0.0.1:10001/" in connection_string
+
+
+def test_welcome_links_are_read_as_json_and_only_web_or_mail_links(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv(
+        "WELCOME_LINKS",
+        '[{"label": "parts", "url": "https://shop.rconnect.example/"}, {"label": "Hotline", "url": "mailto:hotline@rconnect.example"}]',
+    )
+    links = Settings().welcome_page_links
+    assert [(link.label, str(link.url)) for link in links] == [
+        ("parts", "https://shop.rconnect.example/"),
+        ("Hotline", "mailto:hotline@rconnect.example"),
+    ]
+    environment.setenv("WELCOME_LINKS", '[{"label": "x", "url": "javascript:alert(1)"}]')
+    with pytest.raises(ValidationError):
+        Settings()

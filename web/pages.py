@@ -14,6 +14,7 @@ from shared.domain.errors import Unavailable
 from shared.domain.models import Invitation
 from shared.presentation.i18n import best_language
 from shared.presentation.pages import blocked_invitation_page, message_page
+from shared.settings import SettingsInvalid, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,20 @@ def request_language(req: func.HttpRequest, invitation: Invitation | None = None
     return invitation.language if invitation else best_language(req.headers.get("accept-language"))
 
 
+def _customer_success_link() -> str | None:
+    # Settings only, and none when they are broken: this also renders the 500 and the settings-invalid 503 pages.
+    try:
+        return get_settings().customer_success_link
+    except SettingsInvalid:
+        return None
+
+
 def message_response(
     kind: str, language: str, status: int, *, action_url: str | None = None, retry_after: int | None = None, **params: str
 ) -> func.HttpResponse:
     """A one-message page (see shared.presentation.pages.message_page) with its status."""
-    response = html_response(message_page(kind, language, action_url=action_url, **params), status=status)
+    html = message_page(kind, language, customer_success_url=_customer_success_link(), action_url=action_url, **params)
+    response = html_response(html, status=status)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
@@ -84,7 +94,7 @@ def blocked_invitation_response(kind: str, invitation: Invitation) -> func.HttpR
     """A link that can no longer be redeemed: 410, except a completed invitation (200, onward to the portal)."""
     settings = services().settings
     html = blocked_invitation_page(
-        kind, invitation, welcome_url=services().links.welcome(), customer_success_email=settings.customer_success_email
+        kind, invitation, welcome_url=services().links.welcome(), customer_success_url=settings.customer_success_link
     )
     return html_response(html, status=200 if kind == "invitation-completed" else 410)
 

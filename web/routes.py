@@ -38,10 +38,9 @@ def path(route: str, **params: str) -> str:
 
 @dataclass(frozen=True)
 class Links:
-    """Absolute URLs under PUBLIC_BASE_URL (and the portal's, when PORTAL_URL is set)."""
+    """Absolute URLs under PUBLIC_BASE_URL."""
 
     base_url: str
-    portal_url: str | None = None
 
     def url(self, route: str, **query: str) -> str:
         return f"{self.base_url}{path(route)}" + (f"?{urlencode(query)}" if query else "")
@@ -63,5 +62,5 @@ class Links:
         return self.url(CREATE_COMPANY)
 
     def welcome(self) -> str:
-        """The My rConnect portal, or the built-in stand-in when PORTAL_URL is not set."""
-        return self.portal_url or self.url(WELCOME)
+        """Where invitees land after CREATE COMPANY (unless their invitation has a redirectUrl); it links My rConnect."""
+        return self.url(WELCOME)

@@ -37,9 +37,6 @@ def test_the_email_link_keeps_its_shape() -> None:
     assert links.company_page() == "https://invite.rconnect.example/api/CreateCompany"
 
 
-def test_welcome_is_the_portal_when_set() -> None:
+def test_welcome_is_our_page_which_links_the_portal() -> None:
     assert Links("http://localhost:7071").welcome() == "http://localhost:7071/api/Welcome"
-    assert Links("http://localhost:7071", "https://portal.rconnect.example/welcome").welcome() == (
-        "https://portal.rconnect.example/welcome"
-    )
     assert routes.path(routes.INVITATION, id="x") == "/api/invitations/x"
