@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from scripts.stack import LocalStack, StackConfig
 from tests.azurite import Azurite
@@ -19,6 +20,15 @@ from tests.storage import Stored
 from tests.support import Api, Outbox
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +96,19 @@ def events(queues: Queues) -> EventLog:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# One Chromium per test session, for every browser test module (one Playwright per process).
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        # CI runs every test: a missing browser is a broken setup, never a reason to skip.
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: run `make test` (its `scripts/bootstrap.sh --browser` "
+            "installs Debian's chromium package), or `sudo apt-get install chromium`",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -18,12 +18,11 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.storage import Stored
-from tests.test_journey_browser import (  # noqa: F401  (browser: the session's Chromium, a fixture)
+from tests.test_journey_browser import (
     GREY,
     ORANGE,
     TIMEOUT_MS,
     background,
-    browser,
     invite_and_open,
     on_company_page,
     sign_in_with_work_account,

@@ -14,42 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.local_b2c import STRONG_PASSWORD, verification_code
 from tests.storage import Stored
 from tests.support import tenant_guid, unique_email
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ORANGE = "rgb(243, 146, 0)"  # --orange: #F39200
-GREY = "rgb(185, 190, 198)"  # .button:disabled: #b9bec6
+GREY = "rgb(185, 190, 198)"  # .button[aria-disabled="true"]: #b9bec6
 TIMEOUT_MS = 20_000
 
 
 # -- fixtures and helpers --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        # CI runs every test: a missing browser is a broken setup, never a reason to skip.
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: run `make test` (its `scripts/bootstrap.sh --browser` "
-            "installs Debian's chromium package), or `sudo apt-get install chromium`",
-            pytrace=False,
-        )
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
