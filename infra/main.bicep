@@ -60,6 +60,18 @@ param entraLoginHost string = 'https://login.microsoftonline.com'
 @description('CUSTOMER_SUCCESS_EMAIL: shown in e-mails and on the expired page')
 param customerSuccessEmail string
 
+@description('CUSTOMER_SUCCESS_URL: the e-mail\'s and pages\' customer-success link; empty: mailto CUSTOMER_SUCCESS_EMAIL')
+param customerSuccessUrl string = ''
+
+@description('PRODUCT_NAME: the product\'s name in the invitation e-mail, e.g. My rConnect (Stag) on staging')
+param productName string = 'My rConnect'
+
+@description('DOCUMENTATION_URL: the e-mail\'s product documentation link; empty: the app\'s default')
+param documentationUrl string = ''
+
+@description('WELCOME_LINKS: the welcome page\'s links as JSON; empty: the app\'s defaults under PORTAL_URL')
+param welcomeLinks string = ''
+
 @description('Spread the Function App over availability zones (only in regions where Flex Consumption offers it)')
 param zoneRedundant bool = false
 
@@ -94,6 +106,10 @@ module resources 'resources.bicep' = {
     entraClientId: entraClientId
     entraLoginHost: entraLoginHost
     customerSuccessEmail: customerSuccessEmail
+    customerSuccessUrl: customerSuccessUrl
+    productName: productName
+    documentationUrl: documentationUrl
+    welcomeLinks: welcomeLinks
     zoneRedundant: zoneRedundant
   }
 }

@@ -22,6 +22,10 @@ param requireMatchingEmail bool
 param entraClientId string
 param entraLoginHost string
 param customerSuccessEmail string
+param customerSuccessUrl string
+param productName string
+param documentationUrl string
+param welcomeLinks string
 param zoneRedundant bool
 
 // The app's queues (queue-triggered workers) and their poison queues, and its tables. The app
@@ -462,6 +466,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Links and session
     PUBLIC_BASE_URL: baseUrl
     PORTAL_URL: portalUrl
+    WELCOME_LINKS: welcomeLinks
     REDIRECT_ALLOWLIST: redirectAllowlist
     SESSION_SECRET: '@Microsoft.KeyVault(SecretUri=${sessionSecretEntry.properties.secretUri})'
     SESSION_MAX_AGE_SECONDS: string(sessionMaxAgeSeconds)
@@ -478,6 +483,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     ACS_ENDPOINT: 'https://${communication.properties.hostName}'
     ACS_SENDER_ADDRESS: senderAddress
     CUSTOMER_SUCCESS_EMAIL: customerSuccessEmail
+    CUSTOMER_SUCCESS_URL: customerSuccessUrl
+    // What the invitation e-mail names and links
+    PRODUCT_NAME: productName
+    DOCUMENTATION_URL: documentationUrl
   }
   // The app must not start before its identity may read what these settings point to.
   dependsOn: [blobOwner, tableContributor, queueContributor, queueProcessor, queueSender, metricsPublisher, secretsUser, emailSender]
