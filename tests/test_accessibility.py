@@ -82,6 +82,16 @@ def summary_links(page: Page) -> list[tuple[str, str]]:
     return [(links.nth(i).inner_text(), links.nth(i).get_attribute("href") or "") for i in range(links.count())]
 
 
+def in_viewport(page: Page, selector: str) -> bool:
+    return bool(
+        page.eval_on_selector(
+            selector,
+            """element => { const box = element.getBoundingClientRect();
+                return box.top >= 0 && box.bottom <= window.innerHeight && box.height > 0; }""",
+        )
+    )
+
+
 def company_page(api: Any, outbox: Any, page: Page, stack: Any, **overrides: Any) -> dict[str, Any]:
     invitation = invite_and_open(api, outbox, page, **overrides)
     sign_in_with_work_account(page)
@@ -159,6 +169,23 @@ def test_grey_button_stays_focusable_and_leads_to_the_first_invalid_field(
     page.keyboard.press("Enter")  # a valid form is sent from the keyboard too
     page.wait_for_url(f"{stack.base_url}/api/Welcome")
     assert stored.invitation(invitation["id"])["Status"] == "completed"
+
+
+def test_on_a_phone_the_reason_is_on_screen_with_the_grey_button(
+    stack: Any, api: Any, outbox: Any, page: Page
+) -> None:
+    company_page(api, outbox, page, stack)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.fill("#name", "")  # the first field, far above the button on a phone
+    button = page.locator("#create-company")
+    button.scroll_into_view_if_needed()
+    assert not in_viewport(page, "#name")
+    assert in_viewport(page, "#create-company") and in_viewport(page, "#error-summary a")
+    expect(page.locator("#error-summary a")).to_have_text("Company name: Enter the company name (up to 200 characters).")
+    button.press("Enter")
+    expect(page.locator("#name")).to_be_focused()
+    assert in_viewport(page, "#name")
+    assert_accessible(page)
 
 
 def test_server_refusal_shows_the_same_summary_beside_the_button(
