@@ -32,7 +32,7 @@ def admin_consent_help(req: func.HttpRequest) -> func.HttpResponse:
             return loaded
         invitation = loaded
     default_tenant = invitation.invitee.email.rsplit("@", 1)[-1] if invitation else "organizations"
-    tenant = (req.params.get("tenant") or default_tenant).strip()
+    tenant = req.params.get("tenant") or default_tenant
     tenant_ok = valid_tenant(tenant)
     state = seal(ConsentState(invitation_id=invitation.id if invitation else None))
     html = page(

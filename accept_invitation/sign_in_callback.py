@@ -6,6 +6,7 @@ import azure.functions as func
 
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import sign_in_again_url, sign_in_unavailable
+from shared.adapters.identity import provider_error_code
 from shared.composition import services
 from shared.domain.errors import SignInFailed, Unavailable
 from shared.domain.models import Invitation
@@ -14,9 +15,9 @@ from web import routes
 from web.cookies import pending_sign_in, session_cookie
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
 
-# error_description prefixes from B2C / Entra ID that deserve their own page
+# B2C / Entra ID error codes that deserve their own page
 _CANCELLED, _FORGOT_PASSWORD = "AADB2C90091", "AADB2C90118"
-_CONSENT_CODES = ("AADSTS65001", "AADSTS90094", "AADSTS90008", "AADB2C90273")
+_CONSENT_CODES = frozenset({"AADSTS65001", "AADSTS90094", "AADSTS90008"})
 
 
 @bp.route(route=routes.SIGN_IN_CALLBACK, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -66,11 +67,12 @@ def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
 def _sign_in_failed_page(failure: SignInFailed, invitation: Invitation) -> func.HttpResponse:
     language, retry = invitation.language, invitation.invite_redeem_url
     description = failure.description or failure.error
-    if description.startswith(_CANCELLED):
+    code = provider_error_code(description)
+    if code == _CANCELLED:
         return message_response("sign-in-cancelled", language, 200, action_url=retry)
-    if description.startswith(_FORGOT_PASSWORD):
+    if code == _FORGOT_PASSWORD:
         return message_response("forgot-password", language, 200, action_url=sign_in_again_url(invitation))
-    if description.startswith(_CONSENT_CODES):
+    if code in _CONSENT_CODES:
         help_url = services().links.admin_consent_help(invitation.id)
         return message_response("consent-required", language, 403, action_url=help_url)
     # The description is the provider's text; the template escapes it.

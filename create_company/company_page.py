@@ -8,6 +8,7 @@ from create_company.blueprint import bp
 from shared.adapters.tables.invitations import Loaded
 from shared.composition import services
 from shared.domain.errors import Conflict
+from shared.domain.models import CONTROL_CHARACTERS
 from shared.presentation import company_form
 from shared.presentation.countries import country_choices
 from shared.presentation.pages import company_account_label, page
@@ -51,7 +52,8 @@ def _form_page(
         "company.html",
         invitation.language,
         fields=company_form.FIELDS,
-        values=values,
+        # A refused control character is shown as U+FFFD: visible, and never raw in the page.
+        values={name: CONTROL_CHARACTERS.sub("\ufffd", value) for name, value in values.items()},
         errors=errors,
         countries=country_choices(invitation.language),
         email=user.email,

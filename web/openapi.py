@@ -73,7 +73,9 @@ _ERRORS = {
     404: "No invitation has this id.",
     409: "The transition is not allowed in the invitation's current status, or a concurrent change won.",
     413: "The body is larger than 64 KiB.",
+    415: "The body was not sent as `Content-Type: application/json`.",
     422: "Validation failed (`errors[]` has a JSON Pointer per field), or an Idempotency-Key was reused with another body.",
+    503: "Storage cannot be reached right now; retry after the `Retry-After` seconds.",
 }
 
 
@@ -140,11 +142,12 @@ def _responses(
         responses[str(status)]["headers"] = headers
     if links:
         responses[str(status)]["links"] = links
-    for code in sorted(errors):
+    for code in sorted({*errors, 503}):  # every operation reads or writes storage
         if code == 401:
             responses["401"] = {"description": _ERRORS[401]}  # no body: not the app's answer
         else:
             responses[str(code)] = {"description": _ERRORS[code], **_json(_ref("ProblemDetails"), PROBLEM_JSON)}
+    responses["503"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
     return responses
 
 
@@ -214,7 +217,7 @@ def build(base_url: str) -> dict[str, Any]:
                     "requestBody": {"required": True, **_json(_ref("InvitationRequest"), example=REQUEST_EXAMPLE)},
                     "responses": _responses(
                         (201, "The invitation (also for a replayed Idempotency-Key).", "InvitationView"),
-                        400, 401, 413, 422,
+                        400, 401, 413, 415, 422,
                         headers={
                             "Location": {"schema": {"type": "string"}, "description": "The invitation's URL."},
                             "Idempotent-Replayed": {

@@ -3,6 +3,7 @@
 import functools
 import json
 import logging
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -23,6 +24,7 @@ from shared.domain.errors import (
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
+MAX_INTEGER_DIGITS = 20
 PROBLEM_TYPE_BASE = "https://rconnect.example/problems/"
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -96,13 +98,65 @@ def _invalid(error: ValidationError, what: str) -> Problem:
     return Problem(422, f"Invalid {what}", summary, code="validation-error", errors=errors)
 
 
+def _json_media_type(req: func.HttpRequest) -> bool:
+    media_type = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json"
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a member name appears twice in one object: {sorted({n for n in names if names.count(n) > 1})}")
+    return dict(pairs)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]}… is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses to convert integers over 4,300 digits with a bare ValueError; no field here
+    # needs more than a handful, so say so before trying.
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"integers have at most {MAX_INTEGER_DIGITS} digits")
+    return int(text)
+
+
+def read_json(body: bytes) -> Any:
+    """RFC 8259 JSON as I-JSON (RFC 7493) has it: UTF-8 without a byte order mark, unique member
+    names, finite numbers, no lone surrogates; anything else is ValueError."""
+    text = body.decode("utf-8")  # strict: UTF-16/32 and invalid bytes are refused, not guessed
+    if text.startswith("\ufeff"):
+        raise ValueError("a byte order mark is not allowed")
+    data = json.loads(
+        text,
+        object_pairs_hook=_refuse_duplicates,
+        parse_constant=_refuse_constant,
+        parse_float=_finite_float,
+        parse_int=_bounded_int,
+    )
+    json.dumps(data, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) cannot be stored
+    return data
+
+
 def parse_body(req: func.HttpRequest, model: type[Model]) -> Model:
+    if not _json_media_type(req):
+        raise Problem(
+            415, "Unsupported media type", "The body must be JSON sent as Content-Type: application/json.", code="unsupported-media-type"
+        )
     body = req.get_body()
     if len(body) > MAX_BODY_BYTES:
         raise Problem(413, "Body too large", f"The body must be at most {MAX_BODY_BYTES} bytes.", code="body-too-large")
     try:
-        data = json.loads(body or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = read_json(body or b"null")
+    except ValueError as error:  # JSONDecodeError and UnicodeError included
         raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {error}.", code="malformed-json") from None
     except RecursionError:
         # A small body can still nest deeper than the decoder recurses: a client error, not a 500.

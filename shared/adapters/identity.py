@@ -4,6 +4,7 @@ MSAL and requests errors end here: B2C unreachable is `Unavailable`, a refusal `
 """
 
 import logging
+import re
 import threading
 import uuid
 from typing import Any
@@ -66,6 +67,24 @@ class B2CSignIn:
             log.warning("Token exchange failed: %s %s", result.get("error"), result.get("error_description"))
             raise SignInFailed(result["error"], result.get("error_description", ""))
         return user_from_claims(result["id_token_claims"])
+
+
+_LEADING_CODE = re.compile(r"\s*(AADB2C\d+|AADSTS\d+)\b")
+_INNER_CODE = re.compile(r"Error Description:\s*(AADB2C\d+|AADSTS\d+)\b|\b(AADSTS\d+)\b")
+_WRAPPED = "AADB2C90273"  # "An invalid response was received": B2C relaying an upstream provider's error
+
+
+def provider_error_code(description: str) -> str | None:
+    """The code an error_description is about: its leading AADB2C/AADSTS code, or for B2C's
+    AADB2C90273 wrapper the upstream code inside it (`…'Error: x, Error Description: AADSTS65001: …'`),
+    None when the wrapper carries none."""
+    leading = _LEADING_CODE.match(description)
+    if leading is None:
+        return None
+    if leading[1] != _WRAPPED:
+        return leading[1]
+    inner = _INNER_CODE.search(description, leading.end())
+    return (inner[1] or inner[2]) if inner else None
 
 
 def _unavailable(error: Exception) -> Unavailable:

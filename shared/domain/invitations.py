@@ -4,6 +4,7 @@ pending → accepted (signed in) → completed (company created); pending/accept
 accepted → pending (reset); expired is derived from expires_at.
 """
 
+import string
 import uuid
 from datetime import datetime
 
@@ -57,6 +58,18 @@ def redemption_block(invitation: Invitation, now: datetime) -> str | None:
     return blocked.get(invitation.effective_status(now))
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def same_mailbox(invited: str, signed_in: str) -> bool:
+    """The same mailbox: equal code point for code point once A-Z are lower-cased, in the local
+    part and the domain. Nothing else is folded or normalized: Unicode case-folding makes
+    `straße` and `strasse`, `ſ` and `s`, KELVIN SIGN and `k` one address, and NFKC (and even NFC,
+    for KELVIN SIGN) maps look-alikes onto ASCII, so each would let one person's account redeem
+    another person's invitation. (The invited address is stored as email-validator normalized it.)"""
+    return invited.translate(_ASCII_LOWER) == signed_in.translate(_ASCII_LOWER)
+
+
 def email_matches(invitation: Invitation, user: SignedInUser, *, required: bool) -> bool:
-    """With REQUIRE_MATCHING_EMAIL, only the invited address may redeem the invitation."""
-    return not required or invitation.invitee.email.casefold() == user.email.casefold()
+    """With REQUIRE_MATCHING_EMAIL, only the invited mailbox may redeem the invitation."""
+    return not required or same_mailbox(invitation.invitee.email, user.email)

@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -12,6 +13,7 @@ import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -66,12 +68,37 @@ def _phone(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# Characters no text from a person or a CRM may hold: C0 controls (line breaks included), DEL and
+# C1 controls, which corrupt e-mail headers, logs and terminals; the line and paragraph separators;
+# and the bidi embeddings, overrides and isolates, which make text display as something else
+# ("Trojan Source"). Multi-line text (the message) keeps LF and CR.
+_INVISIBLE = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"  # regex source: Python and ECMAScript alike
+CONTROL_CHARACTERS = re.compile(rf"[\x00-\x1f{_INVISIBLE}]")
+_CONTROL_CHARACTERS_BUT_LINE_BREAKS = re.compile(rf"[\x00-\x09\x0b\x0c\x0e-\x1f{_INVISIBLE}]")
+
+
+def _without(pattern: re.Pattern[str]) -> Callable[[object], object]:
+    """A validator refusing text with these characters (a URL is checked before pydantic parses it,
+    which would percent-encode them silently)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and (found := pattern.search(value)):
+            raise ValueError(f"must not contain control characters or bidirectional overrides (U+{ord(found[0]):04X})")
+        return value
+
+    return check
+
+
+# The one text type of every field a person or a CRM fills in (and its multi-line variant); the
+# JSON Schema carries the rule as a pattern so the OpenAPI document states it too.
+SafeText = Annotated[str, AfterValidator(_without(CONTROL_CHARACTERS)), Field(json_schema_extra={"pattern": rf"^[^\x00-\x1f{_INVISIBLE}]*$"})]
+SafeMultilineText = Annotated[str, AfterValidator(_without(_CONTROL_CHARACTERS_BUT_LINE_BREAKS))]
+Text = Annotated[SafeText, StringConstraints(min_length=1, max_length=200)]
 CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
 Phone = Annotated[str, StringConstraints(pattern=PHONE_PATTERN), AfterValidator(_phone)]
 PostalCode = Annotated[str, StringConstraints(pattern=POSTAL_CODE_PATTERN)]
 VatNumber = Annotated[str, StringConstraints(pattern=VAT_PATTERN, to_upper=True)]
-WebUrl = Annotated[HttpUrl, Field(max_length=300)]
+WebUrl = Annotated[HttpUrl, BeforeValidator(_without(CONTROL_CHARACTERS)), Field(max_length=300)]
 
 
 class CompanyData(ApiModel):
@@ -108,7 +135,7 @@ class InvitationRequest(ApiModel):
     company: CompanyData
     role: Role = "admin"
     language: Language = "en"
-    message: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    message: Annotated[SafeMultilineText, StringConstraints(max_length=2000)] | None = None
     ttl_days: int = Field(default=DEFAULT_TTL_DAYS, ge=1, le=MAX_TTL_DAYS)
     redirect_url: WebUrl | None = None
 
@@ -265,9 +292,12 @@ class CompanyCreateMessage(ApiModel):
     company_id: str
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}")
+
+
 def parse_invitation_id(value: str | None) -> str:
-    """The canonical form of an invitation id (a UUID), or InvalidInput."""
-    try:
-        return str(uuid.UUID(value or ""))
-    except ValueError:
-        raise InvalidInput(f"'{value or ''}' is not a valid invitation id (a UUID was expected).", code="invalid-id") from None
+    """The canonical form of an invitation id (a UUID: 32 hex digits, hyphens optional, either
+    case; nothing around it), or InvalidInput."""
+    if value is None or not _UUID.fullmatch(value):
+        raise InvalidInput(f"'{value or ''}' is not a valid invitation id (a UUID was expected).", code="invalid-id")
+    return str(uuid.UUID(value))

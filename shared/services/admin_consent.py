@@ -7,13 +7,14 @@ from shared.adapters.tables.admin_consents import AdminConsentStore
 from shared.services import Clock
 
 _TENANT = re.compile(
-    r"^(organizations|common|[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63})$"
+    r"organizations|common|[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}"
 )
 
 
 def valid_tenant(tenant: str) -> bool:
-    """A tenant GUID, a verified domain (contoso.com), or organizations/common."""
-    return bool(_TENANT.match(tenant))
+    """A tenant GUID, a verified domain (contoso.com), or organizations/common; the whole string
+    (`$` would let a trailing newline through, which Table Storage then refuses as a key)."""
+    return bool(_TENANT.fullmatch(tenant))
 
 
 class AdminConsentService:

@@ -18,7 +18,7 @@ from tests.support import invitation_body
 
 
 def post_invitation(body: bytes, **headers: str) -> Any:
-    return call(create_invitation, request("POST", "/api/invitations", body=body, headers=headers))
+    return call(create_invitation, request("POST", "/api/invitations", body=body, headers={"Content-Type": "application/json", **headers}))
 
 
 def problem(response: Any, status: int, code: str) -> dict[str, Any]:

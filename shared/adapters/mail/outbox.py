@@ -2,14 +2,25 @@
 
 import logging
 from datetime import UTC, datetime
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from uuid import uuid4
 
 from shared.adapters.mail.message import OutgoingEmail, SendResult
 
 logger = logging.getLogger(__name__)
+
+
+def _addressing(message: OutgoingEmail) -> bytes:
+    """The To and Subject lines, encoded by hand: the email package reads a literal "=?…?=" in a
+    name as an encoded word, folds long non-ASCII names into other text, and refuses non-ASCII
+    mailboxes. Names and subject go whole into RFC 2047 encoded words (nothing in them can act as
+    header syntax); an internationalized mailbox stays UTF-8 (RFC 6532)."""
+    name = Header(message.to_name, "utf-8").encode(maxlinelen=998)
+    subject = Header(message.subject, "utf-8", header_name="Subject").encode()
+    return f"To: {name} <{message.to_address}>\nSubject: {subject}\n".encode()
 
 
 class OutboxEmailSender:
@@ -27,8 +38,6 @@ class OutboxEmailSender:
         message_id = make_msgid(domain=self._sender_address.rpartition("@")[2] or "localhost")
         email = EmailMessage()
         email["From"] = self._sender_address
-        email["To"] = formataddr((message.to_name, message.to_address))
-        email["Subject"] = message.subject
         email["Date"] = format_datetime(now)
         email["Message-ID"] = message_id
         email.set_content(message.text)
@@ -39,7 +48,7 @@ class OutboxEmailSender:
         try:
             self._directory.mkdir(parents=True, exist_ok=True)
             with path.open("xb") as file:
-                file.write(email.as_bytes())
+                file.write(_addressing(message) + email.as_bytes())
         except OSError as error:
             logger.warning("E-mail not written to the outbox %s: %s", self._directory, error.strerror)
             return SendResult(status="failed", error=f"Could not write to the outbox: {error.strerror}")
