@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
 
@@ -94,6 +95,8 @@ def _without(pattern: re.Pattern[str]) -> Callable[[object], object]:
 SafeText = Annotated[str, AfterValidator(_without(CONTROL_CHARACTERS)), Field(json_schema_extra={"pattern": rf"^[^\x00-\x1f{_INVISIBLE}]*$"})]
 SafeMultilineText = Annotated[str, AfterValidator(_without(_CONTROL_CHARACTERS_BUT_LINE_BREAKS))]
 Text = Annotated[SafeText, StringConstraints(min_length=1, max_length=200)]
+# email-validator takes internationalized addresses (RFC 6531: `zoë@…`), so the schema says idn-email.
+Mailbox = Annotated[EmailStr, WithJsonSchema({"type": "string", "format": "idn-email"})]
 CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
 Phone = Annotated[str, StringConstraints(pattern=PHONE_PATTERN), AfterValidator(_phone)]
 PostalCode = Annotated[str, StringConstraints(pattern=POSTAL_CODE_PATTERN)]
@@ -115,7 +118,7 @@ class CompanyData(ApiModel):
 
 
 class Person(ApiModel):
-    email: EmailStr
+    email: Mailbox
     display_name: Text
 
 
@@ -264,7 +267,7 @@ class ListQuery(ApiModel):
     """Query string of GET /api/invitations."""
 
     status: InvitationStatus | None = None
-    email: EmailStr | None = None
+    email: Mailbox | None = None
     continuation_token: str | None = None
     page_size: int = Field(default=50, ge=1, le=200)
 
