@@ -72,7 +72,8 @@ def test_misconfigured_app_is_unhealthy_naming_the_setting(misconfigured: None) 
 
 
 def test_misconfigured_app_answers_503_not_500(misconfigured: None) -> None:
-    api = call(create_invitation, request("POST", "/api/invitations", body=json.dumps(invitation_body()).encode()))
+    body, json_type = json.dumps(invitation_body()).encode(), {"Content-Type": "application/json"}
+    api = call(create_invitation, request("POST", "/api/invitations", body=body, headers=json_type))
     assert api.status_code == 503 and api.mimetype == "application/problem+json"
     problem = json.loads(api.get_body())
     assert problem["type"].endswith("/settings-invalid") and "SESSION_SECRET" in problem["detail"]
