@@ -8,7 +8,8 @@ from accept_invitation.invitation_pages import invitation_from_link
 from shared.composition import services
 from shared.domain.models import Invitation
 from shared.presentation.pages import page
-from shared.services.admin_consent import valid_tenant
+from shared.domain.errors import InvalidInput
+from shared.services.admin_consent import outcome_tenant, valid_tenant
 from web import routes
 from web.cookies import seal, unseal
 from web.pages import html_response, message_response, page_errors, request_language
@@ -18,7 +19,10 @@ CONSENT_STATE_MAX_AGE_SECONDS = 7 * 24 * 3600  # an administrator may take days 
 
 
 class ConsentState(BaseModel):
+    """Sealed into the consent link: the invitation it helps and the tenant it was issued for."""
+
     invitation_id: str | None
+    tenant: str
 
 
 @bp.route(route=routes.ADMIN_CONSENT, methods=["GET"], auth_level=ANONYMOUS)
@@ -34,7 +38,7 @@ def admin_consent_help(req: func.HttpRequest) -> func.HttpResponse:
     default_tenant = invitation.invitee.email.rsplit("@", 1)[-1] if invitation else "organizations"
     tenant = req.params.get("tenant") or default_tenant
     tenant_ok = valid_tenant(tenant)
-    state = seal(ConsentState(invitation_id=invitation.id if invitation else None))
+    state = seal(ConsentState(invitation_id=invitation.id if invitation else None, tenant=tenant))
     html = page(
         "admin_consent.html",
         request_language(req, invitation),
@@ -51,13 +55,16 @@ def admin_consent_help(req: func.HttpRequest) -> func.HttpResponse:
 def admin_consent_callback(req: func.HttpRequest) -> func.HttpResponse:
     """Where Entra ID sends the administrator back: record the outcome and say what is next."""
     consent = unseal(req.params.get("state"), ConsentState, CONSENT_STATE_MAX_AGE_SECONDS)
-    tenant = req.params.get("tenant", "")
-    if consent is None or not valid_tenant(tenant):
+    granted = req.params.get("admin_consent", "").lower() == "true" and "error" not in req.params
+    try:
+        if consent is None:
+            raise InvalidInput("No consent link of ours carries this state.")
+        tenant = outcome_tenant(consent.tenant, req.params.get("tenant"), granted=granted)
+    except InvalidInput:
         return message_response("bad-request", request_language(req), 400)
     app = services()
     invitation = app.invitations.get(consent.invitation_id) if consent.invitation_id else None
     language = request_language(req, invitation)
-    granted = req.params.get("admin_consent", "").lower() == "true" and "error" not in req.params
     error = None if granted else f"{req.params.get('error', 'unknown')}: {req.params.get('error_description', '')}"
     app.admin_consent.record(tenant, granted, error, consent.invitation_id)
     if granted:

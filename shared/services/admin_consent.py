@@ -4,17 +4,42 @@ import re
 from urllib.parse import urlencode
 
 from shared.adapters.tables.admin_consents import AdminConsentStore
+from shared.domain.errors import InvalidInput
 from shared.services import Clock
 
-_TENANT = re.compile(
-    r"organizations|common|[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}"
-)
+_TENANT_ID = r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
+_TENANT = re.compile(rf"organizations|common|{_TENANT_ID}|([a-zA-Z0-9-]{{1,63}}\.)+[a-zA-Z]{{2,63}}")
 
 
 def valid_tenant(tenant: str) -> bool:
     """A tenant GUID, a verified domain (contoso.com), or organizations/common; the whole string
     (`$` would let a trailing newline through, which Table Storage then refuses as a key)."""
     return bool(_TENANT.fullmatch(tenant))
+
+
+def is_tenant_id(tenant: str) -> bool:
+    return bool(re.fullmatch(_TENANT_ID, tenant))
+
+
+def outcome_tenant(issued_for: str, reported: str | None, *, granted: bool) -> str:
+    """The tenant an admin-consent outcome is recorded for, or InvalidInput.
+
+    `issued_for` comes from the sealed state of our consent link, `reported` from Entra's redirect
+    (a tenant id; absent on its error redirect, so a decline is recorded for the link's tenant). A
+    link issued for a tenant id records only that tenant. A link for a domain or organizations
+    lets the administrator's sign-in choose the tenant: its grant is recorded for the tenant Entra
+    reports (the app cannot map a domain to its tenant id without asking Entra)."""
+    if reported is not None and not is_tenant_id(reported):
+        raise InvalidInput("The tenant in Entra's answer is not a tenant id.", code="bad-tenant")
+    if is_tenant_id(issued_for):
+        if reported is not None and reported.lower() != issued_for.lower():
+            raise InvalidInput("This consent link was issued for another tenant.", code="other-tenant")
+        return issued_for.lower()
+    if reported is None:
+        if granted:
+            raise InvalidInput("A grant names the tenant that gave it.", code="bad-tenant")
+        return issued_for
+    return reported.lower()
 
 
 class AdminConsentService:
