@@ -5,16 +5,36 @@ from __future__ import annotations
 import copy
 import email
 import hashlib
+import time
 import uuid
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 from scripts.run_local import DEMO_INVITATION
 from scripts.stack import LocalStack
+
+T = TypeVar("T")
+SETTLE_SECONDS = 60.0  # how long a test waits for the queue workers before calling it a failure
+
+
+def eventually(probe: Callable[[], T | None], what: str, timeout: float = SETTLE_SECONDS) -> T:
+    """Poll `probe` until it returns something truthy (and return that), or fail naming `what`.
+
+    Side effects run from queues: a test waits for their outcome, boundedly, instead of sleeping.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.1)
 
 
 def unique_email(prefix: str = "anna", domain: str = "contoso.example") -> str:
@@ -53,9 +73,26 @@ class Api:
         return self.session.get(self.base + path, timeout=30, **kwargs)
 
     def invite(self, **overrides: Any) -> dict[str, Any]:
+        """Create an invitation and return it as GET shows it once its e-mail went out (or failed):
+        tests that start from an invitation see the state staff see a moment after creating it."""
         response = self.post("/invitations", json=invitation_body(**overrides))
         assert response.status_code == 201, response.text
+        return self.email_settled(response.json()["id"])
+
+    def invitation(self, invitation_id: str) -> dict[str, Any]:
+        response = self.get(f"/invitations/{invitation_id}")
+        assert response.status_code == 200, response.text
         return response.json()
+
+    def email_settled(self, invitation_id: str, *states: str) -> dict[str, Any]:
+        """The invitation once its e-mail left the `queued` state (or reached one of `states`)."""
+
+        def settled() -> dict[str, Any] | None:
+            invitation = self.invitation(invitation_id)
+            status = invitation["email"]["status"]
+            return invitation if (status in states if states else status != "queued") else None
+
+        return eventually(settled, f"the e-mail of invitation {invitation_id} to be {' or '.join(states) or 'settled'}")
 
 
 class Outbox:
@@ -74,3 +111,10 @@ class Outbox:
             if address.lower() in str(message["To"]).lower():
                 found.append(message)
         return found
+
+    def wait_for(self, address: str, count: int = 1) -> list[EmailMessage]:
+        """The messages to `address` once at least `count` arrived through the e-mail queue."""
+        return eventually(
+            lambda: found if len(found := self.messages_to(address)) >= count else None,
+            f"{count} e-mail(s) to {address} in the outbox",
+        )

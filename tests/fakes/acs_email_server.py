@@ -5,6 +5,11 @@ prefixes https://. The fake serves a throwaway self-signed certificate; clients 
 `REQUESTS_CA_BUNDLE=fake.ca_file` (azure-core's requests transport reads that variable per request).
 Requests are authenticated exactly as ACS does (HMAC-SHA256 over verb, path, date, host and body
 hash), so a wrong access key or a tampered body gets 401.
+
+Faults seen from real ACS can be caused on demand: failing sends, a send that hangs before ACS
+answers, an operation that stays Running for seconds, a status poll answered 404. Like ACS with an
+Event Grid subscription, the fake posts `Microsoft.Communication.EmailDeliveryReportReceived`
+events to a webhook, after Event Grid's subscription validation handshake.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import os
 import ssl
 import tempfile
 import threading
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from email.message import Message
@@ -28,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,6 +44,20 @@ from cryptography.x509.oid import NameOID
 _SEND_PATH = "/emails:send"
 _OPERATIONS_PATH = "/emails/operations/"
 _MAX_CLOCK_SKEW = timedelta(minutes=15)  # ACS rejects requests whose x-ms-date is further off
+DELIVERY_REPORT = "Microsoft.Communication.EmailDeliveryReportReceived"
+SUBSCRIPTION_VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message ACS accepted: the operation id (the client's Operation-Id) and the posted JSON."""
+
+    operation_id: str
+    message: dict[str, Any]
+
+    @property
+    def recipients(self) -> list[str]:
+        return [to["address"].lower() for to in self.message["recipients"]["to"]]
 
 
 class AcsEmailFake:
@@ -44,11 +66,18 @@ class AcsEmailFake:
     def __init__(self, access_key: str | None = None) -> None:
         self.access_key = access_key or base64.b64encode(os.urandom(32)).decode()
         self._lock = threading.Lock()
-        self._messages: list[dict[str, Any]] = []
+        self._deliveries: list[Delivery] = []
         self._operations: dict[str, dict[str, Any]] = {}
+        self._accepted_at: dict[str, float] = {}
         self._failures: list[int] = []
         self._failed_deliveries = 0
+        self._stalls: list[float] = []
+        self._confirm_after = 0.0
+        self._status_poll_404 = False
+        self._webhook: str | None = None
+        self._auto_report: str | None = None
         self.send_attempts = 0  # every POST that reached the fake, retries included
+        self.status_polls = 0  # GETs of an operation's status
         self.unauthorized = 0  # requests answered 401
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._server: _Server | None = None
@@ -100,8 +129,26 @@ class AcsEmailFake:
     @property
     def messages(self) -> list[dict[str, Any]]:
         """Accepted and delivered messages, as the JSON the client posted, oldest first."""
+        return [delivery.message for delivery in self.deliveries]
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Accepted and delivered messages with their operation ids, oldest first."""
         with self._lock:
-            return list(self._messages)
+            return list(self._deliveries)
+
+    def deliveries_to(self, address: str) -> list[Delivery]:
+        return [delivery for delivery in self.deliveries if address.lower() in delivery.recipients]
+
+    def reset(self) -> None:
+        """Back to a healthy ACS: no queued failures or stalls, prompt confirmations, no automatic reports."""
+        with self._lock:
+            self._failures.clear()
+            self._failed_deliveries = 0
+            self._stalls.clear()
+            self._confirm_after = 0.0
+            self._status_poll_404 = False
+            self._auto_report = None
 
     def fail_next(self, status: int, times: int = 1) -> None:
         """Answer the next `times` send requests with `status` (429 comes with Retry-After: 0)."""
@@ -112,6 +159,75 @@ class AcsEmailFake:
         """Accept the next `times` sends, then report their operations as Failed."""
         with self._lock:
             self._failed_deliveries += times
+
+    def stall_next(self, seconds: float, times: int = 1) -> None:
+        """Hold the next `times` send requests for `seconds` before answering them (ACS being slow to accept)."""
+        with self._lock:
+            self._stalls.extend([seconds] * times)
+
+    def confirm_after(self, seconds: float) -> None:
+        """Accepted operations report Running for `seconds` before Succeeded, as real ACS often does."""
+        with self._lock:
+            self._confirm_after = seconds
+
+    def answer_status_polls_with_404(self, enabled: bool = True) -> None:
+        """Answer GET of an operation's status with 404 although the send was accepted (seen from real ACS)."""
+        with self._lock:
+            self._status_poll_404 = enabled
+
+    # -- delivery reports (Event Grid) -------------------------------------------------------------
+
+    def subscribe(self, webhook_url: str) -> None:
+        """Create the Event Grid subscription: validate the webhook as Event Grid does, then deliver to it.
+
+        Event Grid posts a SubscriptionValidationEvent and requires the code back in the answer's
+        `validationResponse`; a webhook that fails the handshake gets no events.
+        """
+        code = str(uuid4())
+        event = _event_grid_event(
+            SUBSCRIPTION_VALIDATION, "", {"validationCode": code, "validationUrl": f"{self.endpoint}validate?code={code}"}
+        )
+        answer = requests.post(
+            webhook_url, json=[event], headers={"aeg-event-type": "SubscriptionValidation"}, timeout=30
+        )
+        if answer.status_code != 200 or answer.json().get("validationResponse") != code:
+            raise AssertionError(f"Event Grid validation failed: {answer.status_code} {answer.text[:300]}")
+        with self._lock:
+            self._webhook = webhook_url
+
+    def report_automatically(self, status: str | None) -> None:
+        """Post a delivery report with `status` (Delivered, Bounced, ...) for every send accepted from now on."""
+        with self._lock:
+            self._auto_report = status
+
+    def report(self, operation_ids: list[str], status: str, detail: str = "") -> requests.Response:
+        """Post one Event Grid batch with a delivery report per operation; returns the webhook's answer."""
+        with self._lock:
+            webhook = self._webhook
+            known = {delivery.operation_id: delivery for delivery in self._deliveries}
+        assert webhook, "subscribe() first"
+        events = []
+        for operation_id in operation_ids:
+            delivery = known.get(operation_id)
+            recipient = delivery.recipients[0] if delivery else "unknown@customer.example"
+            sender = delivery.message["senderAddress"] if delivery else "DoNotReply@mail.rconnect.example"
+            data = {
+                "sender": sender,
+                "recipient": recipient,
+                "messageId": operation_id,
+                "status": status,
+                "deliveryStatusDetails": {"statusMessage": detail or _STATUS_MESSAGES.get(status, status)},
+                "deliveryAttemptTimeStamp": datetime.now(UTC).isoformat(),
+            }
+            events.append(_event_grid_event(DELIVERY_REPORT, f"sender/{sender}/message/{operation_id}", data))
+        return requests.post(webhook, json=events, headers={"aeg-event-type": "Notification"}, timeout=30)
+
+    def _report_later(self, operation_id: str, status: str) -> None:
+        def post() -> None:
+            time.sleep(0.2)  # after the 202, as ACS reports once the receiving server answered
+            self.report([operation_id], status)
+
+        threading.Thread(target=post, name="acs-delivery-report", daemon=True).start()
 
     # -- request handling ------------------------------------------------------------------------
 
@@ -132,6 +248,8 @@ class AcsEmailFake:
         with self._lock:
             self.send_attempts += 1
             failure = self._failures.pop(0) if self._failures else None
+            stall = self._stalls.pop(0) if self._stalls else 0.0
+        time.sleep(stall)
         if failure is not None:
             extra = {"Retry-After": "0"} if failure == 429 else {}
             handler.reply_error(failure, "SimulatedFailure", "The fake was told to fail this request", extra)
@@ -146,13 +264,18 @@ class AcsEmailFake:
             return
         # ACS treats a repeated Operation-Id as the same send: a client retry must not deliver twice.
         operation_id = handler.headers.get("Operation-Id") or str(uuid4())
+        report = None
         with self._lock:
             if operation_id not in self._operations:
                 delivered = self._failed_deliveries == 0
                 self._failed_deliveries = max(0, self._failed_deliveries - 1)
                 self._operations[operation_id] = _operation(operation_id, delivered)
+                self._accepted_at[operation_id] = time.monotonic() + self._confirm_after
                 if delivered:
-                    self._messages.append(message)
+                    self._deliveries.append(Delivery(operation_id, message))
+                    report = self._auto_report if self._webhook else None
+        if report:
+            self._report_later(operation_id, report)
         location = f"{self.endpoint}emails/operations/{operation_id}?api-version={api_version}"
         handler.reply(
             202,
@@ -162,9 +285,14 @@ class AcsEmailFake:
 
     def _operation(self, handler: _Handler, operation_id: str) -> None:
         with self._lock:
+            self.status_polls += 1
             operation = self._operations.get(operation_id)
-        if operation is None:
+            confirmed = time.monotonic() >= self._accepted_at.get(operation_id, 0.0)
+            lost = self._status_poll_404
+        if operation is None or lost:
             handler.reply_error(404, "NotFound", f"No operation {operation_id}")
+        elif not confirmed:
+            handler.reply(200, {"id": operation_id, "status": "Running"})
         else:
             handler.reply(200, operation)
 
@@ -227,6 +355,29 @@ def _operation(operation_id: str, delivered: bool) -> dict[str, Any]:
         return {"id": operation_id, "status": "Succeeded"}
     error = {"code": "EmailDroppedAllRecipientsSuppressed", "message": "Message was not delivered"}
     return {"id": operation_id, "status": "Failed", "error": error}
+
+
+_STATUS_MESSAGES = {
+    "Delivered": "No error.",
+    "Bounced": "550 5.1.1 The e-mail account that you tried to reach does not exist.",
+    "Suppressed": "The recipient is on the suppression list.",
+    "Failed": "The message could not be delivered.",
+}
+
+
+def _event_grid_event(event_type: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An event in the Event Grid schema, as ACS's system topic publishes it."""
+    return {
+        "id": str(uuid4()),
+        "topic": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rconnect"
+        "/providers/Microsoft.Communication/communicationServices/rconnect-acs",
+        "subject": subject,
+        "eventType": event_type,
+        "eventTime": datetime.now(UTC).isoformat(),
+        "data": data,
+        "dataVersion": "1.0",
+        "metadataVersion": "1",
+    }
 
 
 def _is_recent(http_date: str) -> bool:
