@@ -220,7 +220,7 @@ def test_an_email_whose_enqueue_was_lost_in_a_crash_is_sent_by_the_sweeper(sweep
     assert outstanding["OutstandingSince"], "the intent is findable by the sweeper"
 
     sweeping_stack.start_service("azurite-queue")
-    sweeping_stack.start_service("app")
+    sweeping_stack.start_service("app")  # nothing enqueued the e-mail: only the sweeper can send it
 
     [message] = outbox.wait_for(address)
     settled = api.email_settled(created["id"])

@@ -70,7 +70,6 @@ class AcsEmailFake:
         self._operations: dict[str, dict[str, Any]] = {}
         self._accepted_at: dict[str, float] = {}
         self._failures: list[int] = []
-        self._failed_deliveries = 0
         self._stalls: list[float] = []
         self._confirm_after = 0.0
         self._status_poll_404 = False
@@ -128,12 +127,12 @@ class AcsEmailFake:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        """Accepted and delivered messages, as the JSON the client posted, oldest first."""
+        """Accepted messages, as the JSON the client posted, oldest first."""
         return [delivery.message for delivery in self.deliveries]
 
     @property
     def deliveries(self) -> list[Delivery]:
-        """Accepted and delivered messages with their operation ids, oldest first."""
+        """Accepted messages with their operation ids, oldest first."""
         with self._lock:
             return list(self._deliveries)
 
@@ -144,7 +143,6 @@ class AcsEmailFake:
         """Back to a healthy ACS: no queued failures or stalls, prompt confirmations, no automatic reports."""
         with self._lock:
             self._failures.clear()
-            self._failed_deliveries = 0
             self._stalls.clear()
             self._confirm_after = 0.0
             self._status_poll_404 = False
@@ -154,11 +152,6 @@ class AcsEmailFake:
         """Answer the next `times` send requests with `status` (429 comes with Retry-After: 0)."""
         with self._lock:
             self._failures.extend([status] * times)
-
-    def fail_next_delivery(self, times: int = 1) -> None:
-        """Accept the next `times` sends, then report their operations as Failed."""
-        with self._lock:
-            self._failed_deliveries += times
 
     def stall_next(self, seconds: float, times: int = 1) -> None:
         """Hold the next `times` send requests for `seconds` before answering them (ACS being slow to accept)."""
@@ -267,13 +260,10 @@ class AcsEmailFake:
         report = None
         with self._lock:
             if operation_id not in self._operations:
-                delivered = self._failed_deliveries == 0
-                self._failed_deliveries = max(0, self._failed_deliveries - 1)
-                self._operations[operation_id] = _operation(operation_id, delivered)
+                self._operations[operation_id] = {"id": operation_id, "status": "Succeeded"}
                 self._accepted_at[operation_id] = time.monotonic() + self._confirm_after
-                if delivered:
-                    self._deliveries.append(Delivery(operation_id, message))
-                    report = self._auto_report if self._webhook else None
+                self._deliveries.append(Delivery(operation_id, message))
+                report = self._auto_report if self._webhook else None
         if report:
             self._report_later(operation_id, report)
         location = f"{self.endpoint}emails/operations/{operation_id}?api-version={api_version}"
@@ -348,13 +338,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
-
-
-def _operation(operation_id: str, delivered: bool) -> dict[str, Any]:
-    if delivered:
-        return {"id": operation_id, "status": "Succeeded"}
-    error = {"code": "EmailDroppedAllRecipientsSuppressed", "message": "Message was not delivered"}
-    return {"id": operation_id, "status": "Failed", "error": error}
 
 
 _STATUS_MESSAGES = {
