@@ -40,7 +40,7 @@ var queueNames = [
   'invitation-batch'
   'invitation-batch-poison'
 ]
-var tableNames = ['Invitations', 'IdempotencyKeys', 'AuthFlows', 'Companies', 'Users', 'AdminConsents']
+var tableNames = ['Invitations', 'IdempotencyKeys', 'AuthFlows', 'Companies', 'Users', 'AdminConsents', 'EmailOperations']
 var deploymentContainerName = 'app-package'
 
 // Built-in role ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles)
@@ -487,6 +487,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // What the invitation e-mail names and links
     PRODUCT_NAME: productName
     DOCUMENTATION_URL: documentationUrl
+    // Queued side effects: the sweeper's timer (a binding expression the host reads) and its threshold
+    SWEEP_SCHEDULE: '0 * * * * *'
+    SWEEP_AFTER_SECONDS: '120'
   }
   // The app must not start before its identity may read what these settings point to.
   dependsOn: [blobOwner, tableContributor, queueContributor, queueProcessor, queueSender, metricsPublisher, secretsUser, emailSender]

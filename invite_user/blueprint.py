@@ -5,4 +5,4 @@ import azure.functions as func
 bp = func.Blueprint()
 
 # The feature modules register their functions on `bp` when imported.
-from invite_user import health, invitations_api, openapi_document  # noqa: E402,F401
+from invite_user import delivery_reports, email_queue, health, invitations_api, openapi_document, sweeper  # noqa: E402,F401

@@ -133,6 +133,7 @@ class LocalStack:
             "FUNCTIONS_KEY": self.config.functions_key,
             # MSAL and the ACS SDK use requests: trust the local CA the stand-ins' certificates come from.
             "REQUESTS_CA_BUNDLE": str(self.ca_bundle),
+            "SWEEP_SCHEDULE": "0 * * * * *",  # the intent sweeper's timer: every minute, as in Azure
             **self.config.app_env,
         }
 
@@ -206,6 +207,14 @@ class LocalStack:
             self._spawn(label)
         for label in self._names(name):
             self._wait(label)
+
+    def kill_service(self, name: str) -> None:
+        """SIGKILL one service, as a crash ends it: no clean shutdown, nothing finished."""
+        for label in self._names(name):
+            process = self._services[label].process
+            if process is not None and process.poll() is None:
+                process.kill()
+            self._halt(label)
 
     def log_text(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")

@@ -22,15 +22,19 @@ from shared.adapters.tables import ALL_TABLES, Table
 from shared.adapters.tables.admin_consents import AdminConsentStore
 from shared.adapters.tables.auth_flows import AuthFlowStore
 from shared.adapters.tables.companies import CompanyStore
+from shared.adapters.tables.email_operations import EmailOperationStore
 from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore
 from shared.adapters.tables.users import UserStore
 from shared.clock import utcnow
+from shared.domain.models import Invitation
 from shared.presentation.invitation_email import ProductLinks
 from shared.services import Clock
 from shared.services.admin_consent import AdminConsentService
 from shared.services.companies import CompanyService
 from shared.services.events import EventPublisher
+from shared.services.intents import Enqueue, IntentSweeper
+from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
 from shared.services.sign_in import SignInService
 from shared.settings import Settings, get_settings
@@ -98,6 +102,8 @@ class Services:
     settings: Settings
     links: Links
     invitations: InvitationService
+    emails: InvitationEmailService
+    sweeper: IntentSweeper
     sign_in: SignInService
     companies: CompanyService
     admin_consent: AdminConsentService
@@ -114,20 +120,30 @@ def build(
     tables, queue_service = clients or storage_clients(settings)
     urls = links(settings)
     queues = QueueSender(queue_service)
+    invitation_store = InvitationStore(tables)
     invitations = InvitationService(
-        InvitationStore(tables),
+        invitation_store,
         IdempotencyKeyStore(tables),
-        sender or email_sender(settings),
+        queues,
         urls,
         clock,
         redirect_allowlist=settings.redirect_allowlist,
-        product=ProductLinks(settings.product_name, str(settings.documentation_url), settings.customer_success_link),
         events=EventPublisher(queues),
     )
+    companies = CompanyService(invitations, CompanyStore(tables), queues, urls, clock)
     return Services(
         settings=settings,
         links=urls,
         invitations=invitations,
+        emails=InvitationEmailService(
+            invitations,
+            EmailOperationStore(tables),
+            sender or email_sender(settings),
+            product=ProductLinks(settings.product_name, str(settings.documentation_url), settings.customer_success_link),
+        ),
+        sweeper=IntentSweeper(
+            invitation_store, clock, after_seconds=settings.sweep_after_seconds, enqueuers=redrivers(invitations, companies)
+        ),
         sign_in=SignInService(
             invitations,
             AuthFlowStore(tables),
@@ -136,7 +152,7 @@ def build(
             clock,
             require_matching_email=settings.require_matching_email,
         ),
-        companies=CompanyService(invitations, CompanyStore(tables), queues, urls, clock),
+        companies=companies,
         admin_consent=AdminConsentService(
             AdminConsentStore(tables),
             clock,
@@ -146,6 +162,20 @@ def build(
         ),
         queues=queues,
     )
+
+
+def redrivers(invitations: InvitationService, companies: CompanyService) -> list[Enqueue]:
+    """What the sweeper does for an outstanding invitation: each kind of intent's own enqueue."""
+
+    def company(invitation: Invitation) -> None:
+        if invitation.completion is not None and invitation.completion.status == "pending":
+            companies.request_creation(invitation)
+
+    def events(invitation: Invitation) -> None:
+        if invitation.pending_events:
+            invitations.settle_events(invitation.id)
+
+    return [invitations.enqueue_email, company, events]
 
 
 def create_tables(tables: TableServiceClient) -> None:

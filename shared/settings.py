@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # with its description; any other label is shown as written. None: see `welcome_page_links`.
     welcome_links: list[WelcomeLink] | None = None
 
+    # Queued side effects: the sweeper (timer SWEEP_SCHEDULE, read by the host) re-enqueues intents
+    # still outstanding after this long; a send normally leaves within seconds.
+    sweep_after_seconds: int = Field(default=120, ge=1)
+
     @field_validator("redirect_allowlist", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import datetime
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -49,6 +50,14 @@ def healthy_acs(acs_fake: AcsEmailFake) -> Iterator[None]:
     acs_fake.reset()
 
 
+def email_outstanding(stored: Stored, invitation: dict[str, Any]) -> bool:
+    """Whether the row's OutstandingSince (the sweeper's filter) is held by the e-mail's queued send;
+    other intents (lifecycle events not yet settled) may hold it at a later time."""
+    row = stored.table("Invitations").get_entity(invitation["id"], "invitation")
+    queued_at = datetime.fromisoformat(invitation["email"]["queuedAt"])
+    return "OutstandingSince" in row and row["OutstandingSince"] <= queued_at
+
+
 def sends_in_history(invitation: dict[str, Any]) -> list[str]:
     """The send ids the invitation's history records as intents (creation and every resend), in order."""
     return [event["sendId"] for event in invitation["history"] if event["action"] in ("created", "email-resent")]
@@ -73,7 +82,7 @@ def test_create_answers_queued_and_the_queue_worker_writes_the_email_to_the_outb
     assert sent["email"]["status"] == "sent" and sent["email"]["sendId"] == email["sendId"]
     assert sent["email"]["attempt"] == 1 and sent["email"]["operationId"]
     assert [event["action"] for event in sent["history"]] == ["created", "email-sent"]
-    assert "OutstandingSince" not in stored.table("Invitations").get_entity(created["id"], "invitation")
+    assert not email_outstanding(stored, sent), "the sweeper has nothing left to send"
     assert len(outbox.messages_to(address)) == 1
 
 
@@ -182,7 +191,9 @@ def test_reports_arriving_with_the_send_still_settle_it(
     delivered = acs_api.email_settled(created["id"], "delivered")
 
     assert delivered["email"]["operationId"] == delivered["email"]["sendId"] == created["email"]["sendId"]
-    assert [event["action"] for event in delivered["history"]] == ["created", "email-sent", "email-delivered"]
+    # The report may even overtake the worker's record of the send: the send is settled either way.
+    actions = [event["action"] for event in delivered["history"]]
+    assert actions[0] == "created" and actions[-1] == "email-delivered" and actions.count("email-delivered") == 1
 
 
 def test_the_webhook_answers_event_grid_and_refuses_strangers(acs_stack: LocalStack, webhook: str) -> None:
@@ -216,8 +227,7 @@ def test_an_email_whose_enqueue_was_lost_in_a_crash_is_sent_by_the_sweeper(sweep
     created = response.json()
     assert created["email"]["status"] == "queued"
     sweeping_stack.kill_service("app")  # the app dies right after the write
-    outstanding = Stored.of(sweeping_stack).table("Invitations").get_entity(created["id"], "invitation")
-    assert outstanding["OutstandingSince"], "the intent is findable by the sweeper"
+    assert email_outstanding(Stored.of(sweeping_stack), created), "the intent is findable by the sweeper"
 
     sweeping_stack.start_service("azurite-queue")
     sweeping_stack.start_service("app")  # nothing enqueued the e-mail: only the sweeper can send it
@@ -225,4 +235,4 @@ def test_an_email_whose_enqueue_was_lost_in_a_crash_is_sent_by_the_sweeper(sweep
     [message] = outbox.wait_for(address)
     settled = api.email_settled(created["id"])
     assert settled["email"]["status"] == "sent" and settled["email"]["sendId"] == created["email"]["sendId"]
-    assert "OutstandingSince" not in Stored.of(sweeping_stack).table("Invitations").get_entity(created["id"], "invitation")
+    assert not email_outstanding(Stored.of(sweeping_stack), settled)

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from pydantic import SecretStr
@@ -65,11 +66,18 @@ def read_eml(path: Path) -> EmailMessage:
 # -- ACS ---------------------------------------------------------------------------------------------
 
 
-def test_acs_delivers_a_signed_request_with_both_bodies(acs: AcsEmailFake, tmp_path: Path) -> None:
-    result = create_sender(settings(tmp_path, acs.connection_string)).send(invitation())
+def operation() -> str:
+    return str(uuid4())
 
-    assert result.status == "sent" and result.message_id and result.error is None
-    [posted] = acs.messages
+
+def test_acs_delivers_a_signed_request_with_both_bodies(acs: AcsEmailFake, tmp_path: Path) -> None:
+    operation_id = operation()
+    result = create_sender(settings(tmp_path, acs.connection_string)).send(invitation(), operation_id)
+
+    assert (result.status, result.operation_id, result.error) == ("sent", operation_id, None)
+    [delivery] = acs.deliveries
+    assert delivery.operation_id == operation_id, "the caller's operation id is ACS's Operation-Id"
+    posted = delivery.message
     assert posted["senderAddress"] == SENDER
     assert posted["recipients"]["to"] == [{"address": "jane.doe@customer.example", "displayName": "Jane Doe"}]
     assert posted["content"]["subject"] == "Marco Rossi from rConnect Service invited you to My rConnect"
@@ -83,9 +91,9 @@ def test_acs_rejects_a_wrong_access_key(acs: AcsEmailFake, tmp_path: Path) -> No
     wrong = base64.b64encode(b"not the key of this resource").decode()
     sender = create_sender(settings(tmp_path, acs.connection_string.replace(acs.access_key, wrong)))
 
-    result = sender.send(invitation())
+    result = sender.send(invitation(), operation())
 
-    assert (result.status, result.error) == ("failed", "ACS answered 401 Unauthorized")
+    assert (result.status, result.error, result.retryable) == ("failed", "ACS answered 401 Unauthorized", False)
     assert acs.unauthorized >= 1 and acs.messages == []
 
 
@@ -99,9 +107,9 @@ def test_acs_failures_come_back_readable_and_quickly(
     sender = create_sender(settings(tmp_path, acs.connection_string))
 
     started = time.monotonic()
-    result = sender.send(invitation())
+    result = sender.send(invitation(), operation())
 
-    assert (result.status, result.message_id, result.error) == ("failed", None, error)
+    assert (result.status, result.operation_id, result.error, result.retryable) == ("failed", None, error, True)
     assert time.monotonic() - started < 5
     assert 1 < acs.send_attempts < 10  # retried, but boundedly
     assert acs.messages == []
@@ -111,28 +119,41 @@ def test_acs_failures_come_back_readable_and_quickly(
 def test_acs_retries_a_transient_failure_and_delivers_once(acs: AcsEmailFake, tmp_path: Path) -> None:
     acs.fail_next(503)
 
-    result = create_sender(settings(tmp_path, acs.connection_string)).send(invitation())
+    result = create_sender(settings(tmp_path, acs.connection_string)).send(invitation(), operation())
 
     assert result.status == "sent"
     assert len(acs.messages) == 1 and acs.send_attempts == 2
 
 
-def test_acs_operation_that_ends_failed_is_a_failure(acs: AcsEmailFake, tmp_path: Path) -> None:
-    acs.fail_next_delivery()
+def test_acs_sending_one_operation_twice_delivers_once(acs: AcsEmailFake, tmp_path: Path) -> None:
+    sender, operation_id = create_sender(settings(tmp_path, acs.connection_string)), operation()
 
-    result = create_sender(settings(tmp_path, acs.connection_string)).send(invitation())
+    first, second = sender.send(invitation(), operation_id), sender.send(invitation(), operation_id)
 
-    assert result.status == "failed"
-    assert result.error == "ACS reported the send as Failed: Message was not delivered"
+    assert first.status == second.status == "sent"
+    assert [delivery.operation_id for delivery in acs.deliveries] == [operation_id]
+
+
+@pytest.mark.parametrize("fault", ["confirms-after-15-s", "status-poll-404"])
+def test_acs_send_ends_when_acs_accepted_it_without_polling(acs: AcsEmailFake, tmp_path: Path, fault: str) -> None:
+    if fault == "confirms-after-15-s":
+        acs.confirm_after(15)
+    else:
+        acs.answer_status_polls_with_404()
+
+    result = create_sender(settings(tmp_path, acs.connection_string)).send(invitation(), operation())
+
+    assert result.status == "sent" and len(acs.messages) == 1
+    assert acs.status_polls == 0, "the outcome comes from delivery reports, not from polling ACS"
 
 
 def test_acs_unreachable_is_a_failure(tmp_path: Path) -> None:
     with AcsEmailFake() as fake:
         connection_string = fake.connection_string  # its port is closed once the block ends
 
-    result = create_sender(settings(tmp_path, connection_string)).send(invitation())
+    result = create_sender(settings(tmp_path, connection_string)).send(invitation(), operation())
 
-    assert (result.status, result.error) == ("failed", "Could not reach ACS")
+    assert (result.status, result.error, result.retryable) == ("failed", "Could not reach ACS", True)
 
 
 # -- outbox ------------------------------------------------------------------------------------------
@@ -141,12 +162,13 @@ def test_acs_unreachable_is_a_failure(tmp_path: Path) -> None:
 def test_outbox_writes_a_parseable_eml_with_both_parts(tmp_path: Path) -> None:
     sender = create_sender(settings(tmp_path))
 
-    first, second = sender.send(invitation()), sender.send(invitation(to_name="John Roe"))
+    first_id = operation()
+    first, second = sender.send(invitation(), first_id), sender.send(invitation(to_name="John Roe"), operation())
 
     files = sorted((tmp_path / "outbox").glob("*.eml"))
-    assert len(files) == 2 and first.status == second.status == "sent"
+    assert len(files) == 2 and first.status == second.status == "sent" and first.operation_id == first_id
     eml = read_eml(files[0])
-    assert eml["Message-ID"] == first.message_id
+    assert eml["Message-ID"] == f"<{first_id}@rconnect.example>"
     assert eml["From"] == SENDER
     assert eml["To"] == "Jane Doe <jane.doe@customer.example>"
     assert eml["Subject"] == "Marco Rossi from rConnect Service invited you to My rConnect"
@@ -157,10 +179,19 @@ def test_outbox_writes_a_parseable_eml_with_both_parts(tmp_path: Path) -> None:
     assert read_eml(files[1])["To"] == "John Roe <jane.doe@customer.example>"  # names sort by sending time
 
 
+def test_outbox_writes_one_operation_once(tmp_path: Path) -> None:
+    sender, operation_id = create_sender(settings(tmp_path)), operation()
+
+    first, again = sender.send(invitation(), operation_id), sender.send(invitation(), operation_id)
+
+    assert first.status == again.status == "sent"
+    assert [path.name.endswith(f"-{operation_id}.eml") for path in (tmp_path / "outbox").glob("*.eml")] == [True]
+
+
 def test_outbox_that_cannot_be_written_is_a_failure(tmp_path: Path) -> None:
     (tmp_path / "outbox").write_text("a file where the folder should be")
 
-    result = create_sender(settings(tmp_path)).send(invitation())
+    result = create_sender(settings(tmp_path)).send(invitation(), operation())
 
     assert result.status == "failed" and result.error and result.error.startswith("Could not write to the outbox")
 

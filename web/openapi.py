@@ -204,6 +204,11 @@ def build(base_url: str) -> dict[str, Any]:
                 "post": {
                     "operationId": "createInvitation",
                     "summary": "Invite a customer by e-mail",
+                    "description": (
+                        "Stores the invitation with its e-mail queued (`email.status` `queued`) and answers; the "
+                        "e-mail leaves from a queue right after. Read the invitation to follow `email.status`: "
+                        "sent (accepted by ACS), then delivered, bounced, suppressed or failed (with `email.error`)."
+                    ),
                     "tags": ["invitations"],
                     "parameters": [
                         {
@@ -246,7 +251,11 @@ def build(base_url: str) -> dict[str, Any]:
                 }
             },
             "/" + routes.REVOKE: _transition("revokeInvitation", "Revoke a pending or accepted invitation"),
-            "/" + routes.RESEND: _transition("resendInvitation", "Send the e-mail again (renews an expired invitation)"),
+            "/" + routes.RESEND: _transition(
+                "resendInvitation",
+                "Queue the e-mail again as the next attempt (renews an expired invitation); "
+                "while the previous send is still queued, answers with that one",
+            ),
             "/" + routes.RESET: _transition("resetInvitation", "Accepted → pending, like Graph's resetRedemption"),
         },
         "components": {

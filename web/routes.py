@@ -22,6 +22,9 @@ OPENAPI = "openapi.json"
 # Operations (anonymous): is this deployment configured and are its dependencies reachable?
 HEALTH = "health"
 
+# Event Grid delivers ACS's e-mail delivery reports here (auth level FUNCTION: the key is in the subscription's URL)
+ACS_EVENTS = "events/acs"
+
 # The invitee's pages (anonymous); links already in customers' inboxes use INVITE_USER: never change it.
 INVITE_USER = "InviteUser"
 SIGN_IN_CALLBACK = "InviteUser/callback"

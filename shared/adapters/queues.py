@@ -16,6 +16,7 @@ from shared.adapters.tables import storage_errors
 # One queue per kind of work; the Functions host moves a message failing maxDequeueCount times to `{name}-poison`.
 COMPANY_CREATE = "company-create"
 INVITATION_EVENTS = "invitation-events"
+INVITATION_EMAIL = "invitation-email"
 
 
 class QueueSender:

@@ -22,6 +22,9 @@ EVENT_TYPES: dict[str, str] = {
     "completed": "completed",
     "revoked": "revoked",
     "redemption-reset": "reset",
+    "email-sent": "email.sent",
+    "email-delivered": "email.delivered",
+    "email-bounced": "email.bounced",
 }
 
 

@@ -165,12 +165,41 @@ class SignedInUser(ApiModel):
     home_tenant_id: str | None = None
 
 
+EmailStatus = Literal["queued", "sent", "delivered", "bounced", "suppressed", "failed"]
+
+
 class EmailDelivery(ApiModel):
-    status: Literal["sent", "failed"]
-    message_id: str | None = None
-    error: str | None = None
-    attempts: int = 1
-    last_attempt_at: datetime
+    """The invitation's latest e-mail send: an intent (queued) until the queue worker hands it to
+    ACS (sent); ACS's delivery report settles it (delivered, bounced, suppressed, failed)."""
+
+    send_id: str = Field(description="Identifies this send; also its ACS operation id, so retries are one message.")
+    attempt: int = Field(description="1 for the first send, one more per resend.")
+    status: EmailStatus = Field(
+        description="queued: recorded, not handed over yet; sent: accepted by ACS; delivered, bounced, suppressed, "
+        "failed: ACS's delivery report (failed also when it could not be handed over; see error)."
+    )
+    operation_id: str | None = Field(default=None, description="The ACS operation id, once ACS accepted the send.")
+    error: str | None = Field(default=None, description="Why it failed, bounced or was suppressed; while queued, the last failed try.")
+    queued_at: datetime = Field(description="When this send was recorded.")
+    updated_at: datetime = Field(description="When its status or error last changed.")
+
+
+class EmailIntent(ApiModel):
+    """The `invitation-email` queue message: which recorded send to carry out."""
+
+    invitation_id: str
+    send_id: str
+
+
+DeliveryState = Literal["delivered", "bounced", "suppressed", "failed"]
+
+
+class DeliveryReport(ApiModel):
+    """What ACS reported about one e-mail operation (from its Event Grid delivery report)."""
+
+    operation_id: str
+    state: DeliveryState
+    detail: str | None = None
 
 
 class AuditEvent(ApiModel):
@@ -180,6 +209,7 @@ class AuditEvent(ApiModel):
     from_status: InvitationStatus | None = None
     to_status: InvitationStatus | None = None
     detail: str | None = None
+    send_id: str | None = None  # the e-mail send an e-mail event is about
     # What a lifecycle event reports beside the status (the event is built from this row alone).
     account: SignedInUser | None = None
     company_id: str | None = None
@@ -244,10 +274,13 @@ class Invitation(ApiModel):
 
     def outstanding_since(self) -> datetime | None:
         """Since when something decided has not been carried out (stored as the OutstandingSince
-        column, which the sweeper filters on): events not yet published, a company not yet created."""
+        column, which the sweeper filters on): events not yet published, a company not yet created,
+        an e-mail not yet handed to ACS."""
         times = [pending.event.at for pending in self.pending_events]
         if self.completion is not None and self.completion.status == "pending":
             times.append(self.completion.updated_at)
+        if self.email is not None and self.email.status == "queued":
+            times.append(self.email.queued_at)
         return min(times, default=None)
 
 

@@ -1,4 +1,4 @@
-"""The invitation lifecycle: issue, e-mail, list, and the guarded status transitions.
+"""The invitation lifecycle: issue, list, the guarded status transitions, and the e-mail's record.
 
 Every transition starts from an invitation read with its ETag and is one guarded write with
 its audit event; a lost race re-reads and re-checks, so two conflicting transitions never
@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from shared.adapters.mail import EmailSender
+from shared.adapters.queues import INVITATION_EMAIL, QueueSender
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore, Loaded, audit_row_key
 from shared.domain import invitations as rules
-from shared.domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, IdempotencyMismatch, NotFound
+from shared.domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, DomainError, IdempotencyMismatch, NotFound
 from shared.domain.events import has_event
 from shared.domain.invitations import ACCEPTED, COMPLETED, EXPIRED, OPEN, PENDING, REVOKED
 from shared.domain.models import (
@@ -24,6 +24,8 @@ from shared.domain.models import (
     CompanyCreationStatus,
     Completion,
     EmailDelivery,
+    EmailIntent,
+    EmailStatus,
     Invitation,
     InvitationPage,
     InvitationRequest,
@@ -33,7 +35,6 @@ from shared.domain.models import (
     PendingEvent,
     SignedInUser,
 )
-from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.services import Clock, InvitationLinks
 from shared.services.events import EventPublisher
 
@@ -47,17 +48,16 @@ class InvitationService:
         self,
         store: InvitationStore,
         idempotency_keys: IdempotencyKeyStore,
-        sender: EmailSender,
+        queues: QueueSender,
         links: InvitationLinks,
         clock: Clock,
         *,
         redirect_allowlist: list[str],
-        product: ProductLinks,
         events: EventPublisher,
     ) -> None:
-        self.store, self._keys, self._sender, self.links, self.clock = store, idempotency_keys, sender, links, clock
+        self.store, self._keys, self._queues, self.links, self.clock = store, idempotency_keys, queues, links, clock
         self.events = events
-        self._allowlist, self._product = redirect_allowlist, product
+        self._allowlist = redirect_allowlist
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -93,6 +93,7 @@ class InvitationService:
             if replay is not None:
                 return self.view(replay), False
         now = self.clock()
+        email = _queued_email(attempt=1, now=now)
         invitation = Invitation(
             id=invitation_id,
             status=PENDING,
@@ -107,18 +108,20 @@ class InvitationService:
             created_at=now,
             expires_at=now + timedelta(days=request.ttl_days),
             invite_redeem_url=self.links.redeem(invitation_id),
+            email=email,
         )
-        created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING)
+        created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING, send_id=email.send_id)
         invitation = invitation.model_copy(update={"pending_events": [PendingEvent(key=audit_row_key(created), event=created)]})
         try:
-            etag = self.store.insert(invitation, created)
+            self.store.insert(invitation, created)
         except AlreadyExists:
             if not idempotency_key:
                 raise
-            # A concurrent request with the same key wrote it first: that one sends the e-mail, this is a replay.
+            # A concurrent request with the same key wrote it first: that one queues the e-mail, this is a replay.
             return self.view(self.get(invitation_id)), False
         self.events.publish(invitation.id, invitation.pending_events)
-        return self.view(self._deliver((invitation, etag), actor, action="email-sent")), True
+        self.enqueue_email(invitation)
+        return self.view(invitation), True
 
     def _claim_idempotency_key(self, key: str, request: InvitationRequest, new_id: str) -> tuple[str, Invitation | None]:
         """(invitation id, the invitation if this is a replay). The key is claimed before the invitation
@@ -134,46 +137,6 @@ class InvitationService:
         except NotFound:
             return claim.invitation_id, None
 
-    def _deliver(self, current: Loaded, actor: str, action: str) -> Invitation:
-        """Send (or re-send) the e-mail, then record the outcome; a failure is stored, never lost.
-
-        The send happens once, outside the guarded write, so losing a race on the record only
-        retries the record: every e-mail that went out is counted. An expired invitation gets
-        a fresh expiry, so the link in the new e-mail works.
-        """
-        invitation = current[0]
-        now = self.clock()
-        status = invitation.effective_status(now)
-        if status not in OPEN:
-            raise rules.illegal(action, invitation.id, status)
-        expires_at = now + timedelta(days=invitation.ttl_days) if status == EXPIRED else invitation.expires_at
-        message = render_invitation_email(
-            to_address=invitation.invitee.email,
-            to_name=invitation.invitee.display_name,
-            inviter_name=invitation.inviter.name,
-            inviter_organisation=invitation.inviter.organisation,
-            redeem_url=invitation.invite_redeem_url,
-            language=invitation.language,
-            custom_message=invitation.message,
-            expires_at=expires_at,
-            admin_consent_help_url=self.links.admin_consent_help(invitation.id),
-            product=self._product,
-        )
-        result = self._sender.send(message)
-        log.info("Invitation %s e-mail %s; redeem link: %s", invitation.id, result.status, invitation.invite_redeem_url)
-
-        def record(latest: Invitation, at: datetime) -> Invitation:
-            delivery = EmailDelivery(
-                status=result.status,
-                message_id=result.message_id,
-                error=result.error,
-                attempts=latest.email.attempts + 1 if latest.email else 1,
-                last_attempt_at=at,
-            )
-            return latest.model_copy(update={"expires_at": max(expires_at, latest.expires_at), "email": delivery})
-
-        return self._transition(current, actor, action, allowed=OPEN, change=record, detail=result.error)
-
     # -- transitions --------------------------------------------------------------------------------
 
     def _transition(
@@ -188,6 +151,7 @@ class InvitationService:
         done: Callable[[Invitation], bool] | None = None,
         account: SignedInUser | None = None,
         company_id: str | None = None,
+        send_id: str | None = None,
         settle_events: bool = False,
     ) -> Invitation:
         """Apply `change` to the invitation read with its ETag if its effective status is in `allowed`;
@@ -215,6 +179,7 @@ class InvitationService:
                 detail=detail,
                 account=account,
                 company_id=company_id,
+                send_id=send_id,
             )
             pending = list(changed.pending_events)
             if settle_events and self.events.publish(invitation.id, pending):
@@ -239,8 +204,85 @@ class InvitationService:
             except ConcurrentUpdate:
                 log.info("Invitation %s changed while its events were settled; the next sweep retries", invitation_id)
 
+    # -- the e-mail ------------------------------------------------------------------------------------
+
     def resend(self, invitation_id: str, actor: str) -> InvitationView:
-        return self.view(self._deliver(self.store.load(invitation_id), actor, action="email-resent"))
+        """Record a new send (the next attempt) and queue it. While the previous send is still queued,
+        that one is the answer: pressing resend twice, or twenty times at once, sends one e-mail.
+        An expired invitation gets a fresh expiry, so the link in the new e-mail works."""
+        email = _queued_email(attempt=0, now=self.clock())  # attempt and times are set in the write
+
+        def change(invitation: Invitation, now: datetime) -> Invitation:
+            if invitation.email is not None and invitation.email.status == "queued":
+                raise _StillQueued(invitation)
+            expired = invitation.effective_status(now) == EXPIRED
+            attempt = invitation.email.attempt + 1 if invitation.email else 1
+            return invitation.model_copy(update={
+                "expires_at": now + timedelta(days=invitation.ttl_days) if expired else invitation.expires_at,
+                "email": email.model_copy(update={"attempt": attempt, "queued_at": now, "updated_at": now}),
+            })
+
+        try:
+            resent = self._transition(
+                self.store.load(invitation_id), actor, "email-resent", allowed=OPEN, change=change, send_id=email.send_id
+            )
+        except _StillQueued as queued:
+            return self.view(queued.invitation)
+        self.enqueue_email(resent)
+        return self.view(resent)
+
+    def enqueue_email(self, invitation: Invitation) -> None:
+        """Queue the send the invitation records as queued (the invitation-email worker carries it out).
+        Only logs when the queue is unreachable: the intent is stored, and the sweeper re-enqueues it."""
+        email = invitation.email
+        if email is None or email.status != "queued":
+            return
+        intent = EmailIntent(invitation_id=invitation.id, send_id=email.send_id)
+        try:
+            self._queues.send(INVITATION_EMAIL, intent.model_dump(mode="json", by_alias=True))
+        except DomainError as error:
+            log.warning("E-mail %s of invitation %s not queued (%s); the sweeper will", email.send_id, invitation.id, error)
+
+    def record_email(
+        self,
+        intent: EmailIntent,
+        status: EmailStatus,
+        *,
+        action: str,
+        actor: str,
+        after: tuple[EmailStatus, ...],
+        operation_id: str | None = None,
+        error: str | None = None,
+    ) -> Invitation:
+        """Move the intent's send to `status` with its audit event, if it is still the invitation's
+        send and in one of the states `after`; otherwise (a stale or repeated message or report) a no-op."""
+
+        def change(invitation: Invitation, now: datetime) -> Invitation:
+            assert invitation.email is not None  # `done` returned first otherwise
+            update = {"status": status, "operation_id": operation_id or invitation.email.operation_id, "error": error}
+            return invitation.model_copy(update={"email": invitation.email.model_copy(update={**update, "updated_at": now})})
+
+        def done(invitation: Invitation) -> bool:
+            email = invitation.email
+            return email is None or email.send_id != intent.send_id or email.status not in after
+
+        # The e-mail's fate is recorded whatever the invitation's status (a report may follow a revoke).
+        return self._transition(
+            self.store.load(intent.invitation_id), actor, action, allowed=tuple(InvitationStatus), change=change,
+            done=done, detail=error, send_id=intent.send_id, settle_events=True,
+        )
+
+    def note_email_error(self, intent: EmailIntent, error: str) -> None:
+        """Keep the last error on the queued send (no audit row: the send is still being tried)."""
+        invitation, etag = self.store.load(intent.invitation_id)
+        email = invitation.email
+        if email is None or email.send_id != intent.send_id or email.status != "queued":
+            return
+        noted = email.model_copy(update={"error": error, "updated_at": self.clock()})
+        try:
+            self.store.replace(invitation.model_copy(update={"email": noted}), etag, None)
+        except ConcurrentUpdate:
+            pass  # someone else wrote the invitation; the next try notes its own error
 
     def revoke(self, invitation_id: str, actor: str) -> InvitationView:
         def change(invitation: Invitation, now: datetime) -> Invitation:
@@ -317,3 +359,15 @@ class InvitationService:
         return self._transition(
             current, "company-create", action, allowed=(COMPLETED,), change=change, done=done, detail=error, settle_events=True
         )
+
+
+class _StillQueued(Exception):
+    """Resend met a send that has not left yet: answer with that one instead of queueing another."""
+
+    def __init__(self, invitation: Invitation) -> None:
+        super().__init__(invitation.id)
+        self.invitation = invitation
+
+
+def _queued_email(*, attempt: int, now: datetime) -> EmailDelivery:
+    return EmailDelivery(send_id=str(uuid.uuid4()), attempt=attempt, status="queued", queued_at=now, updated_at=now)

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import azure.functions as func
 import pytest
 
+from invite_user.email_queue import send_invitation_email
 from invite_user.invitations_api import create_invitation, get_invitation, revoke_invitation
 from invite_user.openapi_document import openapi_document
 from shared.composition import Services
@@ -36,14 +38,22 @@ def storage_down(app: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     configure(monkeypatch)  # the next call builds the services again, from the restored settings
 
 
-def test_create_answers_201_with_location_and_sends_the_email(app: Services, outbox: Path) -> None:
+def test_create_answers_201_with_location_and_the_queue_function_sends_the_email(app: Services, outbox: Path) -> None:
     body = invitation_body()
     response = post_invitation(json.dumps(body).encode())
     assert response.status_code == 201, response.get_body()
     created = json.loads(response.get_body())
     assert response.headers["Location"] == f"/api/invitations/{created['id']}"
     assert created["inviteRedeemUrl"] == f"http://localhost:7071/api/InviteUser?invitationId={created['id']}"
-    assert any(body["invitee"]["email"] in path.read_text() for path in outbox.glob("*.eml"))
+    assert created["email"]["status"] == "queued"
+
+    # The message the handler enqueued, as the host hands it to the queue function.
+    message = func.QueueMessage(body=json.dumps({"invitationId": created["id"], "sendId": created["email"]["sendId"]}).encode())
+    for _ in range(2):  # a redelivered message sends nothing more
+        send_invitation_email.build().get_user_function()(message)
+    assert [body["invitee"]["email"] in path.read_text() for path in outbox.glob("*.eml")].count(True) == 1
+    sent = json.loads(call(get_invitation, request("GET", f"/api/invitations/{created['id']}", route_params={"id": created["id"]})).get_body())
+    assert sent["email"]["status"] == "sent"
 
 
 def test_a_replayed_idempotency_key_says_so(app: Services) -> None:

@@ -17,7 +17,7 @@ from shared.adapters.tables import INVITATIONS
 from shared.adapters.tables.auth_flows import AuthFlow
 from shared.composition import Services
 from shared.domain.errors import Conflict, IdempotencyMismatch, InvalidInput, NotFound, Unavailable
-from shared.domain.models import CompanyCreateMessage, CompanyForm, InvitationRequest, InvitationStatus, SignedInUser
+from shared.domain.models import CompanyCreateMessage, CompanyForm, EmailIntent, InvitationRequest, InvitationStatus, SignedInUser
 from shared.settings import Settings
 from tests.azurite import Azurite, closed_storage
 from tests.support import invitation_body
@@ -36,13 +36,13 @@ def company_form(body: dict[str, object]) -> CompanyForm:
     return CompanyForm.model_validate({**body, "contactName": "Anna Keller"})
 
 
-def test_create_stores_the_invitation_and_sends_the_email(app: Services, outbox: Path) -> None:
+def test_create_stores_the_invitation_with_its_email_queued(app: Services, outbox: Path) -> None:
     view, created = app.invitations.create(request(), actor="staff", idempotency_key=None)
     assert created and view.status == InvitationStatus.PENDING
     assert view.invite_redeem_url == app.links.redeem(view.id)
-    assert view.email is not None and view.email.status == "sent"
-    assert [event.action for event in view.history] == ["created", "email-sent"]
-    assert len(list(outbox.glob("*.eml"))) == 1
+    assert view.email is not None and (view.email.status, view.email.attempt) == ("queued", 1)
+    assert [(event.action, event.send_id) for event in view.history] == [("created", view.email.send_id)]
+    assert list(outbox.glob("*.eml")) == [], "the queue worker sends it, not the request"
 
 
 def test_the_allow_list_is_checked_by_the_service_itself(app: Services) -> None:
@@ -50,19 +50,21 @@ def test_the_allow_list_is_checked_by_the_service_itself(app: Services) -> None:
         app.invitations.create(request(redirectUrl="https://evil.example"), actor="staff", idempotency_key=None)
 
 
-def test_an_idempotency_key_replays_and_refuses_another_body(app: Services, outbox: Path) -> None:
+def test_an_idempotency_key_replays_and_refuses_another_body(app: Services) -> None:
     key = f"key-{time.monotonic_ns()}"
     body = request()
     first, created = app.invitations.create(body, actor="staff", idempotency_key=key)
     again, created_again = app.invitations.create(body, actor="staff", idempotency_key=key)
     assert created and not created_again and again.id == first.id
-    assert len(list(outbox.glob("*.eml"))) == 1
+    assert again.email == first.email, "the replay names the same send"
     with pytest.raises(IdempotencyMismatch):
         app.invitations.create(request(), actor="staff", idempotency_key=key)
 
 
 def test_expiry_comes_from_the_clock(app: Services, clock: Clock) -> None:
     view, _ = app.invitations.create(request(ttlDays=1), actor="staff", idempotency_key=None)
+    assert view.email is not None
+    app.emails.send(EmailIntent(invitation_id=view.id, send_id=view.email.send_id))
     clock.now += timedelta(days=2)
     invitation = app.invitations.get(view.id)
     assert app.invitations.redemption_block(invitation) == "invitation-expired"

@@ -1,9 +1,12 @@
-"""Delivery through Azure Communication Services (ACS) e-mail."""
+"""Delivery through Azure Communication Services (ACS) e-mail.
 
-import json
+A send ends when ACS accepted the message (202): waiting for the operation to finish would
+hold a queue worker for seconds (ACS often confirms late; its status poll can even answer 404
+for an accepted send). The outcome arrives later as an Event Grid delivery report.
+"""
+
 import logging
 from typing import Any
-from uuid import uuid4
 
 from azure.communication.email import EmailClient
 from azure.core.credentials import TokenCredential
@@ -20,7 +23,7 @@ from shared.adapters.mail.message import OutgoingEmail, SendResult
 
 logger = logging.getLogger(__name__)
 
-# Sends happen while a person waits for an HTTP answer: a struggling ACS must cost seconds, not minutes.
+# A struggling ACS costs a queue worker seconds, not minutes: the queue retries the message later.
 _RETRIES = 2
 _MAX_RETRY_AFTER_SECONDS = 2.0
 
@@ -41,15 +44,11 @@ class AcsEmailSender:
         connection_string: str | None = None,
         endpoint: str | None = None,
         credential: TokenCredential | None = None,
-        polling_interval: float = 1.0,
-        confirm_timeout: float = 10.0,
     ) -> None:
         """Reached with a connection string (access key), or an endpoint and an azure-identity credential."""
         self._sender_address = sender_address
-        self._confirm_timeout = confirm_timeout
         options: dict[str, Any] = {
             "retry_policy": _ShortRetryPolicy(retry_total=_RETRIES, retry_backoff_factor=0.25, retry_backoff_max=1),
-            "polling_interval": polling_interval,  # the SDK's default is 30 s between status checks
             "connection_timeout": 3,
             "read_timeout": 5,
         }
@@ -60,18 +59,14 @@ class AcsEmailSender:
         else:
             raise ValueError("ACS needs a connection string, or an endpoint and a credential")
 
-    def send(self, message: OutgoingEmail) -> SendResult:
-        # Our own operation id lets ACS treat the retries of one send as one message.
-        operation_id = str(uuid4())
+    def send(self, message: OutgoingEmail, operation_id: str) -> SendResult:
+        # ACS treats a repeated Operation-Id as the same send, so a retried message is one e-mail.
+        # polling=False: no status polls, no poller thread; accepted is all this call learns.
         try:
-            poller = self._client.begin_send(self._payload(message), operation_id=operation_id)
-            outcome = poller.result(timeout=self._confirm_timeout)
+            self._client.begin_send(self._payload(message), operation_id=operation_id, polling=False)
         except AzureError as error:
-            return _failed(_describe(error))
-        if not poller.done():
-            # ACS accepted the message but did not confirm it in time; it may still go out.
-            return _failed(f"ACS did not confirm the send within {self._confirm_timeout:g} s")
-        return SendResult(status="sent", message_id=(outcome or {}).get("id") or operation_id)
+            return _failed(error)
+        return SendResult(status="sent", operation_id=operation_id)
 
     def _payload(self, message: OutgoingEmail) -> dict[str, Any]:
         return {
@@ -88,25 +83,21 @@ def _recipient(message: OutgoingEmail) -> dict[str, str]:
     return recipient
 
 
-def _failed(error: str) -> SendResult:
-    logger.warning("E-mail not sent: %s", error)
-    return SendResult(status="failed", error=error)
+def _failed(error: AzureError) -> SendResult:
+    description, retryable = _describe(error)
+    logger.warning("E-mail not sent: %s", description)
+    return SendResult(status="failed", error=description, retryable=retryable)
 
 
-def _describe(error: AzureError) -> str:
+def _describe(error: AzureError) -> tuple[str, bool]:
+    """A readable reason, and whether trying again later may succeed."""
     if isinstance(error, ServiceRequestError):
-        return "Could not reach ACS"
+        return "Could not reach ACS", True
     if isinstance(error, ServiceResponseError):
-        return "ACS did not answer"
+        return "ACS did not answer", True
     response = error.response if isinstance(error, HttpResponseError) else None
-    if response is None:
-        return f"ACS send failed ({type(error).__name__})"
-    if response.status_code is not None and response.status_code >= 400:
-        return f"ACS answered {response.status_code} {response.reason}"
-    # A successful HTTP answer raised as an error: the send operation itself ended Failed or Canceled.
-    try:
-        body = json.loads(response.text())
-    except ValueError:
-        body = {}
-    detail = (body.get("error") or {}).get("message")
-    return f"ACS reported the send as {body.get('status', 'failed')}" + (f": {detail}" if detail else "")
+    if response is None or response.status_code is None:
+        return f"ACS send failed ({type(error).__name__})", True
+    status = response.status_code
+    # Throttling and server errors pass; any other refusal (bad key, bad request) will repeat.
+    return f"ACS answered {status} {response.reason}", status in (408, 429) or status >= 500

@@ -24,12 +24,14 @@ class OutgoingEmail(BaseModel):
 class SendResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    status: Literal["sent", "failed"]
-    message_id: str | None = None
+    status: Literal["sent", "failed"]  # sent: accepted for delivery; the delivery report says the rest
+    operation_id: str | None = None
     error: str | None = None  # short and readable, fit for an operator or a UI message
+    retryable: bool = False  # a failure that a later try may not meet (throttling, outage)
 
 
 class EmailSender(Protocol):
-    def send(self, message: OutgoingEmail) -> SendResult:
-        """Deliver `message`; delivery problems come back as `failed`, never as exceptions."""
+    def send(self, message: OutgoingEmail, operation_id: str) -> SendResult:
+        """Hand `message` over for delivery without waiting for it to be delivered. Sending again with
+        the same `operation_id` sends nothing new. Problems come back as `failed`, never as exceptions."""
         ...

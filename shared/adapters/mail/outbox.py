@@ -4,9 +4,8 @@ import logging
 from datetime import UTC, datetime
 from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
-from uuid import uuid4
 
 from shared.adapters.mail.message import OutgoingEmail, SendResult
 
@@ -32,10 +31,12 @@ class OutboxEmailSender:
         self._directory = Path(directory)
         self._sender_address = sender_address
 
-    def send(self, message: OutgoingEmail) -> SendResult:
+    def send(self, message: OutgoingEmail, operation_id: str) -> SendResult:
+        # Like ACS, one operation id is one message: a redelivered queue message writes no second file.
+        if any(self._directory.glob(f"*-{operation_id}.eml")):
+            return SendResult(status="sent", operation_id=operation_id)
         now = datetime.now(UTC)
-        # An explicit domain: make_msgid() would otherwise ask DNS for this host's FQDN.
-        message_id = make_msgid(domain=self._sender_address.rpartition("@")[2] or "localhost")
+        message_id = f"<{operation_id}@{self._sender_address.rpartition('@')[2] or 'localhost'}>"
         email = EmailMessage()
         email["From"] = self._sender_address
         email["Date"] = format_datetime(now)
@@ -43,14 +44,14 @@ class OutboxEmailSender:
         email.set_content(message.text)
         email.add_alternative(message.html, subtype="html")
 
-        # Time first so the folder lists in sending order; the suffix keeps same-microsecond sends apart.
-        path = self._directory / f"{now:%Y%m%dT%H%M%S%fZ}-{uuid4().hex[:8]}.eml"
+        # Time first so the folder lists in sending order; the operation id makes the name unique.
+        path = self._directory / f"{now:%Y%m%dT%H%M%S%fZ}-{operation_id}.eml"
         try:
             self._directory.mkdir(parents=True, exist_ok=True)
             with path.open("xb") as file:
                 file.write(_addressing(message) + email.as_bytes())
         except OSError as error:
             logger.warning("E-mail not written to the outbox %s: %s", self._directory, error.strerror)
-            return SendResult(status="failed", error=f"Could not write to the outbox: {error.strerror}")
+            return SendResult(status="failed", error=f"Could not write to the outbox: {error.strerror}", retryable=True)
         logger.info("E-mail to the outbox: %s", path.resolve())
-        return SendResult(status="sent", message_id=message_id)
+        return SendResult(status="sent", operation_id=operation_id)

@@ -9,6 +9,8 @@ Tables and keys (the README explains why):
 - Companies: PartitionKey = company id; RowKey "company" and "member-{object id}".
 - Users: PartitionKey = B2C object id.
 - AdminConsents: PartitionKey = Entra tenant id; RowKey = timestamped consent result.
+- EmailOperations: PartitionKey = ACS operation id (an e-mail's send id); which invitation a
+  delivery report is about.
 """
 
 import json
@@ -38,7 +40,8 @@ AUTH_FLOWS = "AuthFlows"
 COMPANIES = "Companies"
 USERS = "Users"
 ADMIN_CONSENTS = "AdminConsents"
-ALL_TABLES = (INVITATIONS, IDEMPOTENCY_KEYS, AUTH_FLOWS, COMPANIES, USERS, ADMIN_CONSENTS)
+EMAIL_OPERATIONS = "EmailOperations"
+ALL_TABLES = (INVITATIONS, IDEMPOTENCY_KEYS, AUTH_FLOWS, COMPANIES, USERS, ADMIN_CONSENTS, EMAIL_OPERATIONS)
 
 _EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}
 _MODIFIED = {TableErrorCode.UPDATE_CONDITION_NOT_SATISFIED}

@@ -130,6 +130,19 @@ class InvitationStore:
 
         return self.table.run(read, "The invitation list")
 
+    def outstanding(self, since_before: datetime) -> list[Invitation]:
+        """Invitations with an intent waiting since before `since_before` (the sweeper's query)."""
+
+        def read(t: TableClient) -> list[Invitation]:
+            entities = t.query_entities(
+                f"RowKey eq '{INVITATION_ROW}' and OutstandingSince lt @cutoff",
+                parameters={"cutoff": since_before},
+                select=["Data"],
+            )
+            return [Invitation.model_validate_json(entity["Data"]) for entity in entities]
+
+        return self.table.run(read, "Outstanding invitations")
+
 
 def encode_token(token: dict[str, str] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(token).encode()).decode() if token else None

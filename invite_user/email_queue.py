@@ -1,0 +1,49 @@
+"""The `invitation-email` queue: send the e-mail an invitation's guarded write recorded.
+
+Messages are EmailIntent JSON ({"invitationId", "sendId"}), base64-encoded as host.json says.
+A passing failure (ACS throttling or down, storage unreachable) raises, so the host makes the
+message visible again; after maxDequeueCount tries the host moves it to `invitation-email-poison`,
+whose function records the send as failed with the last error.
+"""
+
+import logging
+
+import azure.functions as func
+from pydantic import ValidationError
+
+from invite_user.blueprint import bp
+from shared.adapters.queues import INVITATION_EMAIL
+from shared.composition import services
+from shared.domain.errors import DomainError
+from shared.domain.models import EmailIntent
+
+log = logging.getLogger(__name__)
+
+
+def _intent(message: func.QueueMessage) -> EmailIntent | None:
+    try:
+        return EmailIntent.model_validate_json(message.get_body())
+    except ValidationError:
+        # Retrying cannot fix it: log it and let it go instead of poisoning the queue with it.
+        log.error("Dropped malformed %s message %s", INVITATION_EMAIL, message.id)
+        return None
+
+
+@bp.queue_trigger(arg_name="message", queue_name=INVITATION_EMAIL, connection="STORAGE")
+def send_invitation_email(message: func.QueueMessage) -> None:
+    intent = _intent(message)
+    if intent is None:
+        return
+    try:
+        services().emails.send(intent)
+    except DomainError as error:
+        if error.retryable:
+            raise  # the host retries the message, then poisons it
+        log.error("E-mail %s of invitation %s not sent: %s", intent.send_id, intent.invitation_id, error)
+
+
+@bp.queue_trigger(arg_name="message", queue_name=f"{INVITATION_EMAIL}-poison", connection="STORAGE")
+def fail_poisoned_invitation_email(message: func.QueueMessage) -> None:
+    intent = _intent(message)
+    if intent is not None:
+        services().emails.fail_poisoned(intent)

@@ -1,0 +1,34 @@
+"""The sweeper: re-drives intents that waited too long for their side effect.
+
+A decision is recorded first (the invitation's guarded write) and carried out afterwards from a
+queue message. If the process dies between the write and the enqueue, or the queue cannot be
+reached, the intent stays outstanding: the invitation row's `OutstandingSince` column says since
+when. Every minute the sweeper finds rows whose intent is older than SWEEP_AFTER_SECONDS and
+re-enqueues it; the workers are idempotent, so a message for a side effect already done is a no-op.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from shared.adapters.tables.invitations import InvitationStore
+from shared.domain.models import Invitation
+from shared.services import Clock
+
+log = logging.getLogger(__name__)
+Enqueue = Callable[[Invitation], None]  # queues the invitation's outstanding intent of one kind, if it has one
+
+
+class IntentSweeper:
+    def __init__(self, store: InvitationStore, clock: Clock, *, after_seconds: int, enqueuers: list[Enqueue]) -> None:
+        self.store, self.clock, self._after, self._enqueuers = store, clock, timedelta(seconds=after_seconds), enqueuers
+
+    def sweep(self) -> int:
+        """Re-enqueue every outstanding intent older than the threshold; returns how many invitations had one."""
+        outstanding = self.store.outstanding(self.clock() - self._after)
+        for invitation in outstanding:
+            for enqueue in self._enqueuers:
+                enqueue(invitation)
+        if outstanding:
+            log.warning("Sweeper re-enqueued the outstanding intents of %d invitation(s)", len(outstanding))
+        return len(outstanding)

@@ -1,0 +1,112 @@
+"""The invitation e-mail after its intent was recorded: send it once, settle it.
+
+The invitation's guarded write records the send (`email.status` queued, a send id, the attempt)
+and InvitationService.enqueue_email puts it on `invitation-email` (a lost message is found by the
+sweeper). Everything here follows from that record and is idempotent, so a repeated or stale
+queue message, a redelivered delivery report or a sweep that re-enqueues a send in flight
+changes nothing; every record goes through InvitationService.record_email (guarded, audited):
+- `send`: the queue worker hands the message to ACS with the send id as operation id, records
+  `sent` once ACS accepted it, and raises a retryable error on a passing failure (the queue retries);
+- `fail_poisoned`: after maxDequeueCount the poison queue's worker records `failed` with the last error;
+- `settle`: an ACS delivery report records delivered, bounced, suppressed or failed.
+"""
+
+import logging
+
+from shared.adapters.mail import EmailSender, OutgoingEmail
+from shared.adapters.tables.email_operations import EmailOperationStore
+from shared.domain.errors import NotFound, Unavailable
+from shared.domain.invitations import COMPLETED, REVOKED
+from shared.domain.models import DeliveryReport, EmailIntent, Invitation
+from shared.presentation.invitation_email import ProductLinks, render_invitation_email
+from shared.services.invitations import InvitationService
+
+log = logging.getLogger(__name__)
+WORKER = "invitation-email-worker"  # the actor of what the queue workers record
+DELIVERY_REPORTS = "acs-delivery-report"
+
+
+class EmailNotSent(Unavailable):
+    """ACS (or the outbox) refused the send for now; the queue delivers the message again later."""
+
+
+class InvitationEmailService:
+    def __init__(
+        self,
+        invitations: InvitationService,
+        operations: EmailOperationStore,
+        sender: EmailSender,
+        *,
+        product: ProductLinks,
+    ) -> None:
+        self.invitations, self._operations, self._sender = invitations, operations, sender
+        self._product = product
+
+    def send(self, intent: EmailIntent) -> None:
+        """Carry out the recorded send, once; a message for a send that is no longer queued is a no-op."""
+        try:
+            invitation = self.invitations.get(intent.invitation_id)
+        except NotFound:
+            log.warning("E-mail %s: invitation %s does not exist", intent.send_id, intent.invitation_id)
+            return
+        email = invitation.email
+        if email is None or email.send_id != intent.send_id or email.status != "queued":
+            return
+        status = invitation.effective_status(self.invitations.clock())
+        if status in (REVOKED, COMPLETED):
+            error = f"Not sent: the invitation is {status.value}"
+            self.invitations.record_email(intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=error)
+            return
+        # Before ACS could report on the operation, so every report finds its invitation.
+        self._operations.remember(intent.send_id, invitation.id)
+        result = self._sender.send(self._render(invitation), operation_id=intent.send_id)
+        log.info("Invitation %s e-mail %s: %s", invitation.id, intent.send_id, result.status)
+        if result.status == "sent":
+            self.invitations.record_email(
+                intent, "sent", action="email-sent", actor=WORKER, after=("queued",), operation_id=result.operation_id
+            )
+        elif result.retryable:
+            error = result.error or "E-mail not sent"
+            self.invitations.note_email_error(intent, error)
+            raise EmailNotSent(error, code="email-not-sent")
+        else:
+            self.invitations.record_email(intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=result.error)
+
+    def fail_poisoned(self, intent: EmailIntent) -> None:
+        """The queue gave up on this send: record it failed with the last error a try met."""
+        try:
+            email = self.invitations.get(intent.invitation_id).email
+        except NotFound:
+            return
+        error = (email.error if email else None) or "The e-mail could not be handed over for delivery"
+        self.invitations.record_email(intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=error)
+
+    def settle(self, report: DeliveryReport) -> None:
+        """Record ACS's delivery report on the send it is about; unknown or repeated reports are no-ops."""
+        invitation_id = self._operations.invitation_of(report.operation_id)
+        if invitation_id is None:
+            log.info("Delivery report for unknown e-mail operation %s", report.operation_id)
+            return
+        intent = EmailIntent(invitation_id=invitation_id, send_id=report.operation_id)
+        error = None if report.state == "delivered" else report.detail or f"ACS reported the e-mail {report.state}"
+        try:
+            self.invitations.record_email(
+                intent, report.state, action=f"email-{report.state}", actor=DELIVERY_REPORTS, after=("queued", "sent"),
+                operation_id=report.operation_id, error=error,
+            )
+        except NotFound:
+            log.warning("Delivery report for deleted invitation %s", invitation_id)
+
+    def _render(self, invitation: Invitation) -> OutgoingEmail:
+        return render_invitation_email(
+            to_address=invitation.invitee.email,
+            to_name=invitation.invitee.display_name,
+            inviter_name=invitation.inviter.name,
+            inviter_organisation=invitation.inviter.organisation,
+            redeem_url=invitation.invite_redeem_url,
+            language=invitation.language,
+            custom_message=invitation.message,
+            expires_at=invitation.expires_at,
+            admin_consent_help_url=self.invitations.links.admin_consent_help(invitation.id),
+            product=self._product,
+        )
