@@ -1,7 +1,7 @@
 """Queue and timer triggers: the dev host process runs tests/apps/triggers_app.py against the stack's Azurite.
 
 Each dev host process gets its own queues and table through app settings, so what a test sees
-in storage is what that process did. Waits are bounded polls, never timings.
+in storage is what that process did. Waits are bounded polls (60 s), never timings.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -29,23 +28,11 @@ from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.queue import QueueClient
 
 from scripts.stack import LocalStack, StackConfig
+from tests.queues import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_DEQUEUE_COUNT = 3  # tests/apps/host.json
-WAIT_SECONDS = 60
 SHORT_LEASE_SECONDS = 2
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], what: str) -> T:
-    """Poll until ``probe`` returns something truthy; fail after a generous bound."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"not within {WAIT_SECONDS} s: {what}")
 
 
 @dataclass
@@ -89,7 +76,7 @@ def dev_host(stack: LocalStack, tmp_path: Path, **settings: str) -> Iterator[Dev
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     try:
-        ready = eventually(
+        ready = wait_until(
             lambda: process.poll() is None and re.search(r"Dev host ready on (\S+)", log.read_text()) or process.poll() is not None,
             "the dev host starts",
         )
@@ -138,21 +125,21 @@ def test_message_runs_with_its_metadata_then_is_deleted(host: DevHost) -> None:
     queue = host.queue("WORK_QUEUE")
     queue.create_queue()  # after the host started: it waits for the queue to exist
     sent = queue.send_message(base64.b64encode("hello é".encode()).decode())
-    row = eventually(lambda: _entity(host, "work", sent.id), "the function records the message")
+    row = wait_until(lambda: _entity(host, "work", sent.id), "the function records the message")
     assert row["Body"] == "hello é"
     assert row["DequeueCount"] == 1
     assert datetime.fromisoformat(row["InsertionTime"]) == sent.inserted_on
     assert datetime.fromisoformat(row["ExpirationTime"]) == sent.expires_on
     assert datetime.fromisoformat(row["NextVisible"]) > sent.inserted_on
     assert row["PopReceipt"]
-    eventually(lambda: _empty(queue), "the message is deleted after success")
+    wait_until(lambda: _empty(queue), "the message is deleted after success")
 
 
 def test_async_function_runs_with_its_context(host: DevHost) -> None:
     queue = host.queue("ASYNC_QUEUE")
     queue.create_queue()
     sent = queue.send_message(base64.b64encode(b"async").decode())
-    row = eventually(lambda: _entity(host, "async", sent.id), "the async function runs")
+    row = wait_until(lambda: _entity(host, "async", sent.id), "the async function runs")
     assert (row["Body"], row["Function"]) == ("async", "work_async")
 
 
@@ -161,7 +148,7 @@ def test_failing_message_is_retried_then_moved_to_poison_with_its_body(host: Dev
     queue.create_queue()
     original = base64.b64encode(b'{"intent": 42}').decode()
     sent = queue.send_message(original)
-    moved = eventually(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
+    moved = wait_until(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
     assert [m.content for m in moved] == [original]
     attempts = sorted(row["DequeueCount"] for row in host.rows("failing") if row["RowKey"].startswith(sent.id))
     assert attempts == list(range(1, MAX_DEQUEUE_COUNT + 1))  # each retry after visibilityTimeout, then no more
@@ -173,7 +160,7 @@ def test_undecodable_base64_goes_to_poison_without_running(host: DevHost) -> Non
     if not _exists(queue):
         queue.create_queue()
     sent = queue.send_message("not base64!")
-    moved = eventually(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
+    moved = wait_until(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
     assert [m.content for m in moved] == ["not base64!"]
     assert _entity(host, "work", sent.id) is None
 
@@ -183,7 +170,7 @@ def test_encoding_none_passes_the_text_as_sent(plain_host: DevHost) -> None:
     queue.create_queue()
     texts = ['{"plain": "é"}', "aGVsbG8="]  # the second would be "hello" if it were decoded
     sent = [queue.send_message(text) for text in texts]
-    bodies = [eventually(partial(_entity, plain_host, "work", m.id), "processed")["Body"] for m in sent]
+    bodies = [wait_until(partial(_entity, plain_host, "work", m.id), "processed")["Body"] for m in sent]
     assert bodies == texts
 
 
@@ -192,13 +179,13 @@ def test_a_function_outlasting_its_lease_keeps_the_message(plain_host: DevHost) 
     queue = plain_host.queue("SLOW_QUEUE")
     queue.create_queue()
     sent = queue.send_message(str(SHORT_LEASE_SECONDS * 3))
-    eventually(lambda: _entity(plain_host, "slow", f"{sent.id}-1"), "the function starts")
-    eventually(lambda: _empty(queue), "the message is deleted once the function is done")
+    wait_until(lambda: _entity(plain_host, "slow", f"{sent.id}-1"), "the function starts")
+    wait_until(lambda: _empty(queue), "the message is deleted once the function is done")
     assert [row["DequeueCount"] for row in plain_host.rows("slow")] == [1]
 
 
 def test_timer_fires_on_a_six_field_ncrontab_schedule(host: DevHost) -> None:
-    ticks = eventually(partial(_ticks, host, 2), "two ticks")
+    ticks = wait_until(partial(_ticks, host, 2), "two ticks")
     assert {row["PastDue"] for row in ticks} == {False}
     for row in ticks:  # every second: each tick's next occurrence is a whole second after it ran
         assert datetime.fromisoformat(row["Next"]).microsecond == 0
@@ -206,7 +193,7 @@ def test_timer_fires_on_a_six_field_ncrontab_schedule(host: DevHost) -> None:
 
 
 def test_timer_fires_on_a_timespan_schedule(plain_host: DevHost) -> None:
-    assert len(eventually(partial(_ticks, plain_host, 2), "two ticks")) >= 2
+    assert len(wait_until(partial(_ticks, plain_host, 2), "two ticks")) >= 2
 
 
 def test_http_query_and_methods_through_the_process(host: DevHost) -> None:
@@ -222,13 +209,13 @@ def test_queue_trigger_recovers_when_azurite_restarts(tmp_path: Path) -> None:
         queue = host.queue("WORK_QUEUE")
         queue.create_queue()
         before = queue.send_message(base64.b64encode(b"before").decode())
-        eventually(lambda: _entity(host, "work", before.id), "processed before the stop")
+        wait_until(lambda: _entity(host, "work", before.id), "processed before the stop")
         own.stop_service("azurite")
-        eventually(lambda: "polling queue" in host.log.read_text(), "the listener sees storage down")
+        wait_until(lambda: "polling queue" in host.log.read_text(), "the listener sees storage down")
         own.start_service("azurite")
         after = queue.send_message(base64.b64encode(b"after").decode())
-        assert eventually(lambda: _entity(host, "work", after.id), "processed after the restart")["Body"] == "after"
-        eventually(lambda: _empty(queue), "and deleted")
+        assert wait_until(lambda: _entity(host, "work", after.id), "processed after the restart")["Body"] == "after"
+        wait_until(lambda: _empty(queue), "and deleted")
 
 
 def _exists(queue: QueueClient) -> bool:

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from scripts.stack import LocalStack, StackConfig
+from tests.queues import wait_until
 from tests.storage import Stored
 from tests.support import Api, invitation_body
 from tests.test_invitee_pages import Invitee, assert_html_page, page_kind, session_cookie
@@ -111,6 +112,8 @@ def test_storage_down_mid_flow_is_503_then_every_flow_completes_and_nothing_is_l
     assert stored.invitation(signing_in.id)["Status"] == "accepted"
     assert stored.actions(signing_in.id).count("accepted") == 1
     assert stored.invitation(on_company_page.id)["Status"] == "completed"
+    # The company itself is written by the company-create queue worker, once the listener polls again.
+    wait_until(lambda: stored.company_rows(on_company_page.id), "the company written after the outage")
     assert len(stored.company_rows(on_company_page.id)) == 1
     assert stored.actions(on_company_page.id).count("completed") == 1
 
