@@ -17,6 +17,7 @@ import Provider, { interactionPolicy } from 'oidc-provider';
 import { AccountStore, hashPassword, passwordProblem } from './accounts.mjs';
 import { chooseLanguage, translator } from './i18n.mjs';
 import { writeVerificationEmail } from './mail.mjs';
+import { createStaffTenant, staffConfig } from './staff.mjs';
 import { adminConsentPage, codePage, consentPage, documentPage, errorPage, signInPage, signUpPage } from './views.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,6 +76,8 @@ function readConfig(env) {
     appName: env.IDP_APP_NAME || 'My rConnect',
     termsUrl: env.IDP_TERMS_URL || `https://localhost:${port}/terms-of-use`,
     privacyUrl: env.IDP_PRIVACY_URL || `https://localhost:${port}/privacy`,
+    // The staff's Entra ID tenant (idp/staff.mjs), for the staff API's bearer tokens.
+    staff: staffConfig(env),
   };
 }
 
@@ -507,6 +510,8 @@ function createApp(config) {
     redirect(res, target.href);
   }
 
+  const staffTenant = createStaffTenant(config.staff, `https://localhost:${config.port}`);
+
   return async function handle(req, res) {
     const language = () => translator(chooseLanguage(undefined, req.headers['accept-language']));
     try {
@@ -537,6 +542,7 @@ function createApp(config) {
         await oidcCallback(req, res);
         return;
       }
+      if (await staffTenant(req, res, url, readForm)) return;
       const consent = pathname.match(/^\/([^/]+)\/adminconsent$/i);
       if (consent && (req.method === 'GET' || req.method === 'POST')) {
         await handleAdminConsent(req, res, decodeURIComponent(consent[1]), url);

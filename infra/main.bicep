@@ -57,6 +57,12 @@ param entraClientId string
 @description('ENTRA_LOGIN_HOST')
 param entraLoginHost string = 'https://login.microsoftonline.com'
 
+@description('STAFF_API_AUDIENCE: the audience of the staff API\'s Entra ID tokens (the API app\'s client id); empty: the function key only')
+param staffApiAudience string = ''
+
+@description('STAFF_API_TENANT_ID: the Entra ID tenant of the staff')
+param staffApiTenantId string = ''
+
 @description('CUSTOMER_SUCCESS_EMAIL: shown in e-mails and on the expired page')
 param customerSuccessEmail string
 
@@ -104,6 +110,8 @@ module resources 'resources.bicep' = {
     sessionSecret: sessionSecret
     requireMatchingEmail: requireMatchingEmail
     entraClientId: entraClientId
+    staffApiAudience: staffApiAudience
+    staffApiTenantId: staffApiTenantId
     entraLoginHost: entraLoginHost
     customerSuccessEmail: customerSuccessEmail
     customerSuccessUrl: customerSuccessUrl

@@ -20,6 +20,8 @@ param b2cClientSecret string
 param sessionSecret string
 param requireMatchingEmail bool
 param entraClientId string
+param staffApiAudience string
+param staffApiTenantId string
 param entraLoginHost string
 param customerSuccessEmail string
 param customerSuccessUrl string
@@ -479,6 +481,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     REQUIRE_MATCHING_EMAIL: string(requireMatchingEmail)
     ENTRA_LOGIN_HOST: entraLoginHost
     ENTRA_CLIENT_ID: entraClientId
+    // Entra ID bearer tokens on the staff API, beside the function key (README: Staff identity)
+    STAFF_API_AUDIENCE: staffApiAudience
+    STAFF_API_TENANT_ID: staffApiTenantId
     // E-mail through ACS with the identity
     ACS_ENDPOINT: 'https://${communication.properties.hostName}'
     ACS_SENDER_ADDRESS: senderAddress

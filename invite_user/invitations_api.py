@@ -7,6 +7,7 @@ from shared.composition import services
 from shared.domain.models import InvitationRequest, ListQuery, parse_invitation_id
 from web import routes
 from web.problems import api_errors, json_response, parse_body, parse_query
+from web.staff_identity import staff_actor
 
 STAFF = func.AuthLevel.FUNCTION
 
@@ -15,17 +16,12 @@ def _invitation_id(req: func.HttpRequest) -> str:
     return parse_invitation_id(req.route_params.get("id"))
 
 
-def _actor(req: func.HttpRequest) -> str:
-    # Set by App Service Authentication when staff call through Entra ID; a bare key has no name.
-    return req.headers.get("x-ms-client-principal-name") or "staff-api-key"
-
-
 @bp.route(route=routes.INVITATIONS, methods=["POST"], auth_level=STAFF)
 @api_errors
 def create_invitation(req: func.HttpRequest) -> func.HttpResponse:
     request = parse_body(req, InvitationRequest)
     key = req.headers.get("idempotency-key")
-    invitation, created = services().invitations.create(request, actor=_actor(req), idempotency_key=key)
+    invitation, created = services().invitations.create(request, actor=staff_actor(req), idempotency_key=key)
     headers = {"Location": routes.path(routes.INVITATION, id=invitation.id)}
     if not created:
         headers["Idempotent-Replayed"] = "true"
@@ -35,12 +31,14 @@ def create_invitation(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route=routes.INVITATIONS, methods=["GET"], auth_level=STAFF)
 @api_errors
 def list_invitations(req: func.HttpRequest) -> func.HttpResponse:
+    staff_actor(req)  # a bearer token, when sent, must pass even to read
     return json_response(services().invitations.page(parse_query(req, ListQuery)))
 
 
 @bp.route(route=routes.INVITATION, methods=["GET"], auth_level=STAFF)
 @api_errors
 def get_invitation(req: func.HttpRequest) -> func.HttpResponse:
+    staff_actor(req)  # a bearer token, when sent, must pass even to read
     invitations = services().invitations
     return json_response(invitations.view(invitations.get(_invitation_id(req))))
 
@@ -48,16 +46,16 @@ def get_invitation(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route=routes.REVOKE, methods=["POST"], auth_level=STAFF)
 @api_errors
 def revoke_invitation(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().invitations.revoke(_invitation_id(req), _actor(req)))
+    return json_response(services().invitations.revoke(_invitation_id(req), staff_actor(req)))
 
 
 @bp.route(route=routes.RESEND, methods=["POST"], auth_level=STAFF)
 @api_errors
 def resend_invitation(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().invitations.resend(_invitation_id(req), _actor(req)))
+    return json_response(services().invitations.resend(_invitation_id(req), staff_actor(req)))
 
 
 @bp.route(route=routes.RESET, methods=["POST"], auth_level=STAFF)
 @api_errors
 def reset_invitation(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().invitations.reset(_invitation_id(req), _actor(req)))
+    return json_response(services().invitations.reset(_invitation_id(req), staff_actor(req)))

@@ -8,6 +8,7 @@ throwaway folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -29,6 +31,9 @@ STARTUP_SECONDS = 60
 # Azurite writes its database on SIGINT (and otherwise only every 5 s): give it time to finish.
 SAVE_SECONDS = 30
 STORAGE_SERVICES = ("azurite-table", "azurite-queue")
+# The staff's Entra ID tenant the local IdP plays (idp/staff.mjs) and the audience of its staff API tokens.
+STAFF_TENANT_ID = str(uuid.UUID(hashlib.sha256(b"tenant:rconnect.example").hexdigest()[:32]))
+STAFF_API_AUDIENCE = "api://rconnect-invitations-local"
 
 
 def free_port() -> int:
@@ -128,6 +133,8 @@ class LocalStack:
             "PUBLIC_BASE_URL": self.base_url,
             "B2C_AUTHORITY_HOST": self.idp_url,
             "ENTRA_LOGIN_HOST": self.idp_url,
+            "STAFF_API_AUDIENCE": STAFF_API_AUDIENCE,
+            "STAFF_API_TENANT_ID": STAFF_TENANT_ID,
             "OUTBOX_DIR": str(self.outbox),
             "SESSION_SECRET": secrets.token_urlsafe(32),
             "FUNCTIONS_KEY": self.config.functions_key,

@@ -18,6 +18,7 @@ from azure.storage.queue import LinearRetry, QueueServiceClient
 from shared.adapters.identity import B2CSignIn
 from shared.adapters.mail import AcsEmailSender, EmailSender, OutboxEmailSender
 from shared.adapters.queues import QueueSender
+from shared.adapters.staff_tokens import StaffTokens
 from shared.adapters.tables import ALL_TABLES, Table
 from shared.adapters.tables.admin_consents import AdminConsentStore
 from shared.adapters.tables.auth_flows import AuthFlowStore
@@ -93,6 +94,13 @@ def email_sender(settings: Settings) -> EmailSender:
     return OutboxEmailSender(settings.outbox_dir, settings.acs_sender_address)
 
 
+def staff_tokens(settings: Settings) -> StaffTokens | None:
+    metadata_url = settings.staff_api_metadata_url
+    if metadata_url is None or settings.staff_api_audience is None:
+        return None
+    return StaffTokens(metadata_url, settings.staff_api_audience)
+
+
 def links(settings: Settings) -> Links:
     return Links(settings.base_url)
 
@@ -108,6 +116,7 @@ class Services:
     companies: CompanyService
     admin_consent: AdminConsentService
     queues: QueueSender
+    staff_tokens: StaffTokens | None  # None: STAFF_API_AUDIENCE unset, the staff API takes no bearer tokens
 
 
 def build(
@@ -161,6 +170,7 @@ def build(
             callback_url=urls.admin_consent_callback(),
         ),
         queues=queues,
+        staff_tokens=staff_tokens(settings),
     )
 
 

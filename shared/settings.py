@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     # still outstanding after this long; a send normally leaves within seconds.
     sweep_after_seconds: int = Field(default=120, ge=1)
 
+    # Staff identity. WEBSITE_AUTH_ENABLED is set by the platform when App Service Authentication
+    # is on: only then are X-MS-CLIENT-PRINCIPAL* headers the platform's and not the caller's.
+    website_auth_enabled: bool = False
+    # Entra ID bearer tokens on the staff API (besides the function key): the audience the API's
+    # tokens carry (v2.0 tokens: the API app's client id) and the staff's tenant; unset: no tokens.
+    staff_api_audience: str | None = None
+    staff_api_tenant_id: str | None = None
+
     @field_validator("redirect_allowlist", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -103,6 +111,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> "Settings":
+        if self.staff_api_audience and not self.staff_api_tenant_id:
+            raise ValueError("STAFF_API_TENANT_ID must be set when STAFF_API_AUDIENCE is")
         # The defaults exist so `make run` needs no setup; a public deployment must not inherit them.
         if self.public_base_url.host in LOCAL_HOSTS:
             return self
@@ -128,6 +138,13 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return str(self.public_base_url).rstrip("/")
+
+    @property
+    def staff_api_metadata_url(self) -> str | None:
+        """The staff tenant's OpenID configuration (Entra ID v2.0), or None when tokens are not accepted."""
+        if not (self.staff_api_audience and self.staff_api_tenant_id):
+            return None
+        return f"{str(self.entra_login_host).rstrip('/')}/{self.staff_api_tenant_id}/v2.0/.well-known/openid-configuration"
 
     @property
     def b2c_authority(self) -> str:

@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 import requests
 
 from scripts.run_local import DEMO_INVITATION
-from scripts.stack import LocalStack
+from scripts.stack import STAFF_API_AUDIENCE, STAFF_TENANT_ID, LocalStack
+
+
+# The local IdP's staff tenant (idp/staff.mjs): a staff user with the app role Invitations.Manage.
+STAFF_ADMIN = "staff.admin@rconnect.example"
+STAFF_PASSWORD = "Staff-local-password-1"
 
 T = TypeVar("T")
 SETTLE_SECONDS = 60.0  # how long a test waits for the queue workers before calling it a failure
@@ -118,3 +123,22 @@ class Outbox:
             lambda: found if len(found := self.messages_to(address)) >= count else None,
             f"{count} e-mail(s) to {address} in the outbox",
         )
+
+
+def staff_token(stack: LocalStack, **form: str) -> str:
+    """An access token for the staff API from the local IdP's staff tenant."""
+    form.setdefault("scope", f"{STAFF_API_AUDIENCE}/.default")
+    response = requests.post(
+        f"{stack.idp_url}/{STAFF_TENANT_ID}/oauth2/v2.0/token", data=form, verify=str(stack.ca_bundle), timeout=30
+    )
+    assert response.status_code == 200, response.text
+    access_token: str = response.json()["access_token"]
+    return access_token
+
+
+def user_token(stack: LocalStack, username: str = STAFF_ADMIN, **form: str) -> str:
+    return staff_token(stack, grant_type="password", client_id="rconnect-staff-cli-local", username=username, password=STAFF_PASSWORD, **form)
+
+
+def app_token(stack: LocalStack, client_id: str, secret: str) -> str:
+    return staff_token(stack, grant_type="client_credentials", client_id=client_id, client_secret=secret)

@@ -21,6 +21,7 @@ NOT_SET_IN_AZURE = {
     "STORAGE": "a connection string carries an account key; Azure uses STORAGE__* with the managed identity",
     "ACS_CONNECTION_STRING": "an access key; Azure uses ACS_ENDPOINT with the managed identity",
     "OUTBOX_DIR": "the local outbox is for development only",
+    "WEBSITE_AUTH_ENABLED": "the platform sets it when App Service Authentication is on",
 }
 # Settings for the Functions host and its bindings (not the app's Settings object).
 HOST_SETTINGS = {

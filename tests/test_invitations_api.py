@@ -22,11 +22,18 @@ import requests
 
 from scripts.stack import LocalStack
 from tests.storage import Stored
-from tests.support import Api, Outbox, invitation_body, unique_email
+from tests.support import STAFF_ADMIN, Api, Outbox, invitation_body, unique_email, user_token
 
 PROBLEM_BASE = "https://rconnect.example/problems/"
 PROBLEM_TYPE = "application/problem+json"
-STAFF = "jane.staff@rconnect.example"
+STAFF = STAFF_ADMIN  # the local IdP's staff member; their token names them (tests/test_staff_identity.py)
+
+
+@pytest.fixture(scope="module")
+def staff_auth(stack: LocalStack) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user_token(stack)}"}
+
+
 FRENCH_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
 
 
@@ -195,10 +202,10 @@ def test_a_redirect_url_under_the_allow_list_is_accepted_and_stored(api: Api, st
     assert stored.invitation(created["id"])["data"]["redirect_url"] == target
 
 
-def test_an_actor_header_is_recorded_for_creation(api: Api, stored: Stored) -> None:
-    response = api.post("/invitations", json=invitation_body(), headers={"X-MS-CLIENT-PRINCIPAL-NAME": STAFF})
+def test_the_staff_members_token_is_recorded_as_the_actor_of_creation(stack: LocalStack, api: Api, stored: Stored) -> None:
+    response = api.post("/invitations", json=invitation_body(), headers={"Authorization": f"Bearer {user_token(stack)}"})
     assert response.status_code == 201, response.text
-    assert stored.audit(response.json()["id"])[0]["actor"] == STAFF
+    assert stored.audit(response.json()["id"])[0]["actor"] == STAFF_ADMIN
     api.email_settled(response.json()["id"])  # so its e-mail cannot land in a later test's snapshot
 
 
@@ -513,12 +520,12 @@ def test_an_invalid_list_query_is_a_422_problem(api: Api, params: dict[str, str]
 
 
 def test_revoke_records_the_actor_and_a_second_revoke_conflicts(
-    api: Api, stored: Stored, outbox: Outbox
+    api: Api, stored: Stored, outbox: Outbox, staff_auth: dict[str, str]
 ) -> None:
     address = unique_email()
     created = api.invite(invitee=invitee(address))
     before = datetime.now(UTC)
-    response = api.post(f"/invitations/{created['id']}/revoke", headers={"X-MS-CLIENT-PRINCIPAL-NAME": STAFF})
+    response = api.post(f"/invitations/{created['id']}/revoke", headers=staff_auth)
     assert response.status_code == 200, response.text
     revoked = response.json()
     assert revoked["status"] == "revoked"
@@ -548,11 +555,11 @@ def test_revoke_without_a_principal_is_recorded_as_the_api_key(api: Api, stored:
 
 
 def test_resend_sends_a_new_email_and_counts_the_attempt(
-    api: Api, stored: Stored, outbox: Outbox
+    api: Api, stored: Stored, outbox: Outbox, staff_auth: dict[str, str]
 ) -> None:
     address = unique_email()
     created = api.invite(invitee=invitee(address))
-    response = api.post(f"/invitations/{created['id']}/resend", headers={"X-MS-CLIENT-PRINCIPAL-NAME": STAFF})
+    response = api.post(f"/invitations/{created['id']}/resend", headers=staff_auth)
     assert response.status_code == 200, response.text
     resent = response.json()
     assert resent["status"] == "pending"
@@ -645,7 +652,7 @@ ACCEPTED_BY_STORED = {  # the same user as the Data column stores it
 }
 
 
-def test_reset_of_an_accepted_invitation_makes_it_pending_again(api: Api, stored: Stored) -> None:
+def test_reset_of_an_accepted_invitation_makes_it_pending_again(api: Api, stored: Stored, staff_auth: dict[str, str]) -> None:
     address = unique_email("accepted")
     created = api.invite(invitee=invitee(address))
     stored.rewrite(created["id"], status="accepted", accepted_by=ACCEPTED_BY_STORED, accepted_at=datetime.now(UTC))
@@ -653,7 +660,7 @@ def test_reset_of_an_accepted_invitation_makes_it_pending_again(api: Api, stored
     assert view["status"] == "accepted" and view["acceptedBy"] == ACCEPTED_BY
     assert [item["id"] for page in list_all(api, 50, email=address, status="accepted") for item in page] == [created["id"]]
 
-    response = api.post(f"/invitations/{created['id']}/reset", headers={"X-MS-CLIENT-PRINCIPAL-NAME": STAFF})
+    response = api.post(f"/invitations/{created['id']}/reset", headers=staff_auth)
     assert response.status_code == 200, response.text
     reset = response.json()
     assert reset["status"] == "pending" and reset["acceptedBy"] is None and reset["acceptedAt"] is None
@@ -690,8 +697,9 @@ def test_concurrent_revokes_succeed_exactly_once(stack: LocalStack, api: Api, st
     start = threading.Barrier(workers)
 
     def revoke(n: int) -> requests.Response:
+        token = user_token(stack, f"staff-{n}@rconnect.example")  # each racer its own staff member
         start.wait(timeout=10)
-        headers = {"x-functions-key": stack.config.functions_key, "X-MS-CLIENT-PRINCIPAL-NAME": f"staff-{n}@rconnect.example"}
+        headers = {"x-functions-key": stack.config.functions_key, "Authorization": f"Bearer {token}"}
         return requests.post(url, headers=headers, timeout=30)
 
     with ThreadPoolExecutor(workers) as pool:
@@ -705,7 +713,7 @@ def test_concurrent_revokes_succeed_exactly_once(stack: LocalStack, api: Api, st
     [winner] = [response.json() for response in responses if response.status_code == 200]
     revoked_events = [event for event in stored.audit(created["id"]) if event["action"] == "revoked"]
     assert len(revoked_events) == 1
-    assert revoked_events[0]["actor"] == winner["history"][-1]["actor"]
+    assert revoked_events[0]["actor"] == winner["history"][-1]["actor"] != "staff-api-key"
     entity = stored.invitation(created["id"])
     assert entity["Status"] == "revoked" and entity["data"]["revoked_at"] == winner["revokedAt"]
 

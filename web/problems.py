@@ -54,9 +54,19 @@ def retry_after(error: DomainError) -> dict[str, str]:
 class Problem(Exception):
     """An error already phrased for the client."""
 
-    def __init__(self, status: int, title: str, detail: str, *, code: str, errors: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        code: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(detail)
         self.status, self.title, self.detail, self.code, self.errors = status, title, detail, code, errors
+        self.headers = headers  # e.g. WWW-Authenticate on a 401
 
 
 def problem_response(problem: Problem, instance: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -191,7 +201,7 @@ def api_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Call
         try:
             return handler(req)
         except Problem as problem:
-            return problem_response(problem, req.url)
+            return problem_response(problem, req.url, problem.headers)
         except DomainError as error:
             status, title = status_of(error)
             return problem_response(Problem(status, title, error.detail, code=error.code), req.url, retry_after(error))
