@@ -14,7 +14,11 @@ from tests.support import invitation_body
 
 
 def actor_of_a_new_invitation() -> str:
-    headers = {"x-ms-client-principal-name": "anna.staff@rconnect.example", "x-ms-client-principal-idp": "aad"}
+    headers = {
+        "content-type": "application/json",
+        "x-ms-client-principal-name": "anna.staff@rconnect.example",
+        "x-ms-client-principal-idp": "aad",
+    }
     created = call(create_invitation, request("POST", "/api/invitations", body=json.dumps(invitation_body()).encode(), headers=headers))
     assert created.status_code == 201, created.get_body()
     invitation_id = json.loads(created.get_body())["id"]
