@@ -65,6 +65,17 @@ def acs_stack(tmp_path_factory: pytest.TempPathFactory, acs_fake: AcsEmailFake) 
 
 
 @pytest.fixture(scope="session")
+def sweeping_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack for the tests that stop its processes (each starts them again); it sweeps every 2 s, after 2 s."""
+    config = StackConfig.on_free_ports(
+        tmp_path_factory.mktemp("sweeping-stack"),
+        app_env={"SWEEP_AFTER_SECONDS": "2", "SWEEP_SCHEDULE": "*/2 * * * * *"},
+    )
+    with LocalStack(config) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def api(stack: LocalStack) -> Api:
     return Api(stack)
 

@@ -8,8 +8,7 @@ drains the queue into memory, so every test finds the events of its own invitati
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
 
@@ -17,22 +16,10 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
 
 from scripts.stack import LocalStack
+from tests.support import eventually
 
 EVENTS = "invitation-events"
 COMPANY_CREATE = "company-create"
-POLL_SECONDS = 0.2
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    """Poll `check` until it returns something truthy (returned), or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(POLL_SECONDS)
 
 
 class Queues:
@@ -66,7 +53,7 @@ class Queues:
 
     def wait_until_drained(self, name: str, timeout: float = 60) -> None:
         """Every message of the queue was taken and deleted by its worker (or moved to the poison queue)."""
-        wait_until(lambda: self.waiting(name) == 0, f"the {name} queue to be drained", timeout)
+        eventually(lambda: self.waiting(name) == 0, f"the {name} queue to be drained", timeout)
 
 
 class EventLog:
@@ -102,5 +89,5 @@ class EventLog:
 
     def wait_for(self, subject: str, types: Iterable[str], timeout: float = 60) -> list[dict[str, Any]]:
         wanted = set(types)
-        wait_until(lambda: wanted <= set(self.types(subject)), f"events {sorted(wanted)} about {subject}", timeout)
+        eventually(lambda: wanted <= set(self.types(subject)), f"events {sorted(wanted)} about {subject}", timeout)
         return self.of(subject)

@@ -16,7 +16,7 @@ from scripts.stack import LocalStack
 from shared.adapters.tables import ADMIN_CONSENTS, AUTH_FLOWS, COMPANIES, IDEMPOTENCY_KEYS, INVITATIONS, USERS
 from shared.adapters.tables.idempotency_keys import key_hash
 from shared.adapters.tables.invitations import INVITATION_ROW
-from tests.queues import wait_until
+from tests.support import eventually
 
 
 def iso(moment: datetime) -> str:
@@ -105,7 +105,7 @@ class Stored:
     def company_of(self, invitation_id: str, timeout: float = 60) -> dict[str, Any]:
         """The company created from this (completed) invitation, once the company-create worker has
         written it; it writes the company and its admin membership in one transaction."""
-        found = wait_until(lambda: self.company_rows(invitation_id), f"the company of invitation {invitation_id}", timeout)
+        found = eventually(lambda: self.company_rows(invitation_id), f"the company of invitation {invitation_id}", timeout)
         [company] = found
         return company
 

@@ -19,9 +19,9 @@ import pytest
 import requests
 
 from scripts.stack import LocalStack
-from tests.queues import COMPANY_CREATE, Queues, wait_until
+from tests.queues import COMPANY_CREATE, EventLog, Queues
 from tests.storage import Stored, iso
-from tests.support import Api
+from tests.support import Api, eventually
 from tests.test_invitations_api import PROBLEM_BASE, problem
 from tests.test_invitee_pages import (  # noqa: F401  (invite is a fixture)
     COOKIE,
@@ -49,7 +49,7 @@ def completion_settled(api: Api, invitation_id: str) -> dict[str, Any]:
         completion = view.get("completion")
         return view if completion and completion["status"] != "pending" else None
 
-    return wait_until(done, f"the company of invitation {invitation_id} to be created")
+    return eventually(done, f"the company of invitation {invitation_id} to be created")
 
 
 def assert_invariant(stored: Stored, queues: Queues, invitation_id: str) -> dict[str, Any] | None:
@@ -305,10 +305,41 @@ def test_a_company_that_cannot_be_written_ends_failed_with_its_error_after_the_p
         return view if view["completion"]["status"] == "failed" else None
 
     # maxDequeueCount (5) attempts, each visible again after visibilityTimeout (5 s), then the poison queue.
-    view = wait_until(failed, "the poisoned company-create to mark the completion failed", timeout=120)
+    view = eventually(failed, "the poisoned company-create to mark the completion failed", timeout=120)
     error = view["completion"]["error"]
     assert error and "TableTransactionError" in error, error
     [outcome] = [event for event in view["history"] if event["action"] == "company-failed"]
     assert outcome["detail"] == error and outcome["actor"] == "company-create"
     assert stored.company_rows(invitee.id) == []
     queues.wait_until_drained(f"{COMPANY_CREATE}-poison")
+
+
+# -- the sweeper ------------------------------------------------------------------------------------
+
+
+def test_a_completion_whose_message_and_events_were_lost_is_carried_out_by_the_sweeper(sweeping_stack: LocalStack) -> None:
+    api, stored, queues = Api(sweeping_stack), Stored.of(sweeping_stack), Queues.of(sweeping_stack)
+    events = EventLog(queues)
+    invitee = Invitee(sweeping_stack, api.invite())
+    assert invitee.sign_in().status_code == 302
+    values = invitee.company_form()
+
+    sweeping_stack.stop_service("azurite-queue")  # the completion is written; its message and event cannot be
+    response = invitee.submit(values)
+    assert response.status_code == 303, response.text[:2000]
+    sweeping_stack.kill_service("app")  # and the app dies right after
+    entity = stored.table("Invitations").get_entity(invitee.id, "invitation")
+    assert entity["Status"] == "completed" and entity["OutstandingSince"], "the intent is findable by the sweeper"
+    assert stored.company_rows(invitee.id) == []
+
+    sweeping_stack.start_service("azurite-queue")
+    sweeping_stack.start_service("app")  # nothing enqueued the company or published the events: only the sweeper can
+    settled = completion_settled(api, invitee.id)
+    assert settled["completion"]["status"] == "created"
+    assert assert_invariant(stored, queues, invitee.id) is not None
+    prefix = "com.rconnect.invitation."
+    events.wait_for(invitee.id, [prefix + name for name in ("created", "accepted", "completed")])
+    eventually(
+        lambda: "OutstandingSince" not in stored.table("Invitations").get_entity(invitee.id, "invitation"),
+        "nothing left outstanding",
+    )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from scripts.stack import LocalStack, StackConfig
+from scripts.stack import LocalStack
 from tests.fakes.acs_email_server import AcsEmailFake
 from tests.storage import Stored
 from tests.support import Api, Outbox, invitation_body, unique_email
@@ -205,17 +205,6 @@ def test_the_webhook_answers_event_grid_and_refuses_strangers(acs_stack: LocalSt
 
 
 # -- the sweeper ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sweeping_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """A stack of its own, since this test stops its processes; it sweeps every 2 s, after 2 s."""
-    config = StackConfig.on_free_ports(
-        tmp_path_factory.mktemp("sweeping-stack"),
-        app_env={"SWEEP_AFTER_SECONDS": "2", "SWEEP_SCHEDULE": "*/2 * * * * *"},
-    )
-    with LocalStack(config) as running:
-        yield running
 
 
 def test_an_email_whose_enqueue_was_lost_in_a_crash_is_sent_by_the_sweeper(sweeping_stack: LocalStack) -> None:

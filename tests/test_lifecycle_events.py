@@ -16,9 +16,9 @@ import jsonschema_rs
 import pytest
 
 from scripts.stack import LocalStack
-from tests.queues import COMPANY_CREATE, EventLog, Queues, wait_until
+from tests.queues import COMPANY_CREATE, EventLog, Queues
 from tests.storage import Stored
-from tests.support import STAFF_ADMIN, Api, user_token
+from tests.support import STAFF_ADMIN, Api, eventually, user_token
 from tests.test_company_creation import completion_settled
 from tests.test_invitee_pages import invite, signed_in  # noqa: F401  (invite is a fixture)
 
@@ -26,6 +26,7 @@ PREFIX = "com.rconnect.invitation."
 # The audit action each event type reports.
 ACTIONS = {
     f"{PREFIX}created": "created",
+    f"{PREFIX}email.sent": "email-sent",
     f"{PREFIX}accepted": "accepted",
     f"{PREFIX}completed": "completed",
     f"{PREFIX}revoked": "revoked",
@@ -95,17 +96,17 @@ def one(events: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
     return event
 
 
-def test_a_completed_invitation_publishes_created_accepted_completed_as_cloudevents(
+def test_a_completed_invitation_publishes_created_email_sent_accepted_completed_as_cloudevents(
     api: Api, invite: Any, stored: Stored, events: EventLog, event_schema: jsonschema_rs.Validator
 ) -> None:
     invitee = signed_in(invite)
     assert invitee.submit(invitee.company_form()).status_code == 303
     completion_settled(api, invitee.id)
-    names = ["created", "accepted", "completed"]
+    names = ["created", "email.sent", "accepted", "completed"]
     events.wait_for(invitee.id, [PREFIX + name for name in names])
     published = check_events(events, stored, event_schema, invitee.id)
-    created, accepted, completed = (one(published, name) for name in names)
-    assert when(created["time"]) < when(accepted["time"]) < when(completed["time"])
+    created, sent, accepted, completed = (one(published, name) for name in names)
+    assert when(created["time"]) < when(sent["time"]) < when(accepted["time"]) < when(completed["time"])
     entity = stored.invitation(invitee.id)["data"]
     account = entity["accepted_by"]
     expected_account = {"objectId": account["object_id"], "email": account["email"], "accountType": account["account_type"]}
@@ -138,7 +139,7 @@ def test_a_reset_and_each_acceptance_are_published_with_their_own_ids(
     def accepted_twice() -> bool:
         return sum(name == f"{PREFIX}accepted" for name in events.types(invitee.id)) == 2
 
-    wait_until(accepted_twice, "the second acceptance's event")
+    eventually(accepted_twice, "the second acceptance's event")
     events.wait_for(invitee.id, [f"{PREFIX}reset"])
     published = check_events(events, stored, event_schema, invitee.id)
     reset = one(published, "reset")
