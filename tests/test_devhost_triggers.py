@@ -28,7 +28,7 @@ from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.queue import QueueClient
 
 from scripts.stack import LocalStack, StackConfig
-from tests.queues import wait_until
+from tests.support import eventually
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_DEQUEUE_COUNT = 3  # tests/apps/host.json
@@ -76,7 +76,7 @@ def dev_host(stack: LocalStack, tmp_path: Path, **settings: str) -> Iterator[Dev
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     try:
-        ready = wait_until(
+        ready = eventually(
             lambda: process.poll() is None and re.search(r"Dev host ready on (\S+)", log.read_text()) or process.poll() is not None,
             "the dev host starts",
         )
@@ -125,21 +125,21 @@ def test_message_runs_with_its_metadata_then_is_deleted(host: DevHost) -> None:
     queue = host.queue("WORK_QUEUE")
     queue.create_queue()  # after the host started: it waits for the queue to exist
     sent = queue.send_message(base64.b64encode("hello é".encode()).decode())
-    row = wait_until(lambda: _entity(host, "work", sent.id), "the function records the message")
+    row = eventually(lambda: _entity(host, "work", sent.id), "the function records the message")
     assert row["Body"] == "hello é"
     assert row["DequeueCount"] == 1
     assert datetime.fromisoformat(row["InsertionTime"]) == sent.inserted_on
     assert datetime.fromisoformat(row["ExpirationTime"]) == sent.expires_on
     assert datetime.fromisoformat(row["NextVisible"]) > sent.inserted_on
     assert row["PopReceipt"]
-    wait_until(lambda: _empty(queue), "the message is deleted after success")
+    eventually(lambda: _empty(queue), "the message is deleted after success")
 
 
 def test_async_function_runs_with_its_context(host: DevHost) -> None:
     queue = host.queue("ASYNC_QUEUE")
     queue.create_queue()
     sent = queue.send_message(base64.b64encode(b"async").decode())
-    row = wait_until(lambda: _entity(host, "async", sent.id), "the async function runs")
+    row = eventually(lambda: _entity(host, "async", sent.id), "the async function runs")
     assert (row["Body"], row["Function"]) == ("async", "work_async")
 
 
@@ -148,7 +148,7 @@ def test_failing_message_is_retried_then_moved_to_poison_with_its_body(host: Dev
     queue.create_queue()
     original = base64.b64encode(b'{"intent": 42}').decode()
     sent = queue.send_message(original)
-    moved = wait_until(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
+    moved = eventually(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
     assert [m.content for m in moved] == [original]
     attempts = sorted(row["DequeueCount"] for row in host.rows("failing") if row["RowKey"].startswith(sent.id))
     assert attempts == list(range(1, MAX_DEQUEUE_COUNT + 1))  # each retry after visibilityTimeout, then no more
@@ -160,7 +160,7 @@ def test_undecodable_base64_goes_to_poison_without_running(host: DevHost) -> Non
     if not _exists(queue):
         queue.create_queue()
     sent = queue.send_message("not base64!")
-    moved = wait_until(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
+    moved = eventually(lambda: poison.peek_messages(max_messages=32) if _exists(poison) else None, "the poison queue gets it")
     assert [m.content for m in moved] == ["not base64!"]
     assert _entity(host, "work", sent.id) is None
 
@@ -170,7 +170,7 @@ def test_encoding_none_passes_the_text_as_sent(plain_host: DevHost) -> None:
     queue.create_queue()
     texts = ['{"plain": "é"}', "aGVsbG8="]  # the second would be "hello" if it were decoded
     sent = [queue.send_message(text) for text in texts]
-    bodies = [wait_until(partial(_entity, plain_host, "work", m.id), "processed")["Body"] for m in sent]
+    bodies = [eventually(partial(_entity, plain_host, "work", m.id), "processed")["Body"] for m in sent]
     assert bodies == texts
 
 
@@ -179,13 +179,13 @@ def test_a_function_outlasting_its_lease_keeps_the_message(plain_host: DevHost) 
     queue = plain_host.queue("SLOW_QUEUE")
     queue.create_queue()
     sent = queue.send_message(str(SHORT_LEASE_SECONDS * 3))
-    wait_until(lambda: _entity(plain_host, "slow", f"{sent.id}-1"), "the function starts")
-    wait_until(lambda: _empty(queue), "the message is deleted once the function is done")
+    eventually(lambda: _entity(plain_host, "slow", f"{sent.id}-1"), "the function starts")
+    eventually(lambda: _empty(queue), "the message is deleted once the function is done")
     assert [row["DequeueCount"] for row in plain_host.rows("slow")] == [1]
 
 
 def test_timer_fires_on_a_six_field_ncrontab_schedule(host: DevHost) -> None:
-    ticks = wait_until(partial(_ticks, host, 2), "two ticks")
+    ticks = eventually(partial(_ticks, host, 2), "two ticks")
     assert {row["PastDue"] for row in ticks} == {False}
     for row in ticks:  # every second: each tick's next occurrence is a whole second after it ran
         assert datetime.fromisoformat(row["Next"]).microsecond == 0
@@ -193,7 +193,7 @@ def test_timer_fires_on_a_six_field_ncrontab_schedule(host: DevHost) -> None:
 
 
 def test_timer_fires_on_a_timespan_schedule(plain_host: DevHost) -> None:
-    assert len(wait_until(partial(_ticks, plain_host, 2), "two ticks")) >= 2
+    assert len(eventually(partial(_ticks, plain_host, 2), "two ticks")) >= 2
 
 
 def test_http_query_and_methods_through_the_process(host: DevHost) -> None:
@@ -209,13 +209,13 @@ def test_queue_trigger_recovers_when_azurite_restarts(tmp_path: Path) -> None:
         queue = host.queue("WORK_QUEUE")
         queue.create_queue()
         before = queue.send_message(base64.b64encode(b"before").decode())
-        wait_until(lambda: _entity(host, "work", before.id), "processed before the stop")
+        eventually(lambda: _entity(host, "work", before.id), "processed before the stop")
         own.stop_service("azurite")
-        wait_until(lambda: "polling queue" in host.log.read_text(), "the listener sees storage down")
+        eventually(lambda: "polling queue" in host.log.read_text(), "the listener sees storage down")
         own.start_service("azurite")
         after = queue.send_message(base64.b64encode(b"after").decode())
-        assert wait_until(lambda: _entity(host, "work", after.id), "processed after the restart")["Body"] == "after"
-        wait_until(lambda: _empty(queue), "and deleted")
+        assert eventually(lambda: _entity(host, "work", after.id), "processed after the restart")["Body"] == "after"
+        eventually(lambda: _empty(queue), "and deleted")
 
 
 def _exists(queue: QueueClient) -> bool:

@@ -18,9 +18,8 @@ import pytest
 import requests
 
 from scripts.stack import LocalStack, StackConfig
-from tests.queues import wait_until
 from tests.storage import Stored
-from tests.support import Api, invitation_body
+from tests.support import Api, eventually, invitation_body
 from tests.test_invitee_pages import Invitee, assert_html_page, page_kind, session_cookie
 
 OUTAGE_ANSWER_SECONDS = 4.5  # issue 9: "within about 3 s"; the rest is this 2-core machine's noise
@@ -113,7 +112,7 @@ def test_storage_down_mid_flow_is_503_then_every_flow_completes_and_nothing_is_l
     assert stored.actions(signing_in.id).count("accepted") == 1
     assert stored.invitation(on_company_page.id)["Status"] == "completed"
     # The company itself is written by the company-create queue worker, once the listener polls again.
-    wait_until(lambda: stored.company_rows(on_company_page.id), "the company written after the outage")
+    eventually(lambda: stored.company_rows(on_company_page.id), "the company written after the outage")
     assert len(stored.company_rows(on_company_page.id)) == 1
     assert stored.actions(on_company_page.id).count("completed") == 1
 
