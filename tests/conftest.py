@@ -6,10 +6,13 @@ their own invitations (random ids, their own e-mail addresses).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 from playwright.sync_api import Browser, sync_playwright
 
 from scripts.stack import LocalStack, StackConfig
@@ -30,6 +33,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+# The fuzz tests run with `database=None`, but Hypothesis' pytest plugin still caches other data
+# (constants, Unicode tables) in ./.hypothesis once they are collected: keep that out of the work
+# tree, unless the caller chose a place.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "rconnect-invitations-hypothesis")
+
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
@@ -46,8 +55,10 @@ def acs_fake() -> Iterator[AcsEmailFake]:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The app with the local outbox (no ACS connection string), as `make run` has it."""
-    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"), app_env={"REDIRECT_ALLOWLIST": "https://portal.rconnect.example"})
+    """The app with the local outbox (no ACS connection string), as `make run` has it; the
+    expired sign-in flows timer every 2 s, so a test sees it run."""
+    app_env = {"REDIRECT_ALLOWLIST": "https://portal.rconnect.example", "SIGN_IN_CLEANUP_SCHEDULE": "*/2 * * * * *"}
+    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"), app_env=app_env)
     with LocalStack(config) as running:
         yield running
 

@@ -123,5 +123,5 @@ class Stored:
         return list(self.table(ADMIN_CONSENTS).query_entities("PartitionKey eq @pk", parameters={"pk": tenant}))
 
     def auth_flows(self, state: str) -> list[dict[str, Any]]:
-        """The sign-in in progress under this OIDC state (at most one row)."""
-        return list(self.table(AUTH_FLOWS).query_entities("PartitionKey eq @pk", parameters={"pk": state}))
+        """The sign-in in progress under this OIDC state (at most one row; PartitionKey is its invitation)."""
+        return list(self.table(AUTH_FLOWS).query_entities("RowKey eq @state", parameters={"state": state}))

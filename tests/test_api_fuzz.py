@@ -10,16 +10,12 @@ with no Hypothesis example database (nothing is written into the work tree).
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -30,12 +26,6 @@ from schemathesis.checks import (
 from schemathesis.specs.openapi.checks import ignored_auth
 
 from scripts.stack import LocalStack
-
-# `database=None` below keeps Hypothesis' example database off, but its pytest plugin still caches
-# other data (constants, Unicode tables) in ./.hypothesis as soon as this module is collected:
-# keep that out of the work tree, unless the caller chose a place.
-if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
-    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "rconnect-invitations-hypothesis")
 
 STAFF_OPERATIONS = {
     ("post", "/invitations"),

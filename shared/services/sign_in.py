@@ -1,8 +1,8 @@
 """The invitee's sign-in: from the e-mail link to B2C and back to an accepted invitation.
 
-The invitation a sign-in is for has one source, the server-side AuthFlows row; the browser's
-signed cookie must name the same one. The invitation is read once, and its ETag carried into
-the guarded accept.
+The browser's encrypted cookie names the invitation and the OAuth state; the AuthFlows row
+under both holds the flow, so a state is only ever good for the invitation it was issued for.
+The invitation is read once, and its ETag carried into the guarded accept.
 """
 
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from shared.adapters.tables.auth_flows import AuthFlow, AuthFlowStore
 from shared.adapters.tables.users import UserStore
 from shared.domain import invitations as rules
 from shared.domain.errors import Conflict, Gone, SignInFailed, Unavailable
-from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
+from shared.domain.invitations import MAX_OPEN_SIGN_INS, SIGN_IN_MAX_AGE_SECONDS
 from shared.domain.models import Invitation, SignedInUser
 from shared.services import Clock
 from shared.services.invitations import InvitationService
@@ -52,18 +52,23 @@ class SignInService:
         Unavailable when B2C cannot be reached."""
         flow = self.identity.begin(login_hint=invitation.invitee.email, force_login=force_login)
         expires_at = self.clock() + timedelta(seconds=SIGN_IN_MAX_AGE_SECONDS)
-        self.flows.save(AuthFlow(state=flow["state"], invitation_id=invitation.id, flow=flow, expires_at=expires_at))
+        record = AuthFlow(state=flow["state"], invitation_id=invitation.id, flow=flow, expires_at=expires_at)
+        self.flows.save(record, keep=MAX_OPEN_SIGN_INS, now=self.clock())
         return flow["auth_uri"], flow["state"]
+
+    def remove_expired_flows(self) -> int:
+        """Delete the sign-in flows that expired unused (the cleanup timer); how many went."""
+        return self.flows.remove_expired(self.clock())
 
     def finish(self, state: str, cookie_invitation_id: str, response: dict[str, str]) -> SignInOutcome:
         """B2C's redirect: redeem the code, check who signed in, accept the invitation. Each flow works once."""
         try:
-            flow = self.flows.consume(state)
+            flow = self.flows.consume(cookie_invitation_id, state)
         except Gone:
             return SignInOutcome("used", self.invitations.get(cookie_invitation_id))
         loaded = self.invitations.load(flow.invitation_id)
         invitation = loaded[0]
-        if flow.invitation_id != cookie_invitation_id or flow.expires_at <= self.clock():
+        if flow.expires_at <= self.clock():
             return SignInOutcome("used", invitation)
         try:
             user = self.identity.redeem(flow.flow, response)

@@ -5,7 +5,7 @@ Tables and keys (the README explains why):
   RowKey "audit-{time}-{rand}" its audit events, so a transition and its audit entry
   commit in one entity-group transaction guarded by the invitation's ETag.
 - IdempotencyKeys: PartitionKey = SHA-256 of the Idempotency-Key header.
-- AuthFlows: PartitionKey = OAuth state; the MSAL flow, consumed once.
+- AuthFlows: PartitionKey = invitation id, RowKey = OAuth state; the MSAL flow, consumed once.
 - Companies: PartitionKey = company id; RowKey "company" and "member-{object id}".
 - Users: PartitionKey = B2C object id.
 - AdminConsents: PartitionKey = Entra tenant id; RowKey = timestamped consent result.
