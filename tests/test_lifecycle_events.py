@@ -114,6 +114,7 @@ def test_a_completed_invitation_publishes_created_email_sent_accepted_completed_
     assert accepted["data"]["account"] == expected_account and accepted["data"]["status"] == "accepted"
     assert completed["data"]["account"] == expected_account and completed["data"]["status"] == "completed"
     assert completed["data"]["companyId"] == entity["company_id"]
+    assert sent["data"]["sendId"] == entity["email"]["send_id"] and created["data"]["sendId"] == sent["data"]["sendId"]
 
 
 def test_a_revocation_is_published_once_and_a_refused_one_publishes_nothing(

@@ -46,6 +46,8 @@ class InvitationEventData(ApiModel):
     actor: str = Field(description="Staff principal, API key name, or the invitee's e-mail.")
     company_id: str | None = Field(default=None, description="Set on `completed`: the company being created.")
     account: EventAccount | None = Field(default=None, description="Set on `accepted` and `completed`.")
+    send_id: str | None = Field(default=None, description="Set on e-mail events: the send (one attempt) they are about.")
+    detail: str | None = Field(default=None, description="The step's detail, e.g. why an e-mail bounced.")
 
 
 class InvitationEvent(BaseModel):
@@ -85,6 +87,8 @@ def event_for(invitation_id: str, pending: PendingEvent) -> InvitationEvent:
             previous_status=audit.from_status,
             actor=audit.actor,
             company_id=audit.company_id,
+            send_id=audit.send_id,
+            detail=audit.detail,
             account=EventAccount(object_id=account.object_id, email=account.email, account_type=account.account_type)
             if account
             else None,
