@@ -39,8 +39,7 @@ def list_invitations(req: func.HttpRequest) -> func.HttpResponse:
 @api_errors
 def get_invitation(req: func.HttpRequest) -> func.HttpResponse:
     staff_actor(req)  # a bearer token, when sent, must pass even to read
-    invitations = services().invitations
-    return json_response(invitations.view(invitations.get(_invitation_id(req))))
+    return json_response(services().invitations.read(_invitation_id(req)))
 
 
 @bp.route(route=routes.REVOKE, methods=["POST"], auth_level=STAFF)

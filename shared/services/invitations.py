@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from shared.adapters.queues import INVITATION_EMAIL, QueueSender
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
-from shared.adapters.tables.invitations import InvitationStore, Loaded, audit_row_key
+from shared.adapters.tables.invitations import InvitationStore, Loaded, Read, audit_row_key
 from shared.domain import invitations as rules
 from shared.domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, DomainError, IdempotencyMismatch, NotFound
 from shared.domain.events import has_event
@@ -68,16 +69,21 @@ class InvitationService:
     def get(self, invitation_id: str) -> Invitation:
         return self.store.load(invitation_id)[0]
 
-    def view(self, invitation: Invitation, now: datetime | None = None, *, with_history: bool = True) -> InvitationView:
-        """The API representation: effective status and (for single reads) the audit trail."""
+    def read(self, invitation_id: str) -> InvitationView:
+        """One invitation with its audit trail, as the API shows it (one partition query)."""
+        invitation, _, history = self.store.read(invitation_id)
+        return self.view(invitation, history)
+
+    def view(self, invitation: Invitation, history: list[AuditEvent], now: datetime | None = None) -> InvitationView:
+        """The API representation: effective status and the audit trail the caller already has."""
         current = invitation.model_copy(update={"status": invitation.effective_status(now or self.clock())})
-        return InvitationView(**dict(current), history=self.store.history(invitation.id) if with_history else [])
+        return InvitationView(**dict(current), history=history)
 
     def page(self, query: ListQuery) -> InvitationPage:
         now = self.clock()
         items, token = self.store.query(query.status, query.email, now, query.page_size, query.continuation_token)
         # The list leaves out each invitation's history: one query per item would make it slow.
-        return InvitationPage(value=[self.view(item, now, with_history=False) for item in items], continuation_token=token)
+        return InvitationPage(value=[self.view(item, [], now) for item in items], continuation_token=token)
 
     def redemption_block(self, invitation: Invitation) -> str | None:
         return rules.redemption_block(invitation, self.clock())
@@ -91,7 +97,7 @@ class InvitationService:
         if idempotency_key:
             invitation_id, replay = self._claim_idempotency_key(idempotency_key, request, invitation_id)
             if replay is not None:
-                return self.view(replay), False
+                return replay, False
         now = self.clock()
         email = _queued_email(attempt=1, now=now)
         invitation = Invitation(
@@ -118,12 +124,12 @@ class InvitationService:
             if not idempotency_key:
                 raise
             # A concurrent request with the same key wrote it first: that one queues the e-mail, this is a replay.
-            return self.view(self.get(invitation_id)), False
+            return self.read(invitation_id), False
         self.events.publish(invitation.id, invitation.pending_events)
         self.enqueue_email(invitation)
-        return self.view(invitation), True
+        return self.view(invitation, [created]), True
 
-    def _claim_idempotency_key(self, key: str, request: InvitationRequest, new_id: str) -> tuple[str, Invitation | None]:
+    def _claim_idempotency_key(self, key: str, request: InvitationRequest, new_id: str) -> tuple[str, InvitationView | None]:
         """(invitation id, the invitation if this is a replay). The key is claimed before the invitation
         is written, so a retry after a crash in between finishes the same invitation instead of another."""
         request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
@@ -133,15 +139,24 @@ class InvitationService:
         if claim.request_hash != request_hash:
             raise IdempotencyMismatch("This Idempotency-Key was already used with a different request body.")
         try:
-            return claim.invitation_id, self.get(claim.invitation_id)
+            return claim.invitation_id, self.read(claim.invitation_id)
         except NotFound:
             return claim.invitation_id, None
 
     # -- transitions --------------------------------------------------------------------------------
 
-    def _transition(
+    def _transition(self, current: Loaded, actor: str, action: str, **step: Any) -> Invitation:
+        return self._step(current, None, actor, action, **step)[0]
+
+    def _viewed(self, current: Read, actor: str, action: str, **step: Any) -> InvitationView:
+        """A staff transition answered with the invitation and its audit trail, known without a re-read."""
+        changed, history = self._step(current[:2], current[2], actor, action, **step)
+        return self.view(changed, history or [])
+
+    def _step(
         self,
         current: Loaded,
+        history: list[AuditEvent] | None,
         actor: str,
         action: str,
         *,
@@ -153,18 +168,23 @@ class InvitationService:
         company_id: str | None = None,
         send_id: str | None = None,
         settle_events: bool = False,
-    ) -> Invitation:
+    ) -> tuple[Invitation, list[AuditEvent] | None]:
         """Apply `change` to the invitation read with its ETag if its effective status is in `allowed`;
         a lost race re-reads and re-checks, so a transition that became illegal is refused.
         `done`, for a transition whose repeat is success: whether it has already happened.
 
         A lifecycle step's event joins the invitation's pending events in the same write and is
         published right after it. `settle_events` (workers): publish the pending events first, and
-        let the write drop them, so they stop being outstanding."""
+        let the write drop them, so they stop being outstanding. With the `history` read with it,
+        also the audit trail after the step (a re-read after a lost race then re-reads it too)."""
+        invitation, etag = current
         for attempt in range(_RACE_RETRIES):
-            invitation, etag = current if attempt == 0 else self.store.load(current[0].id)
+            if attempt and history is None:
+                invitation, etag = self.store.load(invitation.id)
+            elif attempt:
+                invitation, etag, history = self.store.read(invitation.id)
             if done and done(invitation):
-                return invitation
+                return invitation, history
             now = self.clock()
             before = invitation.effective_status(now)
             if before not in allowed:
@@ -191,7 +211,7 @@ class InvitationService:
             except ConcurrentUpdate:
                 continue
             self.events.publish(invitation.id, new)
-            return changed
+            return changed, None if history is None else [*history, event]
         raise ConcurrentUpdate(f"Invitation {current[0].id} was changed by another request; try again.")
 
     def settle_events(self, invitation_id: str) -> None:
@@ -222,14 +242,15 @@ class InvitationService:
                 "email": email.model_copy(update={"attempt": attempt, "queued_at": now, "updated_at": now}),
             })
 
+        current = self.store.read(invitation_id)
+        if current[0].email is not None and current[0].email.status == "queued":
+            return self.view(current[0], current[2])
         try:
-            resent = self._transition(
-                self.store.load(invitation_id), actor, "email-resent", allowed=OPEN, change=change, send_id=email.send_id
-            )
-        except _StillQueued as queued:
-            return self.view(queued.invitation)
+            resent = self._viewed(current, actor, "email-resent", allowed=OPEN, change=change, send_id=email.send_id)
+        except _StillQueued:  # queued by a concurrent resend that won the race
+            return self.read(invitation_id)
         self.enqueue_email(resent)
-        return self.view(resent)
+        return resent
 
     def enqueue_email(self, invitation: Invitation) -> None:
         """Queue the send the invitation records as queued (the invitation-email worker carries it out).
@@ -288,7 +309,7 @@ class InvitationService:
         def change(invitation: Invitation, now: datetime) -> Invitation:
             return invitation.model_copy(update={"status": REVOKED, "revoked_at": now})
 
-        return self.view(self._transition(self.store.load(invitation_id), actor, "revoked", allowed=OPEN, change=change))
+        return self._viewed(self.store.read(invitation_id), actor, "revoked", allowed=OPEN, change=change)
 
     def reset(self, invitation_id: str, actor: str) -> InvitationView:
         """Like Graph's resetRedemption: an accepted, not completed invitation can be redeemed again."""
@@ -296,8 +317,7 @@ class InvitationService:
         def change(invitation: Invitation, now: datetime) -> Invitation:
             return invitation.model_copy(update={"status": PENDING, "accepted_by": None, "accepted_at": None})
 
-        loaded = self.store.load(invitation_id)
-        return self.view(self._transition(loaded, actor, "redemption-reset", allowed=(ACCEPTED,), change=change))
+        return self._viewed(self.store.read(invitation_id), actor, "redemption-reset", allowed=(ACCEPTED,), change=change)
 
     def accept(self, current: Loaded, user: SignedInUser) -> Invitation:
         """pending → accepted by `user`; the same user signing in again (another tab, a second
@@ -366,7 +386,6 @@ class _StillQueued(Exception):
 
     def __init__(self, invitation: Invitation) -> None:
         super().__init__(invitation.id)
-        self.invitation = invitation
 
 
 def _queued_email(*, attempt: int, now: datetime) -> EmailDelivery:

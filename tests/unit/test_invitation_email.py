@@ -89,7 +89,7 @@ def test_a_passing_failure_is_retried_and_the_poison_handler_fails_the_send_with
 
     throttled.emails.fail_poisoned(intent)
     throttled.emails.fail_poisoned(intent)  # the host may deliver a poison message twice
-    view = throttled.invitations.view(throttled.invitations.get(intent.invitation_id))
+    view = throttled.invitations.read(intent.invitation_id)
     assert view.email is not None and (view.email.status, view.email.error) == ("failed", "ACS answered 429 Too Many Requests")
     assert [event.action for event in view.history] == ["created", "email-failed"]
     assert refusing.tries == 3
@@ -111,7 +111,7 @@ def test_delivery_reports_settle_the_send_once(app: Services) -> None:
     app.emails.settle(report)
     app.emails.settle(report)
     app.emails.settle(DeliveryReport(operation_id=intent.send_id, state="delivered"))  # final states stay final
-    view = app.invitations.view(app.invitations.get(intent.invitation_id))
+    view = app.invitations.read(intent.invitation_id)
     assert view.email is not None and (view.email.status, view.email.error) == ("bounced", "550 mailbox unavailable")
     assert [event.action for event in view.history] == ["created", "email-sent", "email-bounced"]
     app.emails.settle(DeliveryReport(operation_id="not-ours", state="delivered"))  # unknown: ignored

@@ -90,7 +90,7 @@ def test_the_same_account_accepting_twice_is_one_acceptance(app: Services) -> No
     assert app.invitations.accept(loaded, anna).status == InvitationStatus.ACCEPTED  # lost the race to itself
     with pytest.raises(Conflict):
         app.invitations.accept(app.invitations.load(view.id), invitee(view.invitee.email, object_id="oid-other"))
-    actions = [event.action for event in app.invitations.view(app.invitations.get(view.id)).history]
+    actions = [event.action for event in app.invitations.read(view.id).history]
     assert actions.count("accepted") == 1
 
 
@@ -113,7 +113,7 @@ def test_create_company_twice_is_one_completion_and_the_worker_one_company(app: 
     company = app.companies.store.get(first.company_id)
     assert company is not None and company.created_by == anna and invitation.company_id == company.id
     assert invitation.completion and invitation.completion.status == "created"
-    actions = [event.action for event in app.invitations.view(invitation).history]
+    actions = [event.action for event in app.invitations.read(view.id).history]
     assert actions.count("completed") == actions.count("company-created") == 1
     assert app.companies.access(view.id, anna).finished_url == app.links.welcome()
 

@@ -17,6 +17,7 @@ from shared.domain.models import AuditEvent, Invitation, InvitationStatus
 
 INVITATION_ROW = "invitation"
 Loaded = tuple[Invitation, str]  # the invitation and the ETag its next write must carry
+Read = tuple[Invitation, str, list[AuditEvent]]  # ...and its audit trail, oldest first
 
 
 def _entity(invitation: Invitation) -> dict[str, Any]:
@@ -71,16 +72,20 @@ class InvitationStore:
             raise NotFound(f"No invitation has the id {invitation_id}.") from None
         return Invitation.model_validate_json(entity["Data"]), str(entity.metadata["etag"])
 
-    def history(self, invitation_id: str) -> list[AuditEvent]:
-        def read(t: TableClient) -> list[AuditEvent]:
-            entities = t.query_entities(
-                "PartitionKey eq @pk and RowKey gt 'audit-' and RowKey lt 'audit.'",
-                parameters={"pk": invitation_id},
-                select=["Data"],
-            )
-            return [AuditEvent.model_validate_json(entity["Data"]) for entity in entities]
+    def read(self, invitation_id: str) -> Read:
+        """The invitation, its ETag and its audit trail in one partition query (the partition holds
+        nothing else; audit row keys sort by time and before "invitation"), or NotFound."""
 
-        return self.table.run(read, f"The history of invitation {invitation_id}")
+        def query(t: TableClient) -> list[Any]:
+            return list(t.query_entities("PartitionKey eq @pk", parameters={"pk": invitation_id}, select=["RowKey", "Data"]))
+
+        entities = self.table.run(query, f"Invitation {invitation_id}")
+        rows = {entity["RowKey"]: entity for entity in entities}
+        row = rows.pop(INVITATION_ROW, None)
+        if row is None:
+            raise NotFound(f"No invitation has the id {invitation_id}.")
+        history = [AuditEvent.model_validate_json(rows[key]["Data"]) for key in sorted(rows) if key.startswith("audit-")]
+        return Invitation.model_validate_json(row["Data"]), str(row.metadata["etag"]), history
 
     def insert(self, invitation: Invitation, event: AuditEvent) -> str:
         """Write a new invitation with its first audit event; returns its ETag (AlreadyExists if taken)."""
