@@ -135,13 +135,14 @@ def message(payload: dict[str, Any]) -> func.QueueMessage:
     return func.QueueMessage(body=json.dumps(payload).encode())
 
 
-def test_the_email_link_reads_once_and_writes_the_sign_in_flow(counted: tuple[Services, CountingProxy], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_email_link_reads_the_invitation_and_its_sign_ins_and_writes_the_flow(counted: tuple[Services, CountingProxy], monkeypatch: pytest.MonkeyPatch) -> None:
     app, proxy = counted
     invitation_id = new_invitation(app)
     b2c = B2CRequests(monkeypatch)
     response: list[func.HttpResponse] = []
     assert measure(proxy, lambda: response.append(open_link(invitation_id))) == {
         (INVITATIONS, "point-read"): 1,
+        ("AuthFlows", "partition-query"): 1,  # the invitation's open sign-ins (at most 5)
         ("AuthFlows", "merge"): 1,
     }
     assert response[0].status_code == 302 and b2c.count == 0  # the auth URL is built locally from cached metadata
