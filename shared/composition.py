@@ -151,7 +151,11 @@ def build(
             product=ProductLinks(settings.product_name, str(settings.documentation_url), settings.customer_success_link),
         ),
         sweeper=IntentSweeper(
-            invitation_store, clock, after_seconds=settings.sweep_after_seconds, enqueuers=redrivers(invitations, companies)
+            invitation_store,
+            clock,
+            after_seconds=settings.sweep_after_seconds,
+            enqueuers=redrivers(invitations, companies),
+            report_expiry=invitations.report_expiry,
         ),
         sign_in=SignInService(
             invitations,

@@ -9,11 +9,12 @@ re-delivery (the sweeper re-publishing, a worker retried) carries the same id an
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema_rs
 import pytest
+from azure.data.tables import UpdateMode
 
 from scripts.stack import LocalStack
 from tests.queues import COMPANY_CREATE, EventLog, Queues
@@ -164,3 +165,29 @@ def test_a_redelivered_company_message_publishes_no_new_event(
     published = check_events(events, stored, event_schema, invitee.id)
     one(published, "completed")  # however often it was delivered, one id
     assert {event["type"] for event in published.values()} <= {PREFIX + name for name in ("created", "email.sent", "accepted", "completed")}
+
+
+def test_an_expiry_is_reported_once_by_the_sweeper_and_a_resend_renews_it(
+    sweeping_stack: LocalStack, event_schema: jsonschema_rs.Validator
+) -> None:
+    api, stored = Api(sweeping_stack), Stored.of(sweeping_stack)
+    events = EventLog(Queues.of(sweeping_stack))
+    invitation_id = api.invite()["id"]
+    # Two days pass: the stored expiry (model, list column, and the sweeper's column) moves into the past.
+    past = datetime.now(UTC) - timedelta(days=2)
+    stored.rewrite(invitation_id, expires_at=past)
+    invitations = stored.table("Invitations")
+    entity = invitations.get_entity(invitation_id, "invitation")
+    invitations.update_entity({**entity, "ExpiryUnreported": past}, mode=UpdateMode.REPLACE)
+
+    events.wait_for(invitation_id, [f"{PREFIX}expired"])
+    expired = one(check_events(events, stored, event_schema, invitation_id), "expired")
+    assert expired["data"]["status"] == "expired" and expired["data"]["actor"] == "expiry"
+    eventually(
+        lambda: "ExpiryUnreported" not in invitations.get_entity(invitation_id, "invitation"), "the expiry recorded as reported"
+    )
+    assert stored.actions(invitation_id).count("expired") == 1
+
+    renewed = api.post(f"/invitations/{invitation_id}/resend")
+    assert renewed.status_code == 200, renewed.text
+    assert invitations.get_entity(invitation_id, "invitation")["ExpiryUnreported"] > datetime.now(UTC)  # reported when it passes

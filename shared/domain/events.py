@@ -22,6 +22,7 @@ EVENT_TYPES: dict[str, str] = {
     "completed": "completed",
     "revoked": "revoked",
     "redemption-reset": "reset",
+    "expired": "expired",
     "email-sent": "email.sent",
     "email-delivered": "email.delivered",
     "email-bounced": "email.bounced",

@@ -265,6 +265,7 @@ class Invitation(ApiModel):
     completion: Completion | None = None
     revoked_at: datetime | None = None
     pending_events: list[PendingEvent] = Field(default_factory=list)
+    expiry_reported: datetime | None = None  # the expires_at whose passing was reported (a resend renews it)
 
     def effective_status(self, now: datetime) -> InvitationStatus:
         open_states = (InvitationStatus.PENDING, InvitationStatus.ACCEPTED)
@@ -283,12 +284,21 @@ class Invitation(ApiModel):
             times.append(self.email.queued_at)
         return min(times, default=None)
 
+    def expiry_unreported(self) -> datetime | None:
+        """The expiry the `expired` lifecycle event has yet to report (stored as the ExpiryUnreported
+        column, which the sweeper filters on once it is past); None once reported or when closed."""
+        open_states = (InvitationStatus.PENDING, InvitationStatus.ACCEPTED)
+        if self.status in open_states and self.expiry_reported != self.expires_at:
+            return self.expires_at
+        return None
+
 
 class InvitationView(Invitation):
     """The API's representation: effective status plus the audit trail."""
 
     history: list[AuditEvent] = Field(default_factory=list)
     pending_events: list[PendingEvent] = Field(default_factory=list, exclude=True)  # plumbing, not the API's
+    expiry_reported: datetime | None = Field(default=None, exclude=True)
 
 
 class InvitationPage(ApiModel):

@@ -20,8 +20,11 @@ Enqueue = Callable[[Invitation], None]  # queues the invitation's outstanding in
 
 
 class IntentSweeper:
-    def __init__(self, store: InvitationStore, clock: Clock, *, after_seconds: int, enqueuers: list[Enqueue]) -> None:
+    def __init__(
+        self, store: InvitationStore, clock: Clock, *, after_seconds: int, enqueuers: list[Enqueue], report_expiry: Enqueue
+    ) -> None:
         self.store, self.clock, self._after, self._enqueuers = store, clock, timedelta(seconds=after_seconds), enqueuers
+        self._report_expiry = report_expiry
 
     def sweep(self) -> int:
         """Re-enqueue every outstanding intent older than the threshold; returns how many invitations had one."""
@@ -31,4 +34,7 @@ class IntentSweeper:
                 enqueue(invitation)
         if outstanding:
             log.warning("Sweeper re-enqueued the outstanding intents of %d invitation(s)", len(outstanding))
+        # Expiry is derived from time, no write takes it: the sweeper records it for the `expired` event.
+        for invitation in self.store.expired_unreported(self.clock()):
+            self._report_expiry(invitation)
         return len(outstanding)

@@ -226,6 +226,21 @@ class InvitationService:
 
     # -- the e-mail ------------------------------------------------------------------------------------
 
+    def report_expiry(self, expired: Invitation) -> None:
+        """For the sweeper: record that an open invitation's expiry passed (audit `expired`, whose
+        lifecycle event goes out like any step's); nothing if it was reported, renewed or closed since."""
+
+        def change(invitation: Invitation, now: datetime) -> Invitation:
+            return invitation.model_copy(update={"expiry_reported": invitation.expires_at})
+
+        def done(invitation: Invitation) -> bool:
+            return invitation.expiry_unreported() is None
+
+        try:
+            self._transition(self.store.load(expired.id), "expiry", "expired", allowed=(EXPIRED,), change=change, done=done)
+        except Conflict as error:  # renewed by a resend or revoked meanwhile: nothing expired to report
+            log.info("Expiry of invitation %s not reported: %s", expired.id, error.detail)
+
     def resend(self, invitation_id: str, actor: str) -> InvitationView:
         """Record a new send (the next attempt) and queue it. While the previous send is still queued,
         that one is the answer: pressing resend twice, or twenty times at once, sends one e-mail.

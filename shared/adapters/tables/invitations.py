@@ -31,6 +31,7 @@ def _entity(invitation: Invitation) -> dict[str, Any]:
         "CreatedAt": invitation.created_at,
         # Absent when nothing decided is left to carry out; the sweeper filters on it.
         "OutstandingSince": invitation.outstanding_since(),
+        "ExpiryUnreported": invitation.expiry_unreported(),
         "Data": invitation.model_dump_json(),
     }
 
@@ -147,6 +148,17 @@ class InvitationStore:
             return [Invitation.model_validate_json(entity["Data"]) for entity in entities]
 
         return self.table.run(read, "Outstanding invitations")
+
+    def expired_unreported(self, now: datetime) -> list[Invitation]:
+        """Open invitations past their expiry whose `expired` event is not out yet (the sweeper's query)."""
+
+        def read(t: TableClient) -> list[Invitation]:
+            entities = t.query_entities(
+                f"RowKey eq '{INVITATION_ROW}' and ExpiryUnreported lt @now", parameters={"now": now}, select=["Data"]
+            )
+            return [Invitation.model_validate_json(entity["Data"]) for entity in entities]
+
+        return self.table.run(read, "Expired invitations")
 
 
 def encode_token(token: dict[str, str] | None) -> str | None:
