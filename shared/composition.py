@@ -12,11 +12,10 @@ from typing import Any
 
 from azure.core.credentials import TokenCredential
 from azure.data.tables import TableServiceClient
-from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.storage.queue import LinearRetry, QueueServiceClient
 
 from shared.adapters.identity import B2CSignIn
-from shared.adapters.mail import AcsEmailSender, EmailSender, OutboxEmailSender
+from shared.adapters.mail import EmailSender, OutboxEmailSender
 from shared.adapters.queues import QueueSender
 from shared.adapters.staff_tokens import StaffTokens
 from shared.adapters.tables import ALL_TABLES, Table
@@ -47,6 +46,9 @@ def credential(settings: Settings) -> TokenCredential:
     STORAGE__credential=managedidentity or STORAGE__clientId, the managed identity (the user-assigned
     one STORAGE__clientId names, else the system-assigned one); otherwise azure-identity's chain
     (managed identity, environment, Azure CLI...)."""
+    # Imported here: azure-identity (and msal under it) costs a cold start that Azurite's connection string never needs.
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
     if settings.storage_credential == "managedidentity" or settings.storage_client_id:
         return ManagedIdentityCredential(client_id=settings.storage_client_id)
     return DefaultAzureCredential()
@@ -87,11 +89,13 @@ def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServic
 
 
 def email_sender(settings: Settings) -> EmailSender:
+    if settings.acs_connection_string is None and settings.acs_endpoint is None:
+        return OutboxEmailSender(settings.outbox_dir, settings.acs_sender_address)
+    from shared.adapters.mail.acs import AcsEmailSender  # the ACS SDK only when configured (cold start)
+
     if settings.acs_connection_string is not None:
         return AcsEmailSender(settings.acs_sender_address, connection_string=settings.acs_connection_string.get_secret_value())
-    if settings.acs_endpoint is not None:
-        return AcsEmailSender(settings.acs_sender_address, endpoint=str(settings.acs_endpoint), credential=credential(settings))
-    return OutboxEmailSender(settings.outbox_dir, settings.acs_sender_address)
+    return AcsEmailSender(settings.acs_sender_address, endpoint=str(settings.acs_endpoint), credential=credential(settings))
 
 
 def staff_tokens(settings: Settings) -> StaffTokens | None:

@@ -7,15 +7,17 @@ import logging
 import re
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import msal
 import requests
 
 from shared.domain.errors import SignInFailed, Unavailable
 from shared.domain.models import SignedInUser
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    import msal
 
 log = logging.getLogger(__name__)
 ENTRA_ISSUER_HOSTS = frozenset({"login.microsoftonline.com", "sts.windows.net"})
@@ -26,14 +28,16 @@ class B2CSignIn:
     def __init__(self, settings: Settings, redirect_uri: str) -> None:
         self._settings = settings
         self._redirect_uri = redirect_uri
-        self._msal: msal.ConfidentialClientApplication | None = None
+        self._msal: "msal.ConfidentialClientApplication | None" = None
         self._lock = threading.Lock()
 
-    def _client(self) -> msal.ConfidentialClientApplication:
+    def _client(self) -> "msal.ConfidentialClientApplication":
         # Built on first use and kept: construction fetches B2C's OpenID configuration,
         # and a failed fetch must not stick, so the next request tries again.
         with self._lock:
             if self._msal is None:
+                import msal  # here, not at import: only the invitee's sign-in needs it (cold start)
+
                 self._msal = msal.ConfidentialClientApplication(
                     self._settings.b2c_client_id,
                     client_credential=self._settings.b2c_client_secret.get_secret_value(),

@@ -45,17 +45,20 @@ class InvitationEmailService:
     def send(self, intent: EmailIntent) -> None:
         """Carry out the recorded send, once; a message for a send that is no longer queued is a no-op."""
         try:
-            invitation = self.invitations.get(intent.invitation_id)
+            loaded = self.invitations.load(intent.invitation_id)
         except NotFound:
             log.warning("E-mail %s: invitation %s does not exist", intent.send_id, intent.invitation_id)
             return
+        invitation = loaded[0]
         email = invitation.email
         if email is None or email.send_id != intent.send_id or email.status != "queued":
             return
         status = invitation.effective_status(self.invitations.clock())
         if status in (REVOKED, COMPLETED):
             error = f"Not sent: the invitation is {status.value}"
-            self.invitations.record_email(intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=error)
+            self.invitations.record_email(
+                intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=error, current=loaded
+            )
             return
         # Before ACS could report on the operation, so every report finds its invitation.
         self._operations.remember(intent.send_id, invitation.id)
@@ -63,14 +66,17 @@ class InvitationEmailService:
         log.info("Invitation %s e-mail %s: %s", invitation.id, intent.send_id, result.status)
         if result.status == "sent":
             self.invitations.record_email(
-                intent, "sent", action="email-sent", actor=WORKER, after=("queued",), operation_id=result.operation_id
+                intent, "sent", action="email-sent", actor=WORKER, after=("queued",), operation_id=result.operation_id,
+                current=loaded,  # its ETag still guards the write: a change meanwhile makes it read again
             )
         elif result.retryable:
             error = result.error or "E-mail not sent"
             self.invitations.note_email_error(intent, error)
             raise EmailNotSent(error, code="email-not-sent")
         else:
-            self.invitations.record_email(intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=result.error)
+            self.invitations.record_email(
+                intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=result.error, current=loaded
+            )
 
     def fail_poisoned(self, intent: EmailIntent) -> None:
         """The queue gave up on this send: record it failed with the last error a try met."""

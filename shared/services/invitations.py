@@ -289,9 +289,11 @@ class InvitationService:
         after: tuple[EmailStatus, ...],
         operation_id: str | None = None,
         error: str | None = None,
+        current: Loaded | None = None,
     ) -> Invitation:
         """Move the intent's send to `status` with its audit event, if it is still the invitation's
-        send and in one of the states `after`; otherwise (a stale or repeated message or report) a no-op."""
+        send and in one of the states `after`; otherwise (a stale or repeated message or report) a no-op.
+        `current`: the invitation as the caller read it (its ETag guards the write; read again if stale)."""
 
         def change(invitation: Invitation, now: datetime) -> Invitation:
             assert invitation.email is not None  # `done` returned first otherwise
@@ -304,7 +306,7 @@ class InvitationService:
 
         # The e-mail's fate is recorded whatever the invitation's status (a report may follow a revoke).
         return self._transition(
-            self.store.load(intent.invitation_id), actor, action, allowed=tuple(InvitationStatus), change=change,
+            current or self.store.load(intent.invitation_id), actor, action, allowed=tuple(InvitationStatus), change=change,
             done=done, detail=error, send_id=intent.send_id, settle_events=True,
         )
 

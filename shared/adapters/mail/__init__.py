@@ -1,7 +1,6 @@
 """Outgoing e-mail: ACS in Azure, an .eml outbox folder everywhere else (composition chooses)."""
 
-from shared.adapters.mail.acs import AcsEmailSender
 from shared.adapters.mail.message import EmailSender, OutgoingEmail, SendResult
 from shared.adapters.mail.outbox import OutboxEmailSender
 
-__all__ = ["AcsEmailSender", "EmailSender", "OutboxEmailSender", "OutgoingEmail", "SendResult"]
+__all__ = ["EmailSender", "OutboxEmailSender", "OutgoingEmail", "SendResult"]
