@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import threading
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from azure.data.tables import TableClient, TableServiceClient
 
 from scripts.run_local import DEMO_INVITATION
 from scripts.stack import LocalStack, StackConfig
@@ -36,6 +38,12 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 WARMUP_PER_WORKER = 3
 LIST_EMAIL = "bench.list@contoso.example"
 LIST_MATCHES = 5  # invitations the filtered list returns
+RATIO_ROUNDS = 60  # interleaved rounds: each hot path and the bare SDK call it cannot beat, back to back
+# Issue 12's targets: a hot path's median over the bare azure-data-tables call's median, same run, same Azurite.
+TARGETS = {"link": ("point read", 2.0), "get": ("point read", 1.5), "create": ("insert", 3.0)}
+IMPORT_TARGET_MS = 250.0
+IMPORT_RUNS = 5
+OUTBOX_SAMPLES = 10
 
 
 @dataclass(frozen=True)
@@ -229,6 +237,91 @@ def benchmark(stack: LocalStack, requests_per_phase: int, concurrency: int) -> t
     return results, list_table_size
 
 
+def bare_calls(stack: LocalStack, ids: list[str]) -> dict[str, Callable[[int], object]]:
+    """The floor: the same SDK the app uses, called directly on the same Azurite (no HTTP, no app)."""
+    service = TableServiceClient.from_connection_string(stack.storage_connection_string)
+    invitations: TableClient = service.get_table_client("Invitations")
+    scratch = service.create_table_if_not_exists("BenchBareInserts")
+    data = invitations.get_entity(ids[0], "invitation")["Data"]  # an insert as big as an invitation row
+    return {
+        "point read": lambda n: invitations.get_entity(ids[n % len(ids)], "invitation"),
+        "insert": lambda n: scratch.create_entity({"PartitionKey": uuid.uuid4().hex, "RowKey": "bare", "Data": data}),
+    }
+
+
+def ratios(stack: LocalStack, ops: dict[str, Operation], ids: list[str]) -> dict[str, dict[str, float]]:
+    """Median of each hot path and of its bare call, measured interleaved (round-robin, one at a time):
+    load on the shared machine slows both alike, so the ratio holds where absolute times do not."""
+    bare = bare_calls(stack, ids)
+    samples: dict[str, list[float]] = {name: [] for name in (*TARGETS, *bare)}
+    with new_session(stack.config.functions_key) as session:
+        for n in range(RATIO_ROUNDS + WARMUP_PER_WORKER):
+            for name in samples:
+                start = time.perf_counter()
+                if name in bare:
+                    bare[name](n)
+                else:
+                    _, error = call(ops[name], session, n)
+                    if error:
+                        raise SystemExit(f"{ops[name].name} failed while measuring ratios: {error}")
+                if n >= WARMUP_PER_WORKER:
+                    samples[name].append((time.perf_counter() - start) * 1000)
+    medians = {name: sorted(values)[len(values) // 2] for name, values in samples.items()}
+    return {
+        name: {"median_ms": medians[name], "bare": medians[floor], "ratio": medians[name] / medians[floor], "target": target}
+        for name, (floor, target) in TARGETS.items()
+    }
+
+
+def import_ms() -> float:
+    """Cold `import function_app` (python -X importtime's cumulative figure), the minimum of IMPORT_RUNS fresh processes."""
+    figures = []
+    for _ in range(IMPORT_RUNS):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import function_app"],
+            cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, check=True,
+        )
+        line = next(line for line in reversed(done.stderr.splitlines()) if line.rstrip().endswith("| function_app"))
+        figures.append(int(line.split("|")[1]) / 1000)
+    return min(figures)
+
+
+def outbox_ms(stack: LocalStack) -> list[float]:
+    """From POST /api/invitations to the e-mail's file in the outbox: the queue, the worker and the send."""
+    figures = []
+    with new_session(stack.config.functions_key) as session:
+        for _ in range(OUTBOX_SAMPLES):
+            email = f"bench.outbox.{uuid.uuid4().hex}@contoso.example"
+            start = time.perf_counter()
+            response = session.post(
+                f"http://127.0.0.1:{stack.config.app_port}/api/invitations",
+                json={**DEMO_INVITATION, "invitee": {"email": email, "displayName": "Bench"}}, timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+            response.raise_for_status()
+            while not any(email in path.read_text(errors="replace") for path in stack.outbox.glob("*.eml")):
+                if time.perf_counter() - start > 30:
+                    raise SystemExit(f"The e-mail to {email} did not reach the outbox within 30 s")
+                time.sleep(0.005)
+            figures.append((time.perf_counter() - start) * 1000)
+    return figures
+
+
+def ratio_table(measured: dict[str, dict[str, float]], ops: dict[str, Operation], import_figure: float, outbox: list[float]) -> str:
+    lines = ["| hot path | median ms | bare call | bare median ms | ratio | target | met |", "|---|---:|---|---:|---:|---:|---|"]
+    for name, (floor, _) in TARGETS.items():
+        m = measured[name]
+        lines.append(
+            f"| {ops[name].name} | {m['median_ms']:.1f} | {floor} | {m['bare']:.1f} | {m['ratio']:.2f}× | ≤ {m['target']:.1f}× "
+            f"| {'yes' if m['ratio'] <= m['target'] else 'NO'} |"
+        )
+    lines.append(f"| cold `import function_app` (min of {IMPORT_RUNS}) | {import_figure:.0f} | | | | ≤ {IMPORT_TARGET_MS:.0f} ms "
+                 f"| {'yes' if import_figure <= IMPORT_TARGET_MS else 'NO'} |")
+    ordered = sorted(outbox)
+    lines.append(f"| POST /api/invitations → e-mail in the outbox (median of {len(outbox)}, via the queue) "
+                 f"| {ordered[len(ordered) // 2]:.0f} | | | | | |")
+    return "\n".join(lines)
+
+
 def machine_facts() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
@@ -281,6 +374,13 @@ def main(argv: list[str] | None = None) -> None:
         with LocalStack(StackConfig.on_free_ports(Path(folder), app_env=no_proxy)) as stack:
             stack_seconds = time.perf_counter() - start
             results, list_table_size = benchmark(stack, args.requests, args.concurrency)
+            known_ids: list[str] = []
+            ops = operations(f"http://127.0.0.1:{stack.config.app_port}/api", known_ids)
+            run_phase(ops["create"], stack.config.functions_key, 5, 1, math.inf, warmup=0)
+            print("  ratios: hot paths interleaved with the bare SDK calls…", file=sys.stderr)
+            measured = ratios(stack, ops, known_ids)
+            print("  e-mail to the outbox through the queue…", file=sys.stderr)
+            outbox = outbox_ms(stack)
             failed = [r for r in results if r.first_error]
             if failed:
                 print(f"App log tail:\n{stack.log_text('app')[-2000:]}", file=sys.stderr)
@@ -290,6 +390,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Note: everything runs on this one machine — Azurite, the IdP, the app (waitress) and this load "
           f"generator compete for its {facts['usable_cpus']} CPUs.\n")
     print(markdown_table(results))
+    print("\nRatios (same run, same Azurite, interleaved; robust to the load of the shared machine, unlike the times):\n")
+    figure = import_ms()
+    print(ratio_table(measured, ops, figure, outbox))
     print(f"\nThe filtered list scans the Invitations table: {list_table_size} invitations when measured, "
           f"{LIST_MATCHES} matching.")
     for result in failed:
@@ -302,6 +405,9 @@ def main(argv: list[str] | None = None) -> None:
             "stack_start_seconds": stack_seconds,
             "list_table_size": list_table_size,
             "results": [r.as_json() for r in results],
+            "ratios": measured,
+            "import_function_app_ms": figure,
+            "outbox_ms": outbox,
         }, indent=2))
 
 
