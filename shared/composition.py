@@ -23,6 +23,7 @@ from shared.adapters.tables.admin_consents import AdminConsentStore
 from shared.adapters.tables.auth_flows import AuthFlowStore
 from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.email_operations import EmailOperationStore
+from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore
 from shared.adapters.tables.users import UserStore
@@ -137,6 +138,7 @@ def build(
     invitations = InvitationService(
         invitation_store,
         IdempotencyKeyStore(tables),
+        EmailIndexStore(tables),
         queues,
         urls,
         clock,

@@ -9,11 +9,13 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from shared.adapters.queues import INVITATION_EMAIL, QueueSender
+from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore, Loaded, Read, audit_row_key
 from shared.domain import invitations as rules
@@ -41,6 +43,7 @@ from shared.services.events import EventPublisher
 
 log = logging.getLogger(__name__)
 _RACE_RETRIES = 3
+_PARALLEL_READS = 8  # a list by e-mail reads its page's invitations this many at a time
 Change = Callable[[Invitation, datetime], Invitation]
 
 
@@ -49,6 +52,7 @@ class InvitationService:
         self,
         store: InvitationStore,
         idempotency_keys: IdempotencyKeyStore,
+        email_index: EmailIndexStore,
         queues: QueueSender,
         links: InvitationLinks,
         clock: Clock,
@@ -58,6 +62,8 @@ class InvitationService:
     ) -> None:
         self.store, self._keys, self._queues, self.links, self.clock = store, idempotency_keys, queues, links, clock
         self.events = events
+        self.email_index = email_index
+        self._readers = ThreadPoolExecutor(_PARALLEL_READS, thread_name_prefix="invitation-reads")
         self._allowlist = redirect_allowlist
 
     # -- reading ------------------------------------------------------------------------------------
@@ -81,9 +87,27 @@ class InvitationService:
 
     def page(self, query: ListQuery) -> InvitationPage:
         now = self.clock()
-        items, token = self.store.query(query.status, query.email, now, query.page_size, query.continuation_token)
+        if query.email:
+            items, token = self._by_email(query, now)
+        else:
+            items, token = self.store.query(query.status, now, query.page_size, query.continuation_token)
         # The list leaves out each invitation's history: one query per item would make it slow.
         return InvitationPage(value=[self.view(item, [], now) for item in items], continuation_token=token)
+
+    def _by_email(self, query: ListQuery, now: datetime) -> tuple[list[Invitation], str | None]:
+        """One partition of the e-mail index, then the invitation rows it names (the truth: read in
+        parallel, filtered by effective status; a row whose invitation was never written is skipped)."""
+        assert query.email is not None
+        ids, token = self.email_index.page(query.email, query.page_size, query.continuation_token)
+
+        def load(invitation_id: str) -> Invitation | None:
+            try:
+                return self.store.load(invitation_id)[0]
+            except NotFound:
+                return None
+
+        found = [item for item in self._readers.map(load, ids) if item is not None]
+        return [item for item in found if query.status is None or item.effective_status(now) == query.status], token
 
     def redemption_block(self, invitation: Invitation) -> str | None:
         return rules.redemption_block(invitation, self.clock())
@@ -118,6 +142,8 @@ class InvitationService:
         )
         created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING, send_id=email.send_id)
         invitation = invitation.model_copy(update={"pending_events": [PendingEvent(key=audit_row_key(created), event=created)]})
+        # First, and idempotent: an invitation is always listed under its e-mail (email_index.py).
+        self.email_index.add(invitation.invitee.email, invitation_id)
         try:
             self.store.insert(invitation, created)
         except AlreadyExists:

@@ -9,6 +9,8 @@ Tables and keys (the README explains why):
 - Companies: PartitionKey = company id; RowKey "company" and "member-{object id}".
 - Users: PartitionKey = B2C object id.
 - AdminConsents: PartitionKey = Entra tenant id; RowKey = timestamped consent result.
+- InvitationsByEmail: PartitionKey = SHA-256 of the lower-cased e-mail, RowKey = invitation id;
+  listing by e-mail reads one partition (email_index.py says how it stays in step).
 - EmailOperations: PartitionKey = ACS operation id (an e-mail's send id); which invitation a
   delivery report is about.
 """
@@ -41,7 +43,10 @@ COMPANIES = "Companies"
 USERS = "Users"
 ADMIN_CONSENTS = "AdminConsents"
 EMAIL_OPERATIONS = "EmailOperations"
-ALL_TABLES = (INVITATIONS, IDEMPOTENCY_KEYS, AUTH_FLOWS, COMPANIES, USERS, ADMIN_CONSENTS, EMAIL_OPERATIONS)
+INVITATIONS_BY_EMAIL = "InvitationsByEmail"
+ALL_TABLES = (
+    INVITATIONS, IDEMPOTENCY_KEYS, AUTH_FLOWS, COMPANIES, USERS, ADMIN_CONSENTS, EMAIL_OPERATIONS, INVITATIONS_BY_EMAIL
+)
 
 _EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}
 _MODIFIED = {TableErrorCode.UPDATE_CONDITION_NOT_SATISFIED}

@@ -109,7 +109,7 @@ class InvitationStore:
         return str(results[0]["etag"])
 
     def query(
-        self, status: InvitationStatus | None, email: str | None, now: datetime, page_size: int, token: str | None
+        self, status: InvitationStatus | None, now: datetime, page_size: int, token: str | None
     ) -> tuple[list[Invitation], str | None]:
         """One page of invitations matching the filters, in id order, and the next page's token."""
         clauses, parameters = [f"RowKey eq '{INVITATION_ROW}'"], {}
@@ -117,9 +117,6 @@ class InvitationStore:
         if status_clause:
             clauses.append(status_clause)
             parameters.update(status_parameters)
-        if email:
-            clauses.append("EmailLower eq @email")
-            parameters["email"] = email.lower()
         continuation = decode_token(token)
 
         def read(t: TableClient) -> tuple[list[Invitation], str | None]:
