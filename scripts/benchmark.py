@@ -393,8 +393,8 @@ def main(argv: list[str] | None = None) -> None:
     print("\nRatios (same run, same Azurite, interleaved; robust to the load of the shared machine, unlike the times):\n")
     figure = import_ms()
     print(ratio_table(measured, ops, figure, outbox))
-    print(f"\nThe filtered list scans the Invitations table: {list_table_size} invitations when measured, "
-          f"{LIST_MATCHES} matching.")
+    print(f"\nThe list by e-mail reads one partition of the e-mail index, then the invitations it names: "
+          f"{list_table_size} invitations in the table when measured, {LIST_MATCHES} matching.")
     for result in failed:
         print(f"First error of {result.operation} ×{result.concurrency}: {result.first_error}")
 
