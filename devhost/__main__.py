@@ -38,6 +38,13 @@ def load_app(spec: str) -> tuple[func.FunctionApp, Path]:
     return app, Path(module.__file__ or ".").resolve().parent
 
 
+def _show_dimensions(record: logging.LogRecord) -> bool:
+    """Show the invitation a record is about (the app's log context, a custom dimension in Application Insights)."""
+    invitation_id = getattr(record, "invitation_id", None)
+    record.dimensions = f" [invitation {invitation_id}]" if invitation_id else ""
+    return True
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # stop as on Ctrl+C: running functions finish first
 
@@ -49,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--threads", type=int, default=8, help="HTTP worker threads")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s%(dimensions)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_show_dimensions)
     # azure-core logs every request and response header at INFO; the Functions host keeps them out too.
     logging.getLogger("azure").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)

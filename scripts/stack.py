@@ -89,6 +89,7 @@ class LocalStack:
         self.config = config
         self._services: dict[str, _Service] = {}
         self.logs = config.data_dir / "logs"
+        self.session_secret = secrets.token_urlsafe(32)  # one per stack: a restarted app keeps its sessions
 
     @property
     def base_url(self) -> str:
@@ -136,7 +137,7 @@ class LocalStack:
             "STAFF_API_AUDIENCE": STAFF_API_AUDIENCE,
             "STAFF_API_TENANT_ID": STAFF_TENANT_ID,
             "OUTBOX_DIR": str(self.outbox),
-            "SESSION_SECRET": secrets.token_urlsafe(32),
+            "SESSION_SECRET": self.session_secret,
             "SIGN_IN_CLEANUP_SCHEDULE": "0 */10 * * * *",  # NCRONTAB: the expired sign-in flows timer
             "FUNCTIONS_KEY": self.config.functions_key,
             # MSAL and the ACS SDK use requests: trust the local CA the stand-ins' certificates come from.

@@ -15,6 +15,7 @@ from shared.domain.models import Invitation
 from shared.presentation.i18n import best_language
 from shared.presentation.pages import blocked_invitation_page, message_page
 from shared.settings import SettingsInvalid, get_settings
+from web.problems import in_invitation_context
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +106,17 @@ def page_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Cal
 
     @functools.wraps(handler)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        try:
-            return handler(req)
-        except Unavailable as error:
-            # "Try again" repeats a GET as it was; after a POST it reloads the page (a GET).
-            return unavailable_response("unavailable", request_language(req), error, action_url=req.url.split("#")[0])
-        except Exception:
-            log.exception("Unhandled error in %s", handler.__name__)
-            return message_response("internal", request_language(req), 500)
+        return in_invitation_context(req, functools.partial(_answer, handler))
 
     return wrapper
+
+
+def _answer(handler: Callable[[func.HttpRequest], func.HttpResponse], req: func.HttpRequest) -> func.HttpResponse:
+    try:
+        return handler(req)
+    except Unavailable as error:
+        # "Try again" repeats a GET as it was; after a POST it reloads the page (a GET).
+        return unavailable_response("unavailable", request_language(req), error, action_url=req.url.split("#")[0])
+    except Exception:
+        log.exception("Unhandled error in %s", handler.__name__)
+        return message_response("internal", request_language(req), 500)

@@ -21,6 +21,8 @@ from shared.domain.errors import (
     SignInFailed,
     Unavailable,
 )
+from shared.domain.models import parse_invitation_id
+from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
@@ -198,16 +200,42 @@ def api_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Call
 
     @functools.wraps(handler)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        try:
-            return handler(req)
-        except Problem as problem:
-            return problem_response(problem, req.url, problem.headers)
-        except DomainError as error:
-            status, title = status_of(error)
-            return problem_response(Problem(status, title, error.detail, code=error.code), req.url, retry_after(error))
-        except Exception:
-            log.exception("Unhandled error in %s", handler.__name__)
-            internal = Problem(500, "Internal error", "The request could not be completed; it is safe to retry.", code="internal")
-            return problem_response(internal, req.url)
+        return in_invitation_context(req, functools.partial(_answer, handler))
 
     return wrapper
+
+
+def in_invitation_context(req: func.HttpRequest, answer: Callable[[func.HttpRequest], func.HttpResponse]) -> func.HttpResponse:
+    """Answer with the request's invitation in the log context (shared/telemetry.py), and log one line
+    for it: the host's own request log does not know which invitation an invocation was about. The
+    path only: a query may hold an authorization code or the function key."""
+    invitation_id = request_invitation_id(req)
+    with invitation_context(invitation_id):
+        response = answer(req)
+        if invitation_id:
+            log.info("%s %s answered %s", req.method, urlsplit(req.url).path, response.status_code)
+        return response
+
+
+def request_invitation_id(req: func.HttpRequest) -> str | None:
+    """The invitation a request is about, from its route (staff API) or its link's invitationId,
+    when well-formed: the log context (shared/telemetry.py) takes no caller-chosen text."""
+    raw = req.route_params.get("id") or req.params.get("invitationId")
+    try:
+        return parse_invitation_id(raw) if raw else None
+    except InvalidInput:
+        return None
+
+
+def _answer(handler: Callable[[func.HttpRequest], func.HttpResponse], req: func.HttpRequest) -> func.HttpResponse:
+    try:
+        return handler(req)
+    except Problem as problem:
+        return problem_response(problem, req.url, problem.headers)
+    except DomainError as error:
+        status, title = status_of(error)
+        return problem_response(Problem(status, title, error.detail, code=error.code), req.url, retry_after(error))
+    except Exception:
+        log.exception("Unhandled error in %s", handler.__name__)
+        internal = Problem(500, "Internal error", "The request could not be completed; it is safe to retry.", code="internal")
+        return problem_response(internal, req.url)

@@ -1,0 +1,125 @@
+"""Telemetry: Azure Monitor only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (and imported only
+then), log records carrying the invitation id as a custom dimension, and a whole journey's log
+holding the invitation id and none of the secrets that passed through the app."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from scripts.stack import ROOT, LocalStack
+from tests.support import Api, user_token
+from tests.test_invitee_pages import Invitee, invite  # noqa: F401  (invite is a fixture)
+
+INVITATION = "0f8fad5b-d9cb-469f-a165-70867728950e"
+EMIT = f"""
+import logging
+import function_app
+from shared.telemetry import invitation_context
+logging.getLogger().setLevel(logging.INFO)
+with invitation_context("{INVITATION}"):
+    logging.getLogger("shared.services.example").warning("about an invitation")
+logging.getLogger("shared.services.example").warning("about nothing in particular")
+import sys
+print("azure.monitor.opentelemetry" in sys.modules)
+if "azure.monitor.opentelemetry" in sys.modules:
+    from opentelemetry._logs import get_logger_provider
+    get_logger_provider().force_flush()
+"""
+
+
+def run_app_process(**environment: str) -> str:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("APPLICATIONINSIGHTS_")}
+    result = subprocess.run(
+        [sys.executable, "-c", EMIT], cwd=ROOT, env={**env, **environment}, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def ingestion() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A loopback Application Insights ingestion endpoint (POST /v2.1/track) collecting the envelopes."""
+    envelopes: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            if self.path.endswith("/v2.1/track"):
+                envelopes.extend(json.loads(body))
+            answer = json.dumps({"itemsReceived": 1, "itemsAccepted": 1, "errors": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", envelopes
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_without_a_connection_string_azure_monitor_is_not_even_imported() -> None:
+    assert run_app_process() == "False"
+
+
+def test_logs_reach_application_insights_with_the_invitation_id(ingestion: tuple[str, list[dict[str, Any]]]) -> None:
+    endpoint, envelopes = ingestion
+    connection_string = f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
+    assert run_app_process(APPLICATIONINSIGHTS_CONNECTION_STRING=connection_string, APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true") == "True"
+    messages = {
+        envelope["data"]["baseData"]["message"]: envelope["data"]["baseData"].get("properties", {})
+        for envelope in envelopes
+        if envelope["name"].endswith("Message")
+    }
+    assert messages["about an invitation"]["invitation_id"] == INVITATION
+    assert "invitation_id" not in messages["about nothing in particular"]
+
+
+def test_a_journeys_log_names_the_invitation_and_holds_no_secret(stack: LocalStack, api: Api, invite: Any) -> None:
+    token = user_token(stack)
+    invitee: Invitee = invite()  # created with the function key
+    assert api.get(f"/invitations/{invitee.id}", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    started = invitee.start()
+    assert started.status_code == 302
+    sign_in_cookie = invitee.cookie
+    callback = invitee.at_idp(started.headers["Location"])
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    signed_in = invitee.get(callback, cookie=invitee.cookie)
+    assert signed_in.status_code == 302, signed_in.text[:2000]
+    session = signed_in.cookies.get("rconnect_session") or signed_in.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    invitee.cookie = session
+    submitted = invitee.submit(invitee.company_form())
+    assert submitted.status_code in (200, 302, 303), submitted.text[:2000]
+
+    log = stack.log_text("app")
+    assert f"[invitation {invitee.id}]" in log  # the custom dimension, as the dev host shows it
+    secrets = {
+        "session secret": stack.session_secret,
+        "function key": stack.config.functions_key,
+        "staff bearer token": token,
+        "sign-in cookie": sign_in_cookie,
+        "session cookie": session,
+        "authorization code": code,
+    }
+    leaked = [name for name, value in secrets.items() if value and value in log]
+    assert leaked == []
