@@ -17,6 +17,7 @@ import pytest
 from azure.data.tables import UpdateMode
 
 from scripts.stack import LocalStack
+from tests.fakes.acs_email_server import AcsEmailFake
 from tests.queues import COMPANY_CREATE, EventLog, Queues
 from tests.storage import Stored
 from tests.support import STAFF_ADMIN, Api, eventually, user_token
@@ -28,6 +29,8 @@ PREFIX = "com.rconnect.invitation."
 ACTIONS = {
     f"{PREFIX}created": "created",
     f"{PREFIX}email.sent": "email-sent",
+    f"{PREFIX}email.delivered": "email-delivered",
+    f"{PREFIX}email.bounced": "email-bounced",
     f"{PREFIX}accepted": "accepted",
     f"{PREFIX}completed": "completed",
     f"{PREFIX}revoked": "revoked",
@@ -191,3 +194,21 @@ def test_an_expiry_is_reported_once_by_the_sweeper_and_a_resend_renews_it(
     renewed = api.post(f"/invitations/{invitation_id}/resend")
     assert renewed.status_code == 200, renewed.text
     assert invitations.get_entity(invitation_id, "invitation")["ExpiryUnreported"] > datetime.now(UTC)  # reported when it passes
+
+
+@pytest.mark.parametrize(("report", "name"), [("Delivered", "email.delivered"), ("Bounced", "email.bounced")])
+def test_acs_delivery_reports_are_published_as_email_events(
+    acs_stack: LocalStack, acs_fake: AcsEmailFake, event_schema: jsonschema_rs.Validator, report: str, name: str
+) -> None:
+    api, stored = Api(acs_stack), Stored.of(acs_stack)
+    events = EventLog(Queues.of(acs_stack))
+    acs_fake.reset()
+    acs_fake.subscribe(f"{acs_stack.base_url}/api/events/acs?code={acs_stack.config.functions_key}")
+    sent = api.invite()
+    assert acs_fake.report([sent["email"]["operationId"]], report, "550 5.1.1 mailbox unknown").status_code == 200
+
+    events.wait_for(sent["id"], [PREFIX + name])
+    reported = one(check_events(events, stored, event_schema, sent["id"]), name)
+    assert reported["data"]["sendId"] == sent["email"]["sendId"]
+    if name == "email.bounced":
+        assert reported["data"]["detail"] and "mailbox unknown" in reported["data"]["detail"]
