@@ -63,6 +63,11 @@ class Stored:
             )
         )
 
+    def queued_emails(self) -> int:
+        """Invitations whose e-mail the queue worker has not handed over yet."""
+        rows = self.table("Invitations").query_entities("RowKey eq 'invitation'", select=["Data"])
+        return sum(1 for row in rows if (json.loads(row["Data"]).get("email") or {}).get("status") == "queued")
+
     def invitation_count(self) -> int:
         rows = self.table(INVITATIONS).query_entities("RowKey eq 'invitation'", select=["PartitionKey"])
         return sum(1 for _ in rows)

@@ -22,7 +22,7 @@ import requests
 
 from scripts.stack import LocalStack
 from tests.storage import Stored
-from tests.support import STAFF_ADMIN, Api, Outbox, invitation_body, unique_email, user_token
+from tests.support import STAFF_ADMIN, Api, Outbox, eventually, invitation_body, unique_email, user_token
 
 PROBLEM_BASE = "https://rconnect.example/problems/"
 PROBLEM_TYPE = "application/problem+json"
@@ -82,7 +82,9 @@ def history_actions(view: dict[str, Any]) -> list[str]:
 
 
 def snapshot(stored: Stored, outbox: Outbox) -> Callable[[], None]:
-    """Returns a check that nothing was stored or e-mailed since the snapshot."""
+    """Returns a check that nothing was stored or e-mailed since the snapshot. Taken once no e-mail
+    is waiting in the queue, so an earlier test's e-mail cannot land in between."""
+    eventually(lambda: stored.queued_emails() == 0, "the e-mail queue to drain")
     count, mails = stored.invitation_count(), len(outbox.files())
 
     def check() -> None:
