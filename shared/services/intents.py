@@ -28,13 +28,14 @@ class IntentSweeper:
 
     def sweep(self) -> int:
         """Re-enqueue every outstanding intent older than the threshold; returns how many invitations had one."""
-        outstanding = self.store.outstanding(self.clock() - self._after)
+        now = self.clock()
+        outstanding, expired = self.store.sweepable(now - self._after, now)
         for invitation in outstanding:
             for enqueue in self._enqueuers:
                 enqueue(invitation)
         if outstanding:
             log.warning("Sweeper re-enqueued the outstanding intents of %d invitation(s)", len(outstanding))
         # Expiry is derived from time, no write takes it: the sweeper records it for the `expired` event.
-        for invitation in self.store.expired_unreported(self.clock()):
+        for invitation in expired:
             self._report_expiry(invitation)
         return len(outstanding)

@@ -133,29 +133,27 @@ class InvitationStore:
 
         return self.table.run(read, "The invitation list")
 
-    def outstanding(self, since_before: datetime) -> list[Invitation]:
-        """Invitations with an intent waiting since before `since_before` (the sweeper's query)."""
+    def sweepable(self, outstanding_before: datetime, now: datetime) -> tuple[list[Invitation], list[Invitation]]:
+        """The sweeper's one scan: (invitations with an intent outstanding since before
+        `outstanding_before`, open invitations past their expiry whose `expired` event is not out yet)."""
 
-        def read(t: TableClient) -> list[Invitation]:
+        def read(t: TableClient) -> tuple[list[Invitation], list[Invitation]]:
             entities = t.query_entities(
-                f"RowKey eq '{INVITATION_ROW}' and OutstandingSince lt @cutoff",
-                parameters={"cutoff": since_before},
-                select=["Data"],
+                # A space before ")": the SDK reads a parameter name up to the next space.
+                f"RowKey eq '{INVITATION_ROW}' and (OutstandingSince lt @cutoff or ExpiryUnreported lt @now )",
+                parameters={"cutoff": outstanding_before, "now": now},
+                select=["Data", "OutstandingSince", "ExpiryUnreported"],
             )
-            return [Invitation.model_validate_json(entity["Data"]) for entity in entities]
+            outstanding, expired = [], []
+            for entity in entities:
+                invitation = Invitation.model_validate_json(entity["Data"])
+                if entity.get("OutstandingSince") is not None and entity["OutstandingSince"] < outstanding_before:
+                    outstanding.append(invitation)
+                if entity.get("ExpiryUnreported") is not None and entity["ExpiryUnreported"] < now:
+                    expired.append(invitation)
+            return outstanding, expired
 
-        return self.table.run(read, "Outstanding invitations")
-
-    def expired_unreported(self, now: datetime) -> list[Invitation]:
-        """Open invitations past their expiry whose `expired` event is not out yet (the sweeper's query)."""
-
-        def read(t: TableClient) -> list[Invitation]:
-            entities = t.query_entities(
-                f"RowKey eq '{INVITATION_ROW}' and ExpiryUnreported lt @now", parameters={"now": now}, select=["Data"]
-            )
-            return [Invitation.model_validate_json(entity["Data"]) for entity in entities]
-
-        return self.table.run(read, "Expired invitations")
+        return self.table.run(read, "Invitations to sweep")
 
 
 def encode_token(token: dict[str, str] | None) -> str | None:
