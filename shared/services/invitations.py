@@ -43,7 +43,7 @@ from shared.services.events import EventPublisher
 
 log = logging.getLogger(__name__)
 _RACE_RETRIES = 3
-_PARALLEL_CALLS = 8  # storage calls side by side: a list by e-mail's reads, a create's enqueues
+_PARALLEL_READS = 8  # a list by e-mail reads its page's invitations this many at a time
 Change = Callable[[Invitation, datetime], Invitation]
 
 
@@ -63,7 +63,7 @@ class InvitationService:
         self.store, self._keys, self._queues, self.links, self.clock = store, idempotency_keys, queues, links, clock
         self.events = events
         self.email_index = email_index
-        self._pool = ThreadPoolExecutor(_PARALLEL_CALLS, thread_name_prefix="invitation-storage")
+        self._readers = ThreadPoolExecutor(_PARALLEL_READS, thread_name_prefix="invitation-reads")
         self._allowlist = redirect_allowlist
 
     # -- reading ------------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ class InvitationService:
             except NotFound:
                 return None
 
-        found = [item for item in self._pool.map(load, ids) if item is not None]
+        found = [item for item in self._readers.map(load, ids) if item is not None]
         return [item for item in found if query.status is None or item.effective_status(now) == query.status], token
 
     def redemption_block(self, invitation: Invitation) -> str | None:
@@ -151,10 +151,8 @@ class InvitationService:
                 raise
             # A concurrent request with the same key wrote it first: that one queues the e-mail, this is a replay.
             return self.read(invitation_id), False
-        # The two enqueues are independent (each only logs a failure): side by side, one round trip of latency.
-        email_queued = self._pool.submit(self.enqueue_email, invitation)
         self.events.publish(invitation.id, invitation.pending_events)
-        email_queued.result()
+        self.enqueue_email(invitation)
         return self.view(invitation, [created]), True
 
     def _claim_idempotency_key(self, key: str, request: InvitationRequest, new_id: str) -> tuple[str, InvitationView | None]:
