@@ -21,6 +21,7 @@ from shared.adapters.staff_tokens import StaffTokens
 from shared.adapters.tables import ALL_TABLES, Table
 from shared.adapters.tables.admin_consents import AdminConsentStore
 from shared.adapters.tables.auth_flows import AuthFlowStore
+from shared.adapters.tables.batches import BatchStore
 from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.email_operations import EmailOperationStore
 from shared.adapters.tables.email_index import EmailIndexStore
@@ -32,6 +33,7 @@ from shared.domain.models import Invitation
 from shared.presentation.invitation_email import ProductLinks
 from shared.services import Clock
 from shared.services.admin_consent import AdminConsentService
+from shared.services.batches import BatchService
 from shared.services.companies import CompanyService
 from shared.services.events import EventPublisher
 from shared.services.intents import Enqueue, IntentSweeper
@@ -115,6 +117,7 @@ class Services:
     settings: Settings
     links: Links
     invitations: InvitationService
+    batches: BatchService
     emails: InvitationEmailService
     sweeper: IntentSweeper
     sign_in: SignInService
@@ -150,6 +153,7 @@ def build(
         settings=settings,
         links=urls,
         invitations=invitations,
+        batches=BatchService(invitations, BatchStore(tables), queues, clock),
         emails=InvitationEmailService(
             invitations,
             EmailOperationStore(tables),

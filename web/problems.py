@@ -21,7 +21,7 @@ from shared.domain.errors import (
     SignInFailed,
     Unavailable,
 )
-from shared.domain.models import parse_invitation_id
+from shared.domain.models import field_errors, parse_invitation_id
 from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)
@@ -96,23 +96,22 @@ def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] |
     )
 
 
-def _validation_errors(error: ValidationError) -> list[dict[str, Any]]:
-    # JSON Pointer to the offending member, and pydantic's message without the input echo.
-    return [
-        {"pointer": "/" + "/".join(str(part) for part in item["loc"]), "detail": item["msg"]}
-        for item in error.errors(include_url=False, include_input=False)
-    ]
-
-
-def _invalid(error: ValidationError, what: str) -> Problem:
-    errors = _validation_errors(error)
+def invalid(errors: list[dict[str, Any]], what: str) -> Problem:
+    """422 listing every field error (a JSON Pointer each); the first five in `detail`."""
     summary = "; ".join(f"{item['pointer']}: {item['detail']}" for item in errors[:5])
     return Problem(422, f"Invalid {what}", summary, code="validation-error", errors=errors)
 
 
+def _invalid(error: ValidationError, what: str) -> Problem:
+    return invalid([item.model_dump() for item in field_errors(error)], what)
+
+
+def media_type(req: func.HttpRequest) -> str:
+    return req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
 def _json_media_type(req: func.HttpRequest) -> bool:
-    media_type = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    return media_type == "application/json"
+    return media_type(req) == "application/json"
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

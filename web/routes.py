@@ -17,6 +17,8 @@ INVITATION = "invitations/{id}"
 REVOKE = "invitations/{id}/revoke"
 RESEND = "invitations/{id}/resend"
 RESET = "invitations/{id}/reset"
+BATCHES = "invitations/batch"  # a literal segment: wins over invitations/{id}, as in ASP.NET routing
+BATCH = "invitations/batch/{id}"
 OPENAPI = "openapi.json"
 
 # Operations (anonymous): is this deployment configured and are its dependencies reachable?

@@ -17,6 +17,7 @@ from shared.adapters.tables import storage_errors
 COMPANY_CREATE = "company-create"
 INVITATION_EVENTS = "invitation-events"
 INVITATION_EMAIL = "invitation-email"
+INVITATION_BATCH = "invitation-batch"
 
 
 class QueueSender:

@@ -12,7 +12,11 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    pass
+    """`pointer`: the JSON Pointer of the offending field, when one field is at fault."""
+
+    def __init__(self, detail: str, *, code: str | None = None, pointer: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.pointer = pointer
 
 
 class NotFound(DomainError):

@@ -37,7 +37,9 @@ def check_redirect_allowed(url: object | None, allowlist: list[str]) -> None:
         return
     target = str(url)
     if not any(target == entry or target.startswith((entry + "/", entry + "?")) for entry in allowlist):
-        raise InvalidInput(f"redirectUrl {target} is not in the allow-list of this service.", code="redirect-not-allowed")
+        raise InvalidInput(
+            f"redirectUrl {target} is not in the allow-list of this service.", code="redirect-not-allowed", pointer="/redirectUrl"
+        )
 
 
 def illegal(action: str, invitation_id: str, status: InvitationStatus) -> Conflict:

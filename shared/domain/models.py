@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
+    ValidationError,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
@@ -341,9 +342,24 @@ class CompanyCreateMessage(ApiModel):
 _UUID = re.compile(r"[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}")
 
 
-def parse_invitation_id(value: str | None) -> str:
-    """The canonical form of an invitation id (a UUID: 32 hex digits, hyphens optional, either
-    case; nothing around it), or InvalidInput."""
+def parse_invitation_id(value: str | None, what: str = "invitation") -> str:
+    """The canonical form of an invitation (or batch) id (a UUID: 32 hex digits, hyphens optional,
+    either case; nothing around it), or InvalidInput."""
     if value is None or not _UUID.fullmatch(value):
-        raise InvalidInput(f"'{value or ''}' is not a valid invitation id (a UUID was expected).", code="invalid-id")
+        raise InvalidInput(f"'{value or ''}' is not a valid {what} id (a UUID was expected).", code="invalid-id")
     return str(uuid.UUID(value))
+
+
+class FieldError(ApiModel):
+    """One validation error: the JSON Pointer of the field and what is wrong with it."""
+
+    pointer: str
+    detail: str
+
+
+def field_errors(error: ValidationError, prefix: str = "") -> list[FieldError]:
+    """pydantic's errors as JSON Pointers under `prefix`, with its message but not the input echoed."""
+    return [
+        FieldError(pointer=prefix + "".join(f"/{part}" for part in item["loc"]) if item["loc"] else prefix or "/", detail=item["msg"])
+        for item in error.errors(include_url=False, include_input=False)
+    ]

@@ -114,10 +114,18 @@ class InvitationService:
 
     # -- issuing ------------------------------------------------------------------------------------
 
-    def create(self, request: InvitationRequest, *, actor: str, idempotency_key: str | None) -> tuple[InvitationView, bool]:
-        """Issue an invitation and e-mail it; (view, created). A replayed key returns the first result."""
+    def check(self, request: InvitationRequest) -> None:
+        """The rules a request must meet beyond its model (InvalidInput otherwise): the redirect allow-list."""
         rules.check_redirect_allowed(request.redirect_url, self._allowlist)
-        invitation_id = str(uuid.uuid4())
+
+    def create(
+        self, request: InvitationRequest, *, actor: str, idempotency_key: str | None, invitation_id: str | None = None
+    ) -> tuple[InvitationView, bool]:
+        """Issue an invitation and e-mail it; (view, created). A replayed key returns the first result.
+        `invitation_id`: an id the caller derived (a batch row's), so a repeat finds the first one."""
+        self.check(request)
+        chosen_id = invitation_id
+        invitation_id = chosen_id or str(uuid.uuid4())
         if idempotency_key:
             invitation_id, replay = self._claim_idempotency_key(idempotency_key, request, invitation_id)
             if replay is not None:
@@ -147,10 +155,16 @@ class InvitationService:
         try:
             self.store.insert(invitation, created)
         except AlreadyExists:
-            if not idempotency_key:
+            if not (idempotency_key or chosen_id):
                 raise
+<<<<<<< HEAD
             # A concurrent request with the same key wrote it first: that one queues the e-mail, this is a replay.
             return self.read(invitation_id), False
+=======
+            # A concurrent request with the same key (or a repeat with the same chosen id) wrote it first:
+            # that one queued the e-mail (or the sweeper will), this is a replay.
+            return self.view(self.get(invitation_id)), False
+>>>>>>> 002d26d (Bulk invitations: POST /api/invitations/batch (JSON array or CSV, up to 1,000 rows, every row validated as a single create, strict or Prefer: handling=lenient) stores the rows in transactions of 100 and answers 202; invitation-batch queue workers create the invitations through the invitation service with ids derived from batch id and row index; GET /api/invitations/batch/{id} shows per-row results)
         self.events.publish(invitation.id, invitation.pending_events)
         self.enqueue_email(invitation)
         return self.view(invitation, [created]), True

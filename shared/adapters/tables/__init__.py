@@ -13,6 +13,8 @@ Tables and keys (the README explains why):
   listing by e-mail reads one partition (email_index.py says how it stays in step).
 - EmailOperations: PartitionKey = ACS operation id (an e-mail's send id); which invitation a
   delivery report is about.
+- Batches: PartitionKey = batch id; RowKey "batch" (the header) and "row-{index:04d}" (each
+  row's request and, once a worker created it, its invitation id or error).
 """
 
 import json
@@ -44,8 +46,9 @@ USERS = "Users"
 ADMIN_CONSENTS = "AdminConsents"
 EMAIL_OPERATIONS = "EmailOperations"
 INVITATIONS_BY_EMAIL = "InvitationsByEmail"
+BATCHES = "Batches"
 ALL_TABLES = (
-    INVITATIONS, IDEMPOTENCY_KEYS, AUTH_FLOWS, COMPANIES, USERS, ADMIN_CONSENTS, EMAIL_OPERATIONS, INVITATIONS_BY_EMAIL
+    INVITATIONS, IDEMPOTENCY_KEYS, AUTH_FLOWS, COMPANIES, USERS, ADMIN_CONSENTS, EMAIL_OPERATIONS, INVITATIONS_BY_EMAIL, BATCHES
 )
 
 _EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}

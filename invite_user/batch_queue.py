@@ -1,0 +1,45 @@
+"""The `invitation-batch` queue: create the invitations of a chunk of a batch's rows.
+
+Messages are BatchChunk JSON ({"batchId", "first", "count"}), base64-encoded as host.json says.
+A passing failure raises, so the host retries the message (rows already done are skipped); after
+maxDequeueCount tries it lands in `invitation-batch-poison`, whose function fails the rows left.
+"""
+
+import logging
+
+import azure.functions as func
+from pydantic import ValidationError
+
+from invite_user.blueprint import bp
+from shared.adapters.queues import INVITATION_BATCH
+from shared.composition import services
+from shared.domain.batches import BatchChunk
+from shared.domain.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+def _chunk(message: func.QueueMessage) -> BatchChunk | None:
+    try:
+        return BatchChunk.model_validate_json(message.get_body())
+    except ValidationError:
+        log.error("Dropped malformed %s message %s", INVITATION_BATCH, message.id)  # a retry cannot fix it
+        return None
+
+
+@bp.queue_trigger(arg_name="message", queue_name=INVITATION_BATCH, connection="STORAGE")
+def create_batch_invitations(message: func.QueueMessage) -> None:
+    chunk = _chunk(message)
+    if chunk is None:
+        return
+    try:
+        services().batches.work(chunk)
+    except NotFound:
+        log.error("Dropped %s message %s: batch %s does not exist", INVITATION_BATCH, message.id, chunk.batch_id)
+
+
+@bp.queue_trigger(arg_name="message", queue_name=f"{INVITATION_BATCH}-poison", connection="STORAGE")
+def fail_poisoned_invitation_batch(message: func.QueueMessage) -> None:
+    chunk = _chunk(message)
+    if chunk is not None:
+        services().batches.fail_poisoned(chunk)
