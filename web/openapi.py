@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from shared.domain.batches import MAX_ROWS, BatchView
 from shared.domain.events import InvitationEvent
 from shared.domain.models import InvitationPage, InvitationRequest, InvitationView, ListQuery
 from shared.settings import get_settings
@@ -72,8 +73,8 @@ _ERRORS = {
     401: "Missing or wrong function key (the Functions host answers before the app, with an empty body).",
     404: "No invitation has this id.",
     409: "The transition is not allowed in the invitation's current status, or a concurrent change won.",
-    413: "The body is larger than 64 KiB.",
-    415: "The body was not sent as `Content-Type: application/json`.",
+    413: "The body is larger than 64 KiB (4 MiB for a batch).",
+    415: "The body was not sent as `Content-Type: application/json` (or `text/csv` for a batch).",
     422: "Validation failed (`errors[]` has a JSON Pointer per field), or an Idempotency-Key was reused with another body.",
     503: "Storage cannot be reached right now; retry after the `Retry-After` seconds.",
 }
@@ -90,6 +91,7 @@ def _component_schemas() -> dict[str, Any]:
         (InvitationRequest, "validation"),
         (InvitationView, "serialization"),
         (InvitationPage, "serialization"),
+        (BatchView, "serialization"),
         # Not an HTTP body: the lifecycle events on the invitation-events queue, published here for consumers.
         (InvitationEvent, "serialization"),
     ]
@@ -184,6 +186,82 @@ def _transition(operation_id: str, summary: str) -> dict[str, Any]:
     }
 
 
+_BATCH_REQUEST: dict[str, Any] = {
+    "required": True,
+    "description": (
+        f"1 to {MAX_ROWS} invitations (at most 4 MiB): a JSON array of InvitationRequest, or CSV (UTF-8, a byte "
+        "order mark allowed) whose header row names the same fields flattened with dots "
+        "(`invitee.email,invitee.displayName,inviter.name,...,company.country,...,role,language,ttlDays`); an empty "
+        "cell is an absent field. Row i (the array's element or the line after the header) is `/rows/{i}` in errors."
+    ),
+    "content": {
+        "application/json": {
+            "schema": {"type": "array", "items": _ref("InvitationRequest"), "minItems": 1, "maxItems": MAX_ROWS},
+            "example": [REQUEST_EXAMPLE],
+        },
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+
+
+def _batch_paths() -> dict[str, Any]:
+    location = {"schema": {"type": "string"}, "description": "The batch's URL (GET it for per-row results)."}
+    return {
+        "/" + routes.BATCHES: {
+            "post": {
+                "operationId": "createInvitationBatch",
+                "summary": "Invite many customers at once (202: queue workers create the invitations)",
+                "description": (
+                    "Every row is validated as a single create validates it. By default one invalid row refuses the batch "
+                    "(422 listing every invalid row and field); with `Prefer: handling=lenient` (RFC 7240) the valid rows "
+                    "are accepted and the others reported as `rejected`. The rows are stored and answered 202; queue "
+                    "workers create each invitation (its e-mail follows as for a single create)."
+                ),
+                "tags": ["invitations"],
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "A retried request with the same key and body returns the same batch.",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "Prefer",
+                        "in": "header",
+                        "required": False,
+                        "description": "`handling=lenient`: accept the valid rows, report the others; `handling=strict` (default).",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "requestBody": _BATCH_REQUEST,
+                "responses": _responses(
+                    (202, "The batch, its rows queued (or rejected, with lenient handling).", "BatchView"),
+                    400, 401, 413, 415, 422,
+                    headers={
+                        "Location": location,
+                        "Preference-Applied": {"schema": {"type": "string"}, "description": "The handling applied."},
+                        "Idempotent-Replayed": {
+                            "schema": {"type": "string", "enum": ["true"]},
+                            "description": "Present when the Idempotency-Key replayed an earlier request.",
+                        },
+                    },
+                    links={"GetInvitationBatch": {"operationId": "getInvitationBatch", "parameters": {"id": "$response.body#/id"}}},
+                ),
+            }
+        },
+        "/" + routes.BATCH: {
+            "get": {
+                "operationId": "getInvitationBatch",
+                "summary": "A batch's status and per-row results (created invitation id, or the problem)",
+                "tags": ["invitations"],
+                "parameters": [{**ID_PARAMETER, "description": "The batch id."}],
+                "responses": _responses((200, "The batch.", "BatchView"), 400, 401, 404),
+            }
+        },
+    }
+
+
 def build(base_url: str) -> dict[str, Any]:
     """The document for a deployment whose PUBLIC_BASE_URL is `base_url`."""
     return {
@@ -257,6 +335,7 @@ def build(base_url: str) -> dict[str, Any]:
                 "while the previous send is still queued, answers with that one",
             ),
             "/" + routes.RESET: _transition("resetInvitation", "Accepted → pending, like Graph's resetRedemption"),
+            **_batch_paths(),
         },
         "components": {
             "schemas": _component_schemas(),

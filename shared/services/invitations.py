@@ -157,14 +157,9 @@ class InvitationService:
         except AlreadyExists:
             if not (idempotency_key or chosen_id):
                 raise
-<<<<<<< HEAD
-            # A concurrent request with the same key wrote it first: that one queues the e-mail, this is a replay.
-            return self.read(invitation_id), False
-=======
             # A concurrent request with the same key (or a repeat with the same chosen id) wrote it first:
             # that one queued the e-mail (or the sweeper will), this is a replay.
-            return self.view(self.get(invitation_id)), False
->>>>>>> 002d26d (Bulk invitations: POST /api/invitations/batch (JSON array or CSV, up to 1,000 rows, every row validated as a single create, strict or Prefer: handling=lenient) stores the rows in transactions of 100 and answers 202; invitation-batch queue workers create the invitations through the invitation service with ids derived from batch id and row index; GET /api/invitations/batch/{id} shows per-row results)
+            return self.read(invitation_id), False
         self.events.publish(invitation.id, invitation.pending_events)
         self.enqueue_email(invitation)
         return self.view(invitation, [created]), True
