@@ -1,82 +1,90 @@
-"""POST /api/invitations/batch in-process against Azurite: the storage round trips the request
-itself makes for 1,000 rows, counted on the wire (retries included) by a request hook on the
-app's own storage clients."""
+"""Bulk invitations in-process against Azurite through the counting proxy (tests/counting_proxy.py):
+the storage round trips POST /api/invitations/batch makes for 1,000 rows, and a worker's per chunk."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator
-from contextlib import suppress
-from typing import Any
 
+import azure.functions as func
 import pytest
-from azure.core.exceptions import ResourceExistsError
-from azure.core.pipeline import PipelineRequest
 
+from invite_user.batch_queue import create_batch_invitations
 from invite_user.batches_api import create_invitation_batch, get_invitation_batch
-from shared import composition
-from shared.adapters.queues import INVITATION_BATCH
+from shared.adapters.queues import INVITATION_BATCH, INVITATION_EMAIL, INVITATION_EVENTS
+from shared.adapters.tables import BATCHES, INVITATIONS
+from shared.composition import Services, services
 from shared.domain.batches import CHUNK_ROWS
 from tests.azurite import Azurite
+from tests.counting_proxy import CountingProxy
 from tests.functions.conftest import call, configure, request
 from tests.support import invitation_body
 
 ROUND_TRIP_BUDGET = 20
+ROWS = 1000
 
 
-class RoundTrips:
-    """Every storage request the app's clients send (the hook runs once per try, after the retry policy)."""
-
-    def __init__(self) -> None:
-        self.requests: Counter[tuple[str, str]] = Counter()
-
-    def __call__(self, pipeline_request: PipelineRequest[Any]) -> None:
-        http = pipeline_request.http_request
-        path = http.url.split("?", 1)[0].rsplit("/devstoreaccount1/", 1)[-1]
-        self.requests[(http.method, path.split("(", 1)[0].split("/", 1)[0])] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.requests.values())
-
-
-@pytest.fixture
-def counted(azurite: Azurite, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[RoundTrips]:
-    trips = RoundTrips()
-    monkeypatch.setitem(composition._TABLE_RETRIES, "raw_request_hook", trips)
-    queue_retries = composition._queue_retries
-    monkeypatch.setattr(composition, "_queue_retries", lambda: {**queue_retries(), "raw_request_hook": trips})
-    configure(
-        monkeypatch,
-        STORAGE=azurite.connection_string,
-        OUTBOX_DIR=str(tmp_path),
-        REDIRECT_ALLOWLIST="https://portal.rconnect.example",
-    )
-    composition.services()  # tables created once per process, before the request is counted
-    with suppress(ResourceExistsError):
-        composition.clients()[1].create_queue(INVITATION_BATCH)  # as after the first batch: created on first use
-    trips.requests.clear()
-    yield trips
-    configure(monkeypatch)
+@pytest.fixture(scope="module")
+def counted(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, CountingProxy]]:
+    """The app on Azurite through the counting proxy, warmed up: tables and queues exist."""
+    with CountingProxy(azurite.table_port, azurite.queue_port) as proxy, pytest.MonkeyPatch.context() as monkeypatch:
+        configure(
+            monkeypatch,
+            STORAGE=proxy.connection_string,
+            OUTBOX_DIR=str(tmp_path_factory.mktemp("batch-outbox")),
+            REDIRECT_ALLOWLIST="https://portal.rconnect.example",
+        )
+        app = services()
+        for queue in (INVITATION_BATCH, INVITATION_EMAIL, INVITATION_EVENTS):
+            app.queues.send(queue, {"warm-up": True})
+        yield app, proxy
+        configure(monkeypatch)
 
 
-def test_a_1000_row_batch_costs_at_most_20_storage_round_trips(counted: RoundTrips) -> None:
-    rows = [invitation_body() for _ in range(1000)]
-    response = call(
-        create_invitation_batch,
-        request("POST", "/api/invitations/batch", body=json.dumps(rows).encode(), headers={"Content-Type": "application/json"}),
-    )
+def submit(rows: int) -> func.HttpResponse:
+    body = json.dumps([invitation_body() for _ in range(rows)]).encode()
+    return call(create_invitation_batch, request("POST", "/api/invitations/batch", body=body, headers={"Content-Type": "application/json"}))
+
+
+def test_a_1000_row_batch_costs_at_most_20_storage_round_trips(counted: tuple[Services, CountingProxy]) -> None:
+    _, proxy = counted
+    proxy.reset()
+    response = submit(ROWS)
     assert response.status_code == 202, response.get_body()
-    print(f"POST /api/invitations/batch, 1,000 rows: {counted.total} storage round trips {dict(counted.requests)}")
-    assert counted.total <= ROUND_TRIP_BUDGET, dict(counted.requests)
-    # 11 transactions (header + 1,000 rows), one message per chunk, one header update.
-    assert counted.requests[("POST", "$batch")] == 11
-    assert counted.requests[("POST", INVITATION_BATCH)] == 1000 // CHUNK_ROWS
-    assert counted.total == 11 + 1000 // CHUNK_ROWS + 1
+    counts = proxy.counts()
+    print(f"POST /api/invitations/batch, {ROWS} rows: {sum(counts.values())} storage round trips {counts}")
+    # The header and 1,000 rows in 11 transactions, one message per chunk, the header marked handed over.
+    assert counts == {(BATCHES, "transaction"): 11, (INVITATION_BATCH, "enqueue"): ROWS // CHUNK_ROWS, (BATCHES, "merge"): 1}
+    assert sum(counts.values()) <= ROUND_TRIP_BUDGET
 
     batch_id = json.loads(response.get_body())["id"]
+    proxy.reset()
     read = call(get_invitation_batch, request("GET", f"/api/invitations/batch/{batch_id}", route_params={"id": batch_id}))
     assert read.status_code == 200, read.get_body()
     shown = json.loads(read.get_body())
-    assert (shown["total"], shown["queued"], len(shown["rows"])) == (1000, 1000, 1000)
+    assert (shown["total"], shown["queued"], len(shown["rows"])) == (ROWS, ROWS, ROWS)
+    assert proxy.counts() == {(BATCHES, "partition-query"): 2}  # 1,001 entities: two pages of at most 1,000
+
+
+def test_a_worker_reads_its_chunk_once_and_records_outcomes_per_100_rows(counted: tuple[Services, CountingProxy]) -> None:
+    app, proxy = counted
+    response = submit(CHUNK_ROWS)
+    batch_id = json.loads(response.get_body())["id"]
+    chunk = {"batchId": batch_id, "first": 0, "count": CHUNK_ROWS}
+    worker = create_batch_invitations.build().get_user_function()
+    proxy.reset()
+    worker(func.QueueMessage(body=json.dumps(chunk).encode()))
+    # Per row exactly a single create's cost: its transaction, its lifecycle event, its e-mail message.
+    assert proxy.counts() == {
+        (BATCHES, "partition-query"): 1,
+        (BATCHES, "transaction"): CHUNK_ROWS // 100,
+        (INVITATIONS, "transaction"): CHUNK_ROWS,
+        (INVITATION_EVENTS, "enqueue"): CHUNK_ROWS,
+        (INVITATION_EMAIL, "enqueue"): CHUNK_ROWS,
+    }
+    assert app.batches.view(batch_id).created == CHUNK_ROWS
+
+    proxy.reset()  # a redelivery: every row has its outcome, nothing is created again
+    worker(func.QueueMessage(body=json.dumps(chunk).encode()))
+    assert proxy.counts() == {(BATCHES, "partition-query"): 1}
+
