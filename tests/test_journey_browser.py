@@ -326,6 +326,9 @@ def test_work_account_that_needs_admin_consent(
 
 def test_french_invitee_sees_french_pages(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     invitation = invite_and_open(api, outbox, page, language="fr")
+    # The browser asks for English (en-GB); B2C's pages follow the invitation through `ui_locales`.
+    assert page.locator("html").get_attribute("lang") == "fr"
+    expect(page.locator("h1")).to_have_text("Se connecter")
     sign_in_with_work_account(page)
     page.wait_for_url(f"{stack.base_url}/api/CreateCompany")
     assert page.locator("html").get_attribute("lang") == "fr"

@@ -8,7 +8,7 @@ import re
 import threading
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import requests
 
@@ -45,10 +45,11 @@ class B2CSignIn:
                 )
             return self._msal
 
-    def begin(self, *, login_hint: str, force_login: bool) -> dict[str, Any]:
-        """A new MSAL auth-code flow (its `auth_uri` is B2C's sign-in page, `state` its key)."""
+    def begin(self, *, login_hint: str, ui_locales: str, force_login: bool) -> dict[str, Any]:
+        """A new MSAL auth-code flow (its `auth_uri` is B2C's sign-in page, `state` its key); B2C's
+        pages come in `ui_locales` (its language customization)."""
         try:
-            return self._client().initiate_auth_code_flow(
+            flow = self._client().initiate_auth_code_flow(
                 scopes=[],  # an ID token is all we need; MSAL adds openid and profile
                 redirect_uri=self._redirect_uri,
                 login_hint=login_hint,
@@ -56,6 +57,10 @@ class B2CSignIn:
             )
         except (requests.RequestException, ValueError) as error:  # MSAL's failed discovery is a ValueError
             raise _unavailable(error) from error
+        # MSAL takes no extra authorization parameters: the URL is ours to extend (the flow keeps
+        # only state, nonce and the PKCE verifier for the redemption, not the URL).
+        flow["auth_uri"] += "&" + urlencode({"ui_locales": ui_locales})
+        return flow
 
     def redeem(self, flow: dict[str, Any], response: dict[str, str]) -> SignedInUser:
         """The signed-in user from B2C's redirect, or SignInFailed."""

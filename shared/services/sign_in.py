@@ -50,7 +50,9 @@ class SignInService:
     def begin(self, invitation: Invitation, *, force_login: bool) -> tuple[str, str]:
         """(URL of B2C's sign-in page, OAuth state); the flow itself is stored server-side.
         Unavailable when B2C cannot be reached."""
-        flow = self.identity.begin(login_hint=invitation.invitee.email, force_login=force_login)
+        flow = self.identity.begin(
+            login_hint=invitation.invitee.email, ui_locales=invitation.language, force_login=force_login
+        )
         expires_at = self.clock() + timedelta(seconds=SIGN_IN_MAX_AGE_SECONDS)
         record = AuthFlow(state=flow["state"], invitation_id=invitation.id, flow=flow, expires_at=expires_at)
         self.flows.save(record, keep=MAX_OPEN_SIGN_INS, now=self.clock())
