@@ -13,12 +13,16 @@ from typing import Any
 from scripts.stack import ROOT, LocalStack, StackConfig
 from web.openapi import REQUEST_EXAMPLE
 
-# The staff API's documented example, in English, is the demo.
+# The staff API's documented example, in English and for another invitee (the README's curl example
+# invites Anna Keller on the same stack), is the demo.
 DEMO_INVITATION = {
     **REQUEST_EXAMPLE,
+    "invitee": {"email": "max.muster@contoso.example", "displayName": "Max Muster"},
     "language": "en",
     "message": "Welcome aboard! Your machines are ready for you on My rConnect.",
 }
+# The app settings `make run` adds to the stack's: the README's examples redirect to the portal.
+RUN_APP_SETTINGS = {"REDIRECT_ALLOWLIST": "https://portal.rconnect.example"}
 EMAIL_WAIT_SECONDS = 30  # how long `make run` waits to show the demo e-mail leaving the queue
 
 
@@ -58,7 +62,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     data_dir = ROOT / ".local"
     key = os.environ.get("FUNCTIONS_KEY") or "local-dev-functions-key"
-    with LocalStack(StackConfig(data_dir, functions_key=key)) as stack:
+    with LocalStack(StackConfig(data_dir, functions_key=key, app_env=RUN_APP_SETTINGS)) as stack:
         invitation = create_demo_invitation(stack)
         print(
             f"""

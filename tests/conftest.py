@@ -15,6 +15,7 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 from playwright.sync_api import Browser, sync_playwright
 
+from scripts.run_local import RUN_APP_SETTINGS
 from scripts.stack import LocalStack, StackConfig
 from tests.azurite import Azurite
 from tests.fakes.acs_email_server import AcsEmailFake
@@ -57,7 +58,7 @@ def acs_fake() -> Iterator[AcsEmailFake]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The app with the local outbox (no ACS connection string), as `make run` has it; the
     expired sign-in flows timer every 2 s, so a test sees it run."""
-    app_env = {"REDIRECT_ALLOWLIST": "https://portal.rconnect.example", "SIGN_IN_CLEANUP_SCHEDULE": "*/2 * * * * *"}
+    app_env = {**RUN_APP_SETTINGS, "SIGN_IN_CLEANUP_SCHEDULE": "*/2 * * * * *"}
     config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"), app_env=app_env)
     with LocalStack(config) as running:
         yield running

@@ -57,7 +57,7 @@ def invitation_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = copy.deepcopy(DEMO_INVITATION)
     for optional in ("message", "ttlDays"):
         body.pop(optional, None)
-    body["invitee"]["email"] = unique_email()
+    body["invitee"] = {"email": unique_email(), "displayName": "Anna Keller"}
     body["role"] = "admin"
     body.update(overrides)
     return body

@@ -1,0 +1,43 @@
+"""The README's staff API example, as written, against the stack configured as `make run` configures
+it (the session stack adds `scripts.run_local.RUN_APP_SETTINGS`, as `make run` does)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import requests
+
+from scripts.run_local import DEMO_INVITATION, create_demo_invitation
+from scripts.stack import ROOT, LocalStack
+
+# The README's create call: `curl -s -X POST $API/invitations -H "…" … -d '{…}'`.
+_CREATE = re.compile(r"curl -s -X POST \$API/invitations (?P<options>.*?) -d '(?P<body>\{.*?\})'", re.S)
+_HEADER = re.compile(r'-H "(?P<name>[^:]+): (?P<value>[^"]*)"')
+
+
+def readme_create_example() -> tuple[dict[str, str], str]:
+    """(headers, body) of the README's create example, exactly as written there."""
+    match = _CREATE.search((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert match, "the README no longer shows a create example"
+    headers = {name: value for name, value in _HEADER.findall(match.group("options"))}
+    return headers, match.group("body")
+
+
+def test_the_readme_create_example_works_under_make_run(stack: LocalStack) -> None:
+    headers, body = readme_create_example()
+    assert headers.pop("x-functions-key") == "$KEY"
+    headers["x-functions-key"] = stack.config.functions_key
+    url = f"{stack.base_url}/api/invitations"
+    demo = create_demo_invitation(stack)  # what `make run` does first: another invitee, no conflict
+    assert demo["invitee"]["email"] == DEMO_INVITATION["invitee"]["email"]
+
+    created = requests.post(url, data=body.encode(), headers=headers, timeout=30)
+    assert created.status_code == 201, created.text
+    invitation = created.json()
+    assert invitation["redirectUrl"] == json.loads(body)["redirectUrl"]
+    # Run again as written: the Idempotency-Key replays the first answer.
+    again = requests.post(url, data=body.encode(), headers=headers, timeout=30)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == invitation["id"]
+
