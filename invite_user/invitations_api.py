@@ -4,9 +4,10 @@ import azure.functions as func
 
 from invite_user.blueprint import bp
 from shared.composition import services
+from shared.domain.errors import DuplicateInvitation
 from shared.domain.models import InvitationRequest, ListQuery, parse_invitation_id
 from web import routes
-from web.problems import api_errors, json_response, parse_body, parse_query
+from web.problems import Problem, api_errors, json_response, parse_body, parse_query
 from web.staff_identity import staff_actor
 
 STAFF = func.AuthLevel.FUNCTION
@@ -21,7 +22,17 @@ def _invitation_id(req: func.HttpRequest) -> str:
 def create_invitation(req: func.HttpRequest) -> func.HttpResponse:
     request = parse_body(req, InvitationRequest)
     key = req.headers.get("idempotency-key")
-    invitation, created = services().invitations.create(request, actor=staff_actor(req), idempotency_key=key)
+    try:
+        invitation, created = services().invitations.create(request, actor=staff_actor(req), idempotency_key=key)
+    except DuplicateInvitation as duplicate:
+        existing = routes.path(routes.INVITATION, id=duplicate.existing_id)
+        raise Problem(
+            409,
+            "Duplicate invitation",
+            duplicate.detail,
+            code=duplicate.code,
+            members={"existingInvitationId": duplicate.existing_id, "existingInvitation": existing},
+        ) from duplicate
     headers = {"Location": routes.path(routes.INVITATION, id=invitation.id)}
     if not created:
         headers["Idempotent-Replayed"] = "true"

@@ -26,6 +26,7 @@ from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.email_operations import EmailOperationStore
 from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
+from shared.adapters.tables.open_invitations import OpenInvitationStore
 from shared.adapters.tables.invitations import InvitationStore
 from shared.adapters.tables.users import UserStore
 from shared.clock import utcnow
@@ -142,6 +143,7 @@ def build(
         invitation_store,
         IdempotencyKeyStore(tables),
         EmailIndexStore(tables),
+        OpenInvitationStore(tables),
         queues,
         urls,
         clock,

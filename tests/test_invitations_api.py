@@ -122,7 +122,7 @@ def test_create_answers_201_stores_the_invitation_audits_and_emails_it(
     assert created["status"] == "pending"
     assert created["inviteRedeemUrl"] == f"{stack.base_url}/api/InviteUser?invitationId={invitation_id}"
     assert created["invitee"] == {"email": address, "displayName": "Anna Keller"}
-    assert created["inviter"] == body["inviter"]
+    assert created["inviter"] == {**body["inviter"], "email": None}  # optional, shown as null when absent
     assert created["company"]["vatNumber"] == "CHE-123.456.789" and created["company"]["country"] == "CH"
     assert (created["role"], created["language"], created["ttlDays"]) == ("admin", "en", 10)
     assert created["message"] == "Looking forward\nto working with you"
@@ -276,6 +276,10 @@ INVALID_BODIES: dict[str, tuple[Callable[[str], Any], str]] = {
     "ttlDays 31": (lambda a: invitation_body(invitee=invitee(a), ttlDays=31), "/ttlDays"),
     "unknown field": (lambda a: invitation_body(invitee=invitee(a), colour="orange"), "/colour"),
     "unknown nested field": (lambda a: invitation_body(invitee={**invitee(a), "title": "Dr"}), "/invitee/title"),
+    "invalid inviter e-mail": (
+        lambda a: invitation_body(invitee=invitee(a), inviter={"name": "Tamer", "organisation": "GFMS", "email": "tamer@"}),
+        "/inviter/email",
+    ),
     "missing inviter": (lambda a: {k: v for k, v in invitation_body(invitee=invitee(a)).items() if k != "inviter"}, "/inviter"),
     "blank display name": (lambda a: invitation_body(invitee=invitee(a, "   ")), "/invitee/displayName"),
     "unsupported language": (lambda a: invitation_body(invitee=invitee(a), language="xx"), "/language"),
@@ -395,7 +399,7 @@ def test_the_same_idempotency_key_with_another_body_is_refused(
 
 def test_different_idempotency_keys_create_different_invitations(api: Api, stored: Stored) -> None:
     address = unique_email()
-    body = invitation_body(invitee=invitee(address))
+    body = invitation_body(invitee=invitee(address), allowDuplicate=True)
     ids = {api.post("/invitations", json=body, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"}).json()["id"] for _ in range(2)}
     assert len(ids) == 2
     assert {row["PartitionKey"] for row in stored.rows_for_email(address)} == ids
@@ -462,7 +466,7 @@ def list_all(api: Api, page_size: int, **filters: str) -> list[list[dict[str, An
 def test_list_filters_by_email_case_insensitively_and_pages_to_the_end(api: Api, stored: Stored) -> None:
     address = unique_email("paging")
     spellings = [address, address.upper(), address.capitalize(), address, address.title()]
-    ids = {api.invite(invitee=invitee(spelling))["id"] for spelling in spellings}
+    ids = {api.invite(invitee=invitee(spelling), allowDuplicate=True)["id"] for spelling in spellings}
     assert len(ids) == 5 and len(stored.rows_for_email(address)) == 5
 
     whole = api.get("/invitations", params={"email": address.upper()})
@@ -481,7 +485,7 @@ def test_list_filters_by_email_case_insensitively_and_pages_to_the_end(api: Api,
 
 def test_list_filters_by_status(api: Api) -> None:
     address = unique_email("status")
-    first, second, third = (api.invite(invitee=invitee(address))["id"] for _ in range(3))
+    first, second, third = (api.invite(invitee=invitee(address), allowDuplicate=True)["id"] for _ in range(3))
     assert api.post(f"/invitations/{second}/revoke").status_code == 200
 
     def listed(status: str) -> set[str]:
@@ -746,3 +750,67 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_invitation(
     api.email_settled(row["PartitionKey"])
     assert len(outbox.messages_to(address)) == 1
     assert stored.actions(row["PartitionKey"]) == ["created", "email-sent"]
+
+
+# -- one open invitation per address ---------------------------------------------------------------
+
+
+def test_a_second_open_invitation_for_an_address_is_a_409_naming_the_first(api: Api, stored: Stored, outbox: Outbox) -> None:
+    address = unique_email()
+    first = api.invite(invitee=invitee(address))
+    # The address as another spelling of the same mailbox (case) is the same invitee.
+    response = api.post("/invitations", json=invitation_body(invitee=invitee(address.upper())))
+    body = problem(response, 409, "duplicate-invitation")
+    assert body["existingInvitationId"] == first["id"] and body["existingInvitation"] == f"/api/invitations/{first['id']}"
+    assert first["id"] in body["detail"] and "allowDuplicate" in body["detail"]
+    assert api.get(body["existingInvitation"].removeprefix("/api")).json()["id"] == first["id"]
+    assert len(stored.rows_for_email(address)) == 1 and len(outbox.messages_to(address)) == 1
+
+    # A deliberate second one is created and e-mailed.
+    deliberate = api.post("/invitations", json=invitation_body(invitee=invitee(address), allowDuplicate=True))
+    assert deliberate.status_code == 201, deliberate.text
+    assert len(stored.rows_for_email(address)) == 2
+    outbox.wait_for(address, count=2)
+
+
+@pytest.mark.parametrize("closing", ["revoke", "expire"])
+def test_once_the_open_invitation_is_revoked_or_expired_the_address_can_be_invited_again(
+    api: Api, stored: Stored, closing: str
+) -> None:
+    address = unique_email()
+    first = api.invite(invitee=invitee(address))
+    if closing == "revoke":
+        assert api.post(f"/invitations/{first['id']}/revoke").status_code == 200
+    else:
+        stored.expire(first["id"])
+    again = api.post("/invitations", json=invitation_body(invitee=invitee(address)))
+    assert again.status_code == 201, again.text
+    # ...and the new one is now the address's open invitation.
+    third = problem(api.post("/invitations", json=invitation_body(invitee=invitee(address))), 409, "duplicate-invitation")
+    assert third["existingInvitationId"] == again.json()["id"]
+
+
+def test_an_idempotent_replay_is_not_a_duplicate(api: Api) -> None:
+    body, key = invitation_body(), {"Idempotency-Key": f"key-{uuid.uuid4()}"}
+    first = api.post("/invitations", json=body, headers=key)
+    replay = api.post("/invitations", json=body, headers=key)
+    assert first.status_code == replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"]
+
+
+def test_concurrent_creates_for_a_new_address_create_one_invitation(api: Api, stored: Stored) -> None:
+    address, racers = unique_email(), 8
+    start = threading.Barrier(racers)
+
+    def create(_: int) -> requests.Response:
+        start.wait()
+        return api.post("/invitations", json=invitation_body(invitee=invitee(address)))
+
+    with ThreadPoolExecutor(racers) as pool:
+        responses = list(pool.map(create, range(racers)))
+    created = [response for response in responses if response.status_code == 201]
+    assert len(created) == 1, [response.status_code for response in responses]
+    for response in responses:
+        if response is not created[0]:
+            assert problem(response, 409)["existingInvitationId"] == created[0].json()["id"]
+    assert [row["PartitionKey"] for row in stored.rows_for_email(address)] == [created[0].json()["id"]]

@@ -325,6 +325,18 @@ def test_expired_invitation_is_410_with_request_a_new_invitation(invite: Any, st
     assert stored.invitation(invitee.id)["Status"] == "pending"  # expiry is derived, never written
 
 
+def test_expired_invitation_with_the_inviters_address_writes_to_the_inviter(invite: Any, stored: Stored) -> None:
+    inviter = {"name": "Mohamed-Nour, Tamer", "organisation": "GFMS", "email": "tamer.mohamed-nour@gfms.example"}
+    invitee = invite(inviter=inviter)
+    assert invitee.invitation["inviter"]["email"] == inviter["email"]  # stored and shown by the API
+    stored.expire(invitee.id)
+    response = invitee.start()
+    assert_html_page(response, 410)
+    href = action_href(response)
+    assert href and href.startswith("mailto:tamer.mohamed-nour@gfms.example?subject=") and invitee.id in href
+    assert "Ask Mohamed-Nour, Tamer from GFMS to send it again" in text_of(response)
+    assert "customer success" not in text_of(response)
+
 def test_valid_link_redirects_to_the_idp_with_pkce_state_nonce_and_login_hint(stack: Any, invite: Any, stored: Stored) -> None:
     invitee = invite()
     response = invitee.start()

@@ -44,6 +44,8 @@ PROBLEM_DETAILS_SCHEMA: dict[str, Any] = {
                 "required": ["pointer", "detail"],
             },
         },
+        "existingInvitationId": {"type": "string", "format": "uuid", "description": "409 on create: the open invitation."},
+        "existingInvitation": {"type": "string", "description": "409 on create: the open invitation's path."},
     },
     "required": ["type", "title", "status", "detail"],
 }
@@ -72,7 +74,11 @@ _ERRORS = {
     400: "Malformed JSON, an invalid invitation id or continuation token, or a redirectUrl outside the allow-list.",
     401: "Missing or wrong function key (the Functions host answers before the app, with an empty body).",
     404: "No invitation has this id.",
-    409: "The transition is not allowed in the invitation's current status, or a concurrent change won.",
+    409: (
+        "The transition is not allowed in the invitation's current status, or a concurrent change won; on create, "
+        "the address already has an open (pending or accepted) invitation: `existingInvitationId` and "
+        "`existingInvitation` (its path) name it, and `allowDuplicate: true` invites again deliberately."
+    ),
     413: "The body is larger than 64 KiB (4 MiB for a batch).",
     415: "The body was not sent as `Content-Type: application/json` (or `text/csv` for a batch).",
     422: "Validation failed (`errors[]` has a JSON Pointer per field), or an Idempotency-Key was reused with another body.",
@@ -300,7 +306,7 @@ def build(base_url: str) -> dict[str, Any]:
                     "requestBody": {"required": True, **_json(_ref("InvitationRequest"), example=REQUEST_EXAMPLE)},
                     "responses": _responses(
                         (201, "The invitation (also for a replayed Idempotency-Key).", "InvitationView"),
-                        400, 401, 413, 415, 422,
+                        400, 401, 409, 413, 415, 422,
                         headers={
                             "Location": {"schema": {"type": "string"}, "description": "The invitation's URL."},
                             "Idempotent-Replayed": {

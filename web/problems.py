@@ -65,10 +65,12 @@ class Problem(Exception):
         code: str,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        members: dict[str, Any] | None = None,
     ):
         super().__init__(detail)
         self.status, self.title, self.detail, self.code, self.errors = status, title, detail, code, errors
         self.headers = headers  # e.g. WWW-Authenticate on a 401
+        self.members = members or {}  # RFC 9457 extension members, e.g. the existing invitation's id
 
 
 def problem_response(problem: Problem, instance: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -81,6 +83,7 @@ def problem_response(problem: Problem, instance: str, headers: dict[str, str] | 
     }
     if problem.errors:
         body["errors"] = problem.errors
+    body.update(problem.members)
     return func.HttpResponse(
         json.dumps(body), status_code=problem.status, mimetype="application/problem+json", charset="utf-8", headers=headers
     )

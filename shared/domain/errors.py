@@ -37,6 +37,14 @@ class ConcurrentUpdate(Conflict):
     retryable = True
 
 
+class DuplicateInvitation(Conflict):
+    """The address already has an open invitation (and the request did not say a second is wanted)."""
+
+    def __init__(self, detail: str, existing_id: str) -> None:
+        super().__init__(detail, code="duplicate-invitation")
+        self.existing_id = existing_id
+
+
 class Gone(DomainError):
     pass
 

@@ -126,6 +126,7 @@ class Person(ApiModel):
 class Inviter(ApiModel):
     name: Text
     organisation: Text
+    email: Mailbox | None = None  # optional: the expired page then offers to write to the inviter
 
 
 Role = Literal["admin", "user"]
@@ -142,6 +143,8 @@ class InvitationRequest(ApiModel):
     message: Annotated[SafeMultilineText, StringConstraints(max_length=2000)] | None = None
     ttl_days: int = Field(default=DEFAULT_TTL_DAYS, ge=1, le=MAX_TTL_DAYS)
     redirect_url: WebUrl | None = None
+    # A second open invitation for the same address is refused (409) unless it is deliberate.
+    allow_duplicate: bool = False
 
 
 class InvitationStatus(StrEnum):

@@ -52,7 +52,7 @@ def blocked_invitation_page(kind: str, invitation: Invitation, *, welcome_url: s
     if kind == "invitation-expired":
         # The page asks whoever its button writes to: the inviter when staff gave an address, else customer success.
         subject = quote(f"New My rConnect invitation ({invitation.id})")
-        if inviter_email := getattr(invitation.inviter, "email", None):  # optional in the staff API
+        if inviter_email := invitation.inviter.email:
             variant, actions[kind] = "inviter", f"mailto:{inviter_email}?subject={subject}"
         else:
             mailto = customer_success_url.startswith("mailto:")

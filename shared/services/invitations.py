@@ -17,9 +17,18 @@ from typing import Any
 from shared.adapters.queues import INVITATION_EMAIL, QueueSender
 from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
+from shared.adapters.tables.open_invitations import OpenInvitationStore
 from shared.adapters.tables.invitations import InvitationStore, Loaded, Read, audit_row_key
 from shared.domain import invitations as rules
-from shared.domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, DomainError, IdempotencyMismatch, NotFound
+from shared.domain.errors import (
+    AlreadyExists,
+    ConcurrentUpdate,
+    Conflict,
+    DomainError,
+    DuplicateInvitation,
+    IdempotencyMismatch,
+    NotFound,
+)
 from shared.domain.events import has_event
 from shared.domain.invitations import ACCEPTED, COMPLETED, EXPIRED, OPEN, PENDING, REVOKED
 from shared.domain.models import (
@@ -44,6 +53,9 @@ from shared.services.events import EventPublisher
 log = logging.getLogger(__name__)
 _RACE_RETRIES = 3
 _PARALLEL_READS = 8  # a list by e-mail reads its page's invitations this many at a time
+# A claim on an address whose invitation is not written yet is a create in flight for this long
+# (a create that crashed between the claim and its write frees the address after it).
+_IN_FLIGHT = timedelta(seconds=60)
 Change = Callable[[Invitation, datetime], Invitation]
 
 
@@ -53,6 +65,7 @@ class InvitationService:
         store: InvitationStore,
         idempotency_keys: IdempotencyKeyStore,
         email_index: EmailIndexStore,
+        open_invitations: OpenInvitationStore,
         queues: QueueSender,
         links: InvitationLinks,
         clock: Clock,
@@ -64,6 +77,7 @@ class InvitationService:
         self.events = events
         self.email_index = email_index
         self._readers = ThreadPoolExecutor(_PARALLEL_READS, thread_name_prefix="invitation-reads")
+        self._open = open_invitations
         self._allowlist = redirect_allowlist
 
     # -- reading ------------------------------------------------------------------------------------
@@ -131,6 +145,8 @@ class InvitationService:
             if replay is not None:
                 return replay, False
         now = self.clock()
+        if not request.allow_duplicate:
+            self._claim_address(request.invitee.email, invitation_id, now)
         email = _queued_email(attempt=1, now=now)
         invitation = Invitation(
             id=invitation_id,
@@ -163,6 +179,32 @@ class InvitationService:
         self.events.publish(invitation.id, invitation.pending_events)
         self.enqueue_email(invitation)
         return self.view(invitation, [created]), True
+
+    def _claim_address(self, email: str, invitation_id: str, now: datetime) -> None:
+        """Make `invitation_id` the address's open invitation, or raise DuplicateInvitation naming the
+        open one. The claim is one conditional write, so of two concurrent creates for an address at
+        most one passes; the invitation row decides whether the holder is still open."""
+        for _ in range(_RACE_RETRIES):
+            held = self._open.claim(email, invitation_id, now)
+            if held is None:
+                return
+            holder, claimed_at, etag = held
+            if holder == invitation_id:
+                return  # a retry (same Idempotency-Key) of a create that claimed, then failed
+            try:
+                open_now = self.get(holder).effective_status(now) in (PENDING, ACCEPTED)
+            except NotFound:
+                open_now = now - claimed_at < _IN_FLIGHT  # its create may still be writing it
+            if open_now:
+                raise DuplicateInvitation(
+                    f"{email} already has an open invitation ({holder}); send allowDuplicate: true to invite again.", holder
+                )
+            try:
+                self._open.take_over(email, invitation_id, now, etag)
+                return
+            except ConcurrentUpdate:
+                continue  # another create took it over first: look at its invitation
+        raise ConcurrentUpdate("Invitations for this address are being created concurrently; try again.")
 
     def _claim_idempotency_key(self, key: str, request: InvitationRequest, new_id: str) -> tuple[str, InvitationView | None]:
         """(invitation id, the invitation if this is a replay). The key is claimed before the invitation

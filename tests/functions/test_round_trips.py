@@ -45,6 +45,7 @@ from web.cookies import invitee_session, session_cookie
 
 Budget = dict[tuple[str, str], int]
 INVITATIONS, EMAILS, EVENTS, COMPANIES = "Invitations", INVITATION_EMAIL, INVITATION_EVENTS, COMPANY_CREATE
+OPEN_INVITATIONS = "OpenInvitations"
 
 
 class B2CRequests:
@@ -167,16 +168,27 @@ def test_create_is_one_transaction_and_its_enqueues(counted: tuple[Services, Cou
     create = staff("POST", "/api/invitations", body=body, headers=headers)
     assert measure(proxy, lambda: response.append(call(create_invitation, create))) == {
         ("InvitationsByEmail", "merge"): 1,  # the e-mail index's row, written first
+        (OPEN_INVITATIONS, "insert"): 1,  # the address's claim
         (INVITATIONS, "transaction"): 1,  # invitation + audit row
         (EMAILS, "enqueue"): 1,
         (EVENTS, "enqueue"): 1,  # the `created` lifecycle event
     }
     assert response[0].status_code == 201 and json.loads(response[0].get_body())["history"][0]["action"] == "created"
+    # The same address again: the claim, the claim's holder and its invitation, then the 409.
+    duplicate: list[func.HttpResponse] = []
+    assert measure(proxy, lambda: duplicate.append(call(create_invitation, create))) == {
+        (OPEN_INVITATIONS, "insert"): 1,
+        (OPEN_INVITATIONS, "point-read"): 1,
+        (INVITATIONS, "point-read"): 1,
+    }
+    assert duplicate[0].status_code == 409
 
+    body = json.dumps(invitation_body()).encode()
     keyed = staff("POST", "/api/invitations", body=body, headers={**headers, "Idempotency-Key": unique_email("key")})
     assert measure(proxy, lambda: call(create_invitation, keyed)) == {
         ("IdempotencyKeys", "insert"): 1,
         ("InvitationsByEmail", "merge"): 1,
+        (OPEN_INVITATIONS, "insert"): 1,
         (INVITATIONS, "transaction"): 1,
         (EMAILS, "enqueue"): 1,
         (EVENTS, "enqueue"): 1,
@@ -195,7 +207,7 @@ def test_list_by_email_is_one_partition_query_whatever_the_table_size(counted: t
     for _ in range(table_size):
         new_invitation(app)
     email = unique_email("Listed")
-    ids = {new_invitation(app, invitee={"email": email, "displayName": "Listed"}) for _ in range(2)}
+    ids = {new_invitation(app, invitee={"email": email, "displayName": "Listed"}, allowDuplicate=True) for _ in range(2)}
     response: list[func.HttpResponse] = []
     listing = request("GET", "/api/invitations", params={"email": email.upper()})
     # The e-mail index's partition, then each listed invitation's row (the truth), never a scan.

@@ -15,6 +15,8 @@ Tables and keys (the README explains why):
   delivery report is about.
 - Batches: PartitionKey = batch id; RowKey "batch" (the header) and "row-{index:04d}" (each
   row's request and, once a worker created it, its invitation id or error).
+- OpenInvitations: PartitionKey = SHA-256 of a lower-cased e-mail address; the invitation that
+  holds the address (at most one open invitation per address unless staff allow a duplicate).
 """
 
 import json
@@ -47,8 +49,18 @@ ADMIN_CONSENTS = "AdminConsents"
 EMAIL_OPERATIONS = "EmailOperations"
 INVITATIONS_BY_EMAIL = "InvitationsByEmail"
 BATCHES = "Batches"
+OPEN_INVITATIONS = "OpenInvitations"
 ALL_TABLES = (
-    INVITATIONS, IDEMPOTENCY_KEYS, AUTH_FLOWS, COMPANIES, USERS, ADMIN_CONSENTS, EMAIL_OPERATIONS, INVITATIONS_BY_EMAIL, BATCHES
+    INVITATIONS,
+    IDEMPOTENCY_KEYS,
+    AUTH_FLOWS,
+    COMPANIES,
+    USERS,
+    ADMIN_CONSENTS,
+    EMAIL_OPERATIONS,
+    INVITATIONS_BY_EMAIL,
+    BATCHES,
+    OPEN_INVITATIONS,
 )
 
 _EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}
