@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,14 @@ def _call(stack: LocalStack, path: str, body: dict[str, Any] | None = None) -> d
 
 
 def create_demo_invitation(stack: LocalStack) -> dict[str, Any]:
-    """The demo invitation once its e-mail left the queue (or after 30 s, still queued)."""
-    invitation = _call(stack, "invitations", DEMO_INVITATION)
+    """The demo invitation once its e-mail left the queue (or after 30 s, still queued); after a
+    restart on the same data, the demo invitation still open from last time."""
+    try:
+        invitation = _call(stack, "invitations", DEMO_INVITATION)
+    except urllib.error.HTTPError as error:
+        if error.code != 409:
+            raise
+        invitation = _call(stack, f"invitations/{json.loads(error.read())['existingInvitationId']}")
     deadline = time.monotonic() + EMAIL_WAIT_SECONDS
     while invitation["email"]["status"] == "queued" and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -31,6 +31,7 @@ def test_the_readme_create_example_works_under_make_run(stack: LocalStack) -> No
     url = f"{stack.base_url}/api/invitations"
     demo = create_demo_invitation(stack)  # what `make run` does first: another invitee, no conflict
     assert demo["invitee"]["email"] == DEMO_INVITATION["invitee"]["email"]
+    assert create_demo_invitation(stack)["id"] == demo["id"]  # `make run` again: still the open one
 
     created = requests.post(url, data=body.encode(), headers=headers, timeout=30)
     assert created.status_code == 201, created.text
