@@ -188,3 +188,17 @@ def test_malformed_csv_and_unknown_columns_are_client_errors(api: Api) -> None:
 def test_an_unknown_batch_is_404_and_a_bad_id_400(api: Api) -> None:
     assert api.get(f"/invitations/batch/{uuid.uuid4()}").status_code == 404
     assert api.get("/invitations/batch/not-a-uuid").status_code == 400
+
+
+def test_a_row_for_an_address_with_an_open_invitation_fails_naming_it_unless_deliberate(api: Api) -> None:
+    """The single create's rule (one open invitation per address) holds for every row."""
+    existing = api.invite()
+    address = existing["invitee"]["email"]
+    rows = [invitation_body(), invitation_body(), invitation_body(allowDuplicate=True)]
+    for row in (rows[0], rows[2]):
+        row["invitee"]["email"] = address
+    response = post_batch(api, rows)
+    assert response.status_code == 202, response.text
+    batch = completed(api, response.headers["Location"])
+    assert [row["status"] for row in batch["rows"]] == ["failed", "created", "created"]
+    assert existing["id"] in str(batch["rows"][0]["errors"]) and batch["rows"][0]["invitationId"] is None
