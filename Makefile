@@ -13,3 +13,9 @@ test:  ## install (Chromium and the infra/workflow checkers included), type-chec
 bench:  ## measure latency and throughput of the main paths against the local stack
 	./scripts/bootstrap.sh
 	.venv/bin/python -m scripts.benchmark
+
+.PHONY: guide
+guide:  ## the customer guide in docs/guide/ (en, fr, de) from the browser journeys' screenshots
+	./scripts/bootstrap.sh --browser
+	.venv/bin/python -m pytest tests/test_guide_journeys.py -q
+	.venv/bin/python -m scripts.guide
