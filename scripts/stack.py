@@ -42,6 +42,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def azurite_connection_string(table_port: int, queue_port: int, *, scheme: str = "http") -> str:
+    """Azurite's well-known development account with its table and queue endpoints on these ports."""
+    return (
+        f"DefaultEndpointsProtocol={scheme};AccountName=devstoreaccount1;AccountKey={AZURITE_ACCOUNT_KEY};"
+        f"TableEndpoint={scheme}://127.0.0.1:{table_port}/devstoreaccount1;"
+        f"QueueEndpoint={scheme}://127.0.0.1:{queue_port}/devstoreaccount1;"
+    )
+
+
 @dataclass
 class StackConfig:
     data_dir: Path
@@ -110,13 +119,8 @@ class LocalStack:
     @property
     def storage_connection_string(self) -> str:
         """Azurite's account with its table and queue endpoints (the app's ``STORAGE`` setting)."""
-        return (
-            f"DefaultEndpointsProtocol={'https' if self.config.storage_oauth else 'http'};AccountName=devstoreaccount1;"
-            f"AccountKey={AZURITE_ACCOUNT_KEY};"
-            f"TableEndpoint={self.table_service_uri};QueueEndpoint={self.queue_service_uri};"
-        )
-
-    tables_connection_string = storage_connection_string  # the name before the STORAGE rename
+        scheme = "https" if self.config.storage_oauth else "http"
+        return azurite_connection_string(self.config.table_port, self.config.queue_port, scheme=scheme)
 
     @property
     def outbox(self) -> Path:

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from scripts.stack import AZURITE_ACCOUNT_KEY, ROOT, free_port
+from scripts.stack import ROOT, azurite_connection_string, free_port
 
 
 class Azurite:
@@ -21,11 +21,7 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_ACCOUNT_KEY};"
-            f"TableEndpoint=http://127.0.0.1:{self.table_port}/devstoreaccount1;"
-            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/devstoreaccount1;"
-        )
+        return azurite_connection_string(self.table_port, self.queue_port)
 
     def __enter__(self) -> Azurite:
         log = (self.folder / "azurite.log").open("wb")
@@ -63,7 +59,4 @@ def _listening(port: int) -> bool:
 def closed_storage() -> str:
     """A connection string to a storage account nobody serves: every call fails to connect."""
     port = free_port()
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_ACCOUNT_KEY};"
-        f"TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
-    )
+    return azurite_connection_string(port, port)

@@ -93,6 +93,17 @@ def api(stack: LocalStack) -> Api:
 
 
 @pytest.fixture(scope="session")
+def acs_api(acs_stack: LocalStack) -> Api:
+    """The staff API of the stack that sends through the ACS e-mail fake."""
+    return Api(acs_stack)
+
+
+@pytest.fixture(scope="session")
+def acs_stored(acs_stack: LocalStack) -> Stored:
+    return Stored.of(acs_stack)
+
+
+@pytest.fixture(scope="session")
 def outbox(stack: LocalStack) -> Outbox:
     return Outbox(stack.outbox)
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from scripts.stack import AZURITE_ACCOUNT_KEY
+from scripts.stack import azurite_connection_string
 
 Request = tuple[str, str]  # (table or queue name, kind), e.g. ("Invitations", "partition-query")
 _ENTITY = re.compile(r"^(?P<table>[^/(]+)\((?P<keys>[^)]*)\)$")
@@ -73,11 +73,7 @@ class CountingProxy:
 
     @property
     def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_ACCOUNT_KEY};"
-            f"TableEndpoint=http://127.0.0.1:{self.table_port}/devstoreaccount1;"
-            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/devstoreaccount1;"
-        )
+        return azurite_connection_string(self.table_port, self.queue_port)
 
     def reset(self) -> None:
         with self._lock:

@@ -32,7 +32,7 @@ class Stored:
 
     @classmethod
     def of(cls, stack: LocalStack) -> Stored:
-        return cls(TableServiceClient.from_connection_string(stack.tables_connection_string))
+        return cls(TableServiceClient.from_connection_string(stack.storage_connection_string))
 
     def table(self, name: str) -> TableClient:
         return self.tables.get_table_client(name)

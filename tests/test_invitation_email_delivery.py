@@ -22,16 +22,6 @@ HOST_JSON = json.loads((Path(__file__).resolve().parent.parent / "host.json").re
 MAX_DEQUEUE_COUNT = HOST_JSON["extensions"]["queues"]["maxDequeueCount"]  # then the message is poisoned
 
 
-@pytest.fixture(scope="module")
-def acs_api(acs_stack: LocalStack) -> Api:
-    return Api(acs_stack)
-
-
-@pytest.fixture(scope="module")
-def acs_stored(acs_stack: LocalStack) -> Stored:
-    return Stored.of(acs_stack)
-
-
 @pytest.fixture(autouse=True)
 def healthy_fake(acs_fake: AcsEmailFake) -> Iterator[None]:
     acs_fake.reset()

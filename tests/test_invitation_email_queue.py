@@ -26,16 +26,6 @@ FINAL_STATES = {"Delivered": "delivered", "Bounced": "bounced", "Suppressed": "s
 
 
 @pytest.fixture(scope="module")
-def acs_api(acs_stack: LocalStack) -> Api:
-    return Api(acs_stack)
-
-
-@pytest.fixture(scope="module")
-def acs_stored(acs_stack: LocalStack) -> Stored:
-    return Stored.of(acs_stack)
-
-
-@pytest.fixture(scope="module")
 def webhook(acs_stack: LocalStack, acs_fake: AcsEmailFake) -> str:
     """The delivery-report webhook, subscribed the way Event Grid does it (validation handshake first)."""
     url = f"{acs_stack.base_url}/api/events/acs?code={acs_stack.config.functions_key}"
