@@ -135,7 +135,7 @@ class InvitationService:
     def create(
         self, request: InvitationRequest, *, actor: str, idempotency_key: str | None, invitation_id: str | None = None
     ) -> tuple[InvitationView, bool]:
-        """Issue an invitation and e-mail it; (view, created). A replayed key returns the first result.
+        """Issue an invitation and queue its e-mail (the worker sends it); (view, created). A replayed key returns the first result.
         `invitation_id`: an id the caller derived (a batch row's), so a repeat finds the first one."""
         self.check(request)
         chosen_id = invitation_id
