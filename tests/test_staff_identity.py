@@ -12,12 +12,13 @@ import time
 import uuid
 from typing import Any
 
+import jsonschema_rs
 import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from scripts.stack import LocalStack
+from scripts.stack import STAFF_API_AUDIENCE, LocalStack
 from tests.support import STAFF_ADMIN as ADMIN, Api, app_token, invitation_body, user_token
 
 
@@ -105,3 +106,56 @@ def test_a_tampered_or_foreign_token_is_refused(stack: LocalStack, api: Api) -> 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer"])
 def test_the_scheme_is_case_insensitive(stack: LocalStack, api: Api, scheme: str) -> None:
     assert created_by(api, create(api, Authorization=f"{scheme} {user_token(stack)}")) == ADMIN
+
+
+def test_the_openapi_document_describes_the_refusals_the_api_answers(stack: LocalStack, api: Api) -> None:
+    """Both ways in are documented as the app takes them (the key always, by header or `code`; a
+    bearer token with the role only beside it), and every staff operation's documented 401/403 is
+    what it answers: the host's empty 401 without the key, the app's problem+json for a refused
+    token (401) and for a valid token without the role (403)."""
+    document = api.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["functionKey"]["in"] == "header" and schemes["functionKey"]["name"] == "x-functions-key"
+    assert schemes["functionKeyQuery"]["in"] == "query" and schemes["functionKeyQuery"]["name"] == "code"
+    assert schemes["entraId"]["type"] == "http" and schemes["entraId"]["scheme"] == "bearer"
+    assert STAFF_API_AUDIENCE in schemes["entraId"]["description"]
+    assert document["security"] == [
+        {"functionKey": []},
+        {"functionKeyQuery": []},
+        {"functionKey": [], "entraId": ["Invitations.Manage"]},
+        {"functionKeyQuery": [], "entraId": ["Invitations.Manage"]},
+    ]
+    problem_schema = jsonschema_rs.validator_for(document["components"]["schemas"]["ProblemDetails"])
+    reader = user_token(stack, "staff.reader@rconnect.example")
+    key = stack.config.functions_key
+    refusals = [  # (query, headers, status): the key by header, then by query
+        ({}, {"x-functions-key": key, "Authorization": "Bearer not-a-token"}, 401),
+        ({"code": key}, {"Authorization": "Bearer not-a-token"}, 401),
+        ({}, {"x-functions-key": key, "Authorization": f"Bearer {reader}"}, 403),
+        ({"code": key}, {"Authorization": f"Bearer {reader}"}, 403),
+    ]
+    checked = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            url = api.base + path.format(id=uuid.uuid4())
+            # A valid body (the documented example), so the refusal is the caller's, not the body's.
+            example = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
+            responses = operation["responses"]
+            assert operation.get("security") is None, (method, path)  # the document's: no anonymous staff operation
+
+            without_key = requests.request(method, url, json=example, timeout=30)
+            assert without_key.status_code == 401 and without_key.content == b"", (method, path, without_key.text)
+            assert "401" in responses, (method, path)
+
+            for query, headers, status in refusals:
+                response = requests.request(method, url, params=query, headers=headers, json=example, timeout=30)
+                assert response.status_code == status, (method, path, query, response.text)
+                assert str(status) in responses, (method, path, status)
+                media_type = response.headers["Content-Type"].split(";")[0]
+                assert media_type in responses[str(status)]["content"], (method, path, status, media_type)
+                problem_schema.validate(response.json())
+                if status == 401:
+                    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+                    assert "WWW-Authenticate" in responses["401"]["headers"]
+                checked += 1
+    assert checked == 8 * len(refusals)

@@ -7,6 +7,7 @@ GET /api/openapi.json serves.
 """
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -16,13 +17,15 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from shared.domain.batches import MAX_ROWS, BatchView
 from shared.domain.events import InvitationEvent
 from shared.domain.models import InvitationPage, InvitationRequest, InvitationView, ListQuery
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 from web import routes
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
 REF_TEMPLATE = "#/components/schemas/{model}"
 KEY_HEADER = "x-functions-key"
+KEY_QUERY = "code"
+STAFF_ROLE = "Invitations.Manage"  # shared.adapters.staff_tokens.STAFF_ROLE; not imported: it would load PyJWT here
 PROBLEM_JSON = "application/problem+json"
 
 # RFC 9457 problem details as web.problems.problem_response writes them.
@@ -72,7 +75,12 @@ REQUEST_EXAMPLE: dict[str, Any] = {
 
 _ERRORS = {
     400: "Malformed JSON, an invalid invitation id or continuation token, or a redirectUrl outside the allow-list.",
-    401: "Missing or wrong function key (the Functions host answers before the app, with an empty body).",
+    401: (
+        "A bearer token was sent and refused (not `Bearer <token>`, bad signature, issuer, audience or lifetime; or this "
+        "deployment takes no tokens): problem details with `WWW-Authenticate: Bearer error=\"invalid_token\"`. A missing "
+        "or wrong function key is refused by the Functions host before the app, with an empty body and no problem details."
+    ),
+    403: f"A valid bearer token without the app role `{STAFF_ROLE}` (even to read).",
     404: "No invitation has this id.",
     409: (
         "The transition is not allowed in the invitation's current status, or a concurrent change won; on create, "
@@ -82,7 +90,7 @@ _ERRORS = {
     413: "The body is larger than 64 KiB (4 MiB for a batch).",
     415: "The body was not sent as `Content-Type: application/json` (or `text/csv` for a batch).",
     422: "Validation failed (`errors[]` has a JSON Pointer per field), or an Idempotency-Key was reused with another body.",
-    503: "Storage cannot be reached right now; retry after the `Retry-After` seconds.",
+    503: "Storage (or, for a bearer token, Entra ID's signing keys) cannot be reached right now; retry after the `Retry-After` seconds.",
 }
 
 
@@ -150,11 +158,12 @@ def _responses(
         responses[str(status)]["headers"] = headers
     if links:
         responses[str(status)]["links"] = links
-    for code in sorted({*errors, 503}):  # every operation reads or writes storage
-        if code == 401:
-            responses["401"] = {"description": _ERRORS[401]}  # no body: not the app's answer
-        else:
-            responses[str(code)] = {"description": _ERRORS[code], **_json(_ref("ProblemDetails"), PROBLEM_JSON)}
+    # Every operation checks the caller (401/403, web/staff_identity.py) and reads or writes storage (503).
+    for code in sorted({*errors, 401, 403, 503}):
+        responses[str(code)] = {"description": _ERRORS[code], **_json(_ref("ProblemDetails"), PROBLEM_JSON)}
+    responses["401"]["headers"] = {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'On a refused bearer token: `Bearer error="invalid_token"`.'}
+    }
     responses["503"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
     return responses
 
@@ -187,7 +196,7 @@ def _transition(operation_id: str, summary: str) -> dict[str, Any]:
             "summary": summary,
             "tags": ["invitations"],
             "parameters": [ID_PARAMETER],
-            "responses": _responses((200, "The invitation after the transition.", "InvitationView"), 400, 401, 404, 409),
+            "responses": _responses((200, "The invitation after the transition.", "InvitationView"), 400, 404, 409),
         }
     }
 
@@ -243,7 +252,7 @@ def _batch_paths() -> dict[str, Any]:
                 "requestBody": _BATCH_REQUEST,
                 "responses": _responses(
                     (202, "The batch, its rows queued (or rejected, with lenient handling).", "BatchView"),
-                    400, 401, 413, 415, 422,
+                    400, 413, 415, 422,
                     headers={
                         "Location": location,
                         "Preference-Applied": {"schema": {"type": "string"}, "description": "The handling applied."},
@@ -262,14 +271,66 @@ def _batch_paths() -> dict[str, Any]:
                 "summary": "A batch's status and per-row results (created invitation id, or the problem)",
                 "tags": ["invitations"],
                 "parameters": [{**ID_PARAMETER, "description": "The batch id."}],
-                "responses": _responses((200, "The batch.", "BatchView"), 400, 401, 404),
+                "responses": _responses((200, "The batch.", "BatchView"), 400, 404),
             }
         },
     }
 
 
-def build(base_url: str) -> dict[str, Any]:
-    """The document for a deployment whose PUBLIC_BASE_URL is `base_url`."""
+@dataclass(frozen=True)
+class StaffTokenIssuer:
+    """Where the bearer tokens the staff API accepts come from (Settings.staff_api_metadata_url)."""
+
+    metadata_url: str
+    audience: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> "StaffTokenIssuer | None":
+        url, audience = settings.staff_api_metadata_url, settings.staff_api_audience
+        return cls(url, audience) if url and audience else None
+
+
+def _security_schemes(tokens: StaffTokenIssuer | None) -> dict[str, Any]:
+    """How a staff caller authenticates, as web/staff_identity.py and shared/adapters/staff_tokens.py
+    accept it: always the function key (header or query: the host reads the header first); a bearer
+    token only beside the key, and only when the deployment accepts tokens."""
+    key = "The function key; the Functions host refuses a request without it (401, empty body) before the app runs."
+    schemes: dict[str, Any] = {
+        "functionKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER, "description": key},
+        "functionKeyQuery": {
+            "type": "apiKey",
+            "in": "query",
+            "name": KEY_QUERY,
+            "description": f"{key} For clients that cannot send headers; `{KEY_HEADER}` wins when both are sent.",
+        },
+    }
+    if tokens is not None:
+        schemes["entraId"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": (
+                "Optional, beside the function key (never instead of it): an Entra ID v2.0 access token (RS256), its "
+                f"issuer and signing keys those of {tokens.metadata_url}, for the audience `{tokens.audience}`, with the "
+                f"app role `{STAFF_ROLE}` in `roles`; the audit names its `preferred_username`, `upn` or `oid`. A token "
+                "that fails is a 401, a valid one without the role a 403: never the key's anonymous caller."
+            ),
+        }
+    return schemes
+
+
+def _security(tokens: StaffTokenIssuer | None) -> list[dict[str, list[str]]]:
+    """Either key alone, or either key with a bearer token holding the role (alternatives are OR-ed,
+    the schemes within one are AND-ed; for an http scheme the list names the roles required)."""
+    keys: list[dict[str, list[str]]] = [{"functionKey": []}, {"functionKeyQuery": []}]
+    if tokens is None:
+        return keys
+    return keys + [{**key, "entraId": [STAFF_ROLE]} for key in keys]
+
+
+def build(base_url: str, tokens: StaffTokenIssuer | None = None) -> dict[str, Any]:
+    """The document for a deployment whose PUBLIC_BASE_URL is `base_url`, accepting bearer tokens
+    from `tokens` (None: the function key only)."""
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -277,11 +338,13 @@ def build(base_url: str) -> dict[str, Any]:
             "version": API_VERSION,
             "description": (
                 "Issue and manage customer invitations. Send the function key as `x-functions-key` "
-                "(or `?code=`). Errors are RFC 9457 `application/problem+json`."
+                "(or `?code=`)"
+                + (f", and optionally an Entra ID bearer token with the app role `{STAFF_ROLE}` beside it" if tokens else "")
+                + ". Errors are RFC 9457 `application/problem+json`."
             ),
         },
         "servers": [{"url": base_url.rstrip("/") + f"/{routes.PREFIX}"}],
-        "security": [{"functionKey": []}],
+        "security": _security(tokens),
         "tags": [{"name": "invitations"}],
         "paths": {
             "/" + routes.INVITATIONS: {
@@ -306,7 +369,7 @@ def build(base_url: str) -> dict[str, Any]:
                     "requestBody": {"required": True, **_json(_ref("InvitationRequest"), example=REQUEST_EXAMPLE)},
                     "responses": _responses(
                         (201, "The invitation (also for a replayed Idempotency-Key).", "InvitationView"),
-                        400, 401, 409, 413, 415, 422,
+                        400, 409, 413, 415, 422,
                         headers={
                             "Location": {"schema": {"type": "string"}, "description": "The invitation's URL."},
                             "Idempotent-Replayed": {
@@ -322,7 +385,7 @@ def build(base_url: str) -> dict[str, Any]:
                     "summary": "List invitations, filtered, a page at a time",
                     "tags": ["invitations"],
                     "parameters": _query_parameters(ListQuery),
-                    "responses": _responses((200, "One page; continuationToken fetches the next.", "InvitationPage"), 400, 401, 422),
+                    "responses": _responses((200, "One page; continuationToken fetches the next.", "InvitationPage"), 400, 422),
                 },
             },
             "/" + routes.INVITATION: {
@@ -331,7 +394,7 @@ def build(base_url: str) -> dict[str, Any]:
                     "summary": "One invitation with its audit history",
                     "tags": ["invitations"],
                     "parameters": [ID_PARAMETER],
-                    "responses": _responses((200, "The invitation.", "InvitationView"), 400, 401, 404),
+                    "responses": _responses((200, "The invitation.", "InvitationView"), 400, 404),
                 }
             },
             "/" + routes.REVOKE: _transition("revokeInvitation", "Revoke a pending or accepted invitation"),
@@ -345,7 +408,7 @@ def build(base_url: str) -> dict[str, Any]:
         },
         "components": {
             "schemas": _component_schemas(),
-            "securitySchemes": {"functionKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER}},
+            "securitySchemes": _security_schemes(tokens),
         },
     }
 
@@ -353,7 +416,8 @@ def build(base_url: str) -> dict[str, Any]:
 @lru_cache
 def document() -> dict[str, Any]:
     """The document for this deployment (servers from PUBLIC_BASE_URL); built once. Do not mutate."""
-    return build(get_settings().base_url)
+    settings = get_settings()
+    return build(settings.base_url, StaffTokenIssuer.of(settings))
 
 
 @lru_cache

@@ -13,10 +13,12 @@ import pytest
 from invite_user.email_queue import send_invitation_email
 from invite_user.invitations_api import create_invitation, get_invitation, revoke_invitation
 from invite_user.openapi_document import openapi_document
+from shared.adapters.staff_tokens import STAFF_ROLE
 from shared.composition import Services
 from tests.azurite import closed_storage
 from tests.functions.conftest import call, configure, request
 from tests.support import invitation_body
+from web import openapi
 
 
 def post_invitation(body: bytes, **headers: str) -> Any:
@@ -92,3 +94,11 @@ def test_the_openapi_document_names_the_api_prefix(app: Services) -> None:
     response = call(openapi_document, request("GET", "/api/openapi.json"))
     assert response.status_code == 200
     assert json.loads(response.get_body())["servers"] == [{"url": "http://localhost:7071/api"}]
+
+
+def test_a_deployment_without_staff_tokens_documents_the_function_key_only() -> None:
+    # (With STAFF_API_AUDIENCE set, tests/test_staff_identity.py checks the bearer scheme against real answers.)
+    document = openapi.build("http://localhost:7071", tokens=None)
+    assert set(document["components"]["securitySchemes"]) == {"functionKey", "functionKeyQuery"}
+    assert document["security"] == [{"functionKey": []}, {"functionKeyQuery": []}]
+    assert openapi.STAFF_ROLE == STAFF_ROLE  # spelled out there, so the document does not load PyJWT
