@@ -11,7 +11,7 @@ from shared.domain.batches import InvalidRows, batch_id_for_key
 from shared.domain.models import parse_invitation_id
 from web import routes
 from web.batch_body import handling, read_rows
-from web.problems import api_errors, invalid, json_response
+from web.problems import api_errors, created_response, invalid, json_response
 from web.staff_identity import staff_actor
 
 
@@ -28,10 +28,8 @@ def create_invitation_batch(req: func.HttpRequest) -> func.HttpResponse:
         )
     except InvalidRows as error:
         raise invalid([item.model_dump() for item in error.errors], "rows") from None
-    headers = {"Location": routes.path(routes.BATCH, id=batch.id), "Preference-Applied": f"handling={mode}"}
-    if not created:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response(batch, status=202, headers=headers)
+    location = routes.path(routes.BATCH, id=batch.id)
+    return created_response(batch, 202, location, replayed=not created, headers={"Preference-Applied": f"handling={mode}"})
 
 
 @bp.route(route=routes.BATCH, methods=["GET"], auth_level=STAFF)

@@ -7,7 +7,7 @@ from shared.composition import services
 from shared.domain.errors import DuplicateInvitation
 from shared.domain.models import InvitationRequest, ListQuery, parse_invitation_id
 from web import routes
-from web.problems import Problem, api_errors, json_response, parse_body, parse_query
+from web.problems import Problem, api_errors, created_response, json_response, parse_body, parse_query
 from web.staff_identity import staff_actor
 
 STAFF = func.AuthLevel.FUNCTION
@@ -33,10 +33,7 @@ def create_invitation(req: func.HttpRequest) -> func.HttpResponse:
             code=duplicate.code,
             members={"existingInvitationId": duplicate.existing_id, "existingInvitation": existing},
         ) from duplicate
-    headers = {"Location": routes.path(routes.INVITATION, id=invitation.id)}
-    if not created:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response(invitation, status=201, headers=headers)
+    return created_response(invitation, 201, routes.path(routes.INVITATION, id=invitation.id), replayed=not created)
 
 
 @bp.route(route=routes.INVITATIONS, methods=["GET"], auth_level=STAFF)

@@ -1,4 +1,4 @@
-"""JSON API helpers: RFC 9457 problem details and pydantic-validated bodies and queries."""
+"""JSON API helpers: RFC 9457 problem details, JSON answers (a create's with its replay header) and pydantic-validated bodies and queries."""
 
 import functools
 import json
@@ -97,6 +97,17 @@ def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] |
         charset="utf-8",
         headers=headers,
     )
+
+
+def created_response(
+    model: BaseModel, status: int, location: str, *, replayed: bool, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    """The answer to a create (201 invitation, 202 batch): `Location`, any `headers`, and
+    `Idempotent-Replayed: true` when an Idempotency-Key replayed an earlier request."""
+    answer_headers = {"Location": location, **(headers or {})}
+    if replayed:
+        answer_headers["Idempotent-Replayed"] = "true"
+    return json_response(model, status=status, headers=answer_headers)
 
 
 def invalid(errors: list[dict[str, Any]], what: str) -> Problem:
