@@ -5,4 +5,4 @@ import azure.functions as func
 bp = func.Blueprint()
 
 # The feature modules register their functions on `bp` when imported.
-from accept_invitation import admin_consent, email_link, sign_in_callback, sign_in_cleanup  # noqa: E402,F401
+from accept_invitation import admin_consent, email_link, sign_in_callback  # noqa: E402,F401

@@ -1,4 +1,6 @@
-"""GET /api/InviteUser?invitationId=…: the link in the e-mail sends the invitee to B2C, or explains why not."""
+"""GET /api/InviteUser?invitationId=…: the link in the e-mail sends the invitee to B2C, or explains why not.
+
+One storage request, the invitation's point read; the sign-in's flow goes into the cookie, not a table."""
 
 import azure.functions as func
 
@@ -21,7 +23,7 @@ def open_invitation_link(req: func.HttpRequest) -> func.HttpResponse:
     if kind := app.invitations.redemption_block(invitation):
         return blocked_invitation_response(kind, invitation)
     try:
-        auth_uri, state = app.sign_in.begin(invitation, force_login=req.params.get("prompt") == "login")
+        auth_uri, flow = app.sign_in.begin(invitation, force_login=req.params.get("prompt") == "login")
     except Unavailable as error:
         return sign_in_unavailable(invitation, error)
-    return redirect(auth_uri, set_cookie=sign_in_cookie(state, invitation.id))
+    return redirect(auth_uri, set_cookie=sign_in_cookie(invitation.id, flow))

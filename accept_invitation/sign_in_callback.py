@@ -12,7 +12,7 @@ from shared.domain.errors import SignInFailed, Unavailable
 from shared.domain.models import Invitation
 from shared.services.sign_in import SignInOutcome
 from web import routes
-from web.cookies import pending_sign_in, session_cookie
+from web.cookies import cleared_cookie, pending_sign_in, session_cookie
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
 
 # B2C / Entra ID error codes that deserve their own page
@@ -24,12 +24,18 @@ _CONSENT_CODES = frozenset({"AADSTS65001", "AADSTS90094", "AADSTS90008"})
 @page_errors
 def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
     pending = pending_sign_in(req)
-    state = req.params.get("state", "")
-    if pending is None or not hmac.compare_digest(pending.state.encode(), state.encode()):
-        # No sign-in of this browser is waiting for this answer (expired, replayed or forged).
+    if pending is None:
+        # No sign-in of this browser is waiting (no cookie, expired, altered or not ours).
         return message_response("sign-in-used", request_language(req), 400)
-    outcome = services().sign_in.finish(state, pending.invitation_id, dict(req.params))
-    return _outcome_page(outcome)
+    if not hmac.compare_digest(pending.state.encode(), req.params.get("state", "").encode()):
+        # The answer to another sign-in: the link opened again meanwhile (another tab) replaced its
+        # cookie, or a forged answer. The cookie's own sign-in stays usable; its link starts afresh.
+        return message_response("sign-in-used", request_language(req), 400, action_url=services().links.redeem(pending.invitation_id))
+    outcome = services().sign_in.finish(pending.flow, pending.invitation_id, dict(req.params))
+    response = _outcome_page(outcome)
+    if outcome.kind != "accepted":  # accepted: the session cookie replaces it
+        response.headers["Set-Cookie"] = cleared_cookie()  # B2C answered this flow: it is spent
+    return response
 
 
 def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:

@@ -42,7 +42,7 @@ var queueNames = [
   'invitation-batch'
   'invitation-batch-poison'
 ]
-var tableNames = ['Invitations', 'IdempotencyKeys', 'AuthFlows', 'Companies', 'Users', 'AdminConsents', 'EmailOperations', 'Batches', 'InvitationsByEmail', 'OpenInvitations']
+var tableNames = ['Invitations', 'IdempotencyKeys', 'Companies', 'Users', 'AdminConsents', 'EmailOperations', 'Batches', 'InvitationsByEmail', 'OpenInvitations']
 var deploymentContainerName = 'app-package'
 
 // Built-in role ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles)
@@ -472,7 +472,6 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     REDIRECT_ALLOWLIST: redirectAllowlist
     SESSION_SECRET: '@Microsoft.KeyVault(SecretUri=${sessionSecretEntry.properties.secretUri})'
     SESSION_MAX_AGE_SECONDS: string(sessionMaxAgeSeconds)
-    SIGN_IN_CLEANUP_SCHEDULE: '0 */10 * * * *' // NCRONTAB of the timer removing expired sign-in flows
     // Azure AD B2C and the Entra ID app of CASE 1
     B2C_TENANT_NAME: b2cTenantName
     B2C_USER_FLOW: b2cUserFlow

@@ -142,7 +142,6 @@ class LocalStack:
             "STAFF_API_TENANT_ID": STAFF_TENANT_ID,
             "OUTBOX_DIR": str(self.outbox),
             "SESSION_SECRET": self.session_secret,
-            "SIGN_IN_CLEANUP_SCHEDULE": "0 */10 * * * *",  # NCRONTAB: the expired sign-in flows timer
             "FUNCTIONS_KEY": self.config.functions_key,
             # MSAL and the ACS SDK use requests: trust the local CA the stand-ins' certificates come from.
             "REQUESTS_CA_BUNDLE": str(self.ca_bundle),

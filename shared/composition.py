@@ -20,7 +20,6 @@ from shared.adapters.queues import QueueSender
 from shared.adapters.staff_tokens import StaffTokens
 from shared.adapters.tables import ALL_TABLES, Table
 from shared.adapters.tables.admin_consents import AdminConsentStore
-from shared.adapters.tables.auth_flows import AuthFlowStore
 from shared.adapters.tables.batches import BatchStore
 from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.email_operations import EmailOperationStore
@@ -171,7 +170,6 @@ def build(
         ),
         sign_in=SignInService(
             invitations,
-            AuthFlowStore(tables),
             UserStore(tables),
             B2CSignIn(settings, urls.sign_in_callback()),
             clock,

@@ -56,10 +56,8 @@ def acs_fake() -> Iterator[AcsEmailFake]:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The app with the local outbox (no ACS connection string), as `make run` has it; the
-    expired sign-in flows timer every 2 s, so a test sees it run."""
-    app_env = {**RUN_APP_SETTINGS, "SIGN_IN_CLEANUP_SCHEDULE": "*/2 * * * * *"}
-    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"), app_env=app_env)
+    """The app with the local outbox (no ACS connection string), as `make run` has it."""
+    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"), app_env=dict(RUN_APP_SETTINGS))
     with LocalStack(config) as running:
         yield running
 

@@ -13,7 +13,7 @@ from typing import Any
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from scripts.stack import LocalStack
-from shared.adapters.tables import ADMIN_CONSENTS, AUTH_FLOWS, COMPANIES, IDEMPOTENCY_KEYS, INVITATIONS, USERS
+from shared.adapters.tables import ADMIN_CONSENTS, COMPANIES, IDEMPOTENCY_KEYS, INVITATIONS, USERS
 from shared.adapters.tables.idempotency_keys import key_hash
 from shared.adapters.tables.invitations import INVITATION_ROW
 from tests.support import eventually
@@ -24,8 +24,8 @@ def iso(moment: datetime) -> str:
 
 
 class Stored:
-    """The stack's tables: Invitations (with the audit trail), IdempotencyKeys, Companies, Users,
-    AdminConsents and AuthFlows."""
+    """The stack's tables: Invitations (with the audit trail), IdempotencyKeys, Companies, Users
+    and AdminConsents."""
 
     def __init__(self, tables: TableServiceClient) -> None:
         self.tables = tables
@@ -127,6 +127,3 @@ class Stored:
     def consents(self, tenant: str) -> list[dict[str, Any]]:
         return list(self.table(ADMIN_CONSENTS).query_entities("PartitionKey eq @pk", parameters={"pk": tenant}))
 
-    def auth_flows(self, state: str) -> list[dict[str, Any]]:
-        """The sign-in in progress under this OIDC state (at most one row; PartitionKey is its invitation)."""
-        return list(self.table(AUTH_FLOWS).query_entities("RowKey eq @state", parameters={"state": state}))

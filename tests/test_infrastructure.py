@@ -33,7 +33,6 @@ HOST_SETTINGS = {
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "SWEEP_SCHEDULE",  # the sweeper's timer schedule (%SWEEP_SCHEDULE% in invite_user/sweeper.py)
-    "SIGN_IN_CLEANUP_SCHEDULE",  # the expired sign-in flows timer's schedule, read by the host
 }
 WORK_QUEUES = ("invitation-email", "company-create", "invitation-events", "invitation-batch")
 

@@ -2,15 +2,16 @@
 
 The value is a Fernet token (AES-128-CBC and HMAC-SHA256, with its time) under a key derived
 from SESSION_SECRET by HKDF, one key per kind of state: without the secret nobody can read the
-e-mail, object id or CSRF token inside, nor alter it, and a sign-in token is never read as a
-session. HttpOnly, Secure, SameSite=Lax, scoped to /api.
+e-mail, object id, CSRF token or PKCE verifier inside, nor alter it, and a sign-in token is
+never read as a session. Its time is the expiry: Fernet's TTL refuses an older token.
+HttpOnly, Secure, SameSite=Lax, scoped to /api.
 """
 
 import base64
 import secrets
 from functools import lru_cache
 from http.cookies import CookieError, SimpleCookie
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import azure.functions as func
 from cryptography.fernet import Fernet, InvalidToken
@@ -23,13 +24,26 @@ from shared.domain.models import SignedInUser
 from shared.settings import get_settings
 from web.routes import PREFIX
 
+# One name for both kinds of state, not one per invitation (nor per sign-in, as ASP.NET Core's
+# correlation cookies are): a browser has one sign-in in progress, the newest. Opening the link
+# again (another tab, another invitation) replaces the older sealed flow, whose answer then
+# meets another state and gets the "start again" page; every name more would be another cookie
+# of ~0.6 KB on each request to /api for 15 minutes, and the callback would have to pick its
+# cookie by state. Two tabs at once are rare, and the page they get says what to do.
 COOKIE_NAME = "rconnect_session"
 State = TypeVar("State", bound=BaseModel)
 
 
 class SignInInProgress(BaseModel):
-    state: str
+    """A sign-in gone to B2C: MSAL's auth-code flow (state, nonce, PKCE verifier, redirect URI,
+    scopes) sealed with the invitation it was started for, so it only ever redeems for that one."""
+
     invitation_id: str
+    flow: dict[str, Any]
+
+    @property
+    def state(self) -> str:
+        return str(self.flow.get("state", ""))
 
 
 class InviteeSession(BaseModel):
@@ -81,13 +95,19 @@ def _cookie_header(value: str, max_age: int) -> str:
     return f"{COOKIE_NAME}={value}; Max-Age={max_age}; Path=/{PREFIX}; HttpOnly; Secure; SameSite=Lax"
 
 
-def sign_in_cookie(state: str, invitation_id: str) -> str:
-    """The Set-Cookie value for a sign-in that has gone to B2C."""
-    return _cookie_header(seal(SignInInProgress(state=state, invitation_id=invitation_id)), SIGN_IN_MAX_AGE_SECONDS)
+def sign_in_cookie(invitation_id: str, flow: dict[str, Any]) -> str:
+    """The Set-Cookie value for a sign-in that has gone to B2C: its flow, sealed (~0.6 KB)."""
+    return _cookie_header(seal(SignInInProgress(invitation_id=invitation_id, flow=flow)), SIGN_IN_MAX_AGE_SECONDS)
 
 
 def pending_sign_in(req: func.HttpRequest) -> SignInInProgress | None:
+    """The sign-in this browser started, if its cookie is genuine and younger than SIGN_IN_MAX_AGE_SECONDS."""
     return unseal(_read_cookie(req), SignInInProgress, SIGN_IN_MAX_AGE_SECONDS)
+
+
+def cleared_cookie() -> str:
+    """The Set-Cookie value that removes the cookie: a sign-in's flow is spent once B2C has answered it."""
+    return _cookie_header("", 0)
 
 
 def session_cookie(invitation_id: str, user: SignedInUser) -> str:

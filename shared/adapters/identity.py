@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlparse
 
 import requests
 
-from shared.domain.errors import SignInFailed, Unavailable
+from shared.domain.errors import Gone, SignInFailed, Unavailable
 from shared.domain.models import SignedInUser
 from shared.settings import Settings
 
@@ -45,9 +45,10 @@ class B2CSignIn:
                 )
             return self._msal
 
-    def begin(self, *, login_hint: str, ui_locales: str, force_login: bool) -> dict[str, Any]:
-        """A new MSAL auth-code flow (its `auth_uri` is B2C's sign-in page, `state` its key); B2C's
-        pages come in `ui_locales` (its language customization)."""
+    def begin(self, *, login_hint: str, ui_locales: str, force_login: bool) -> tuple[str, dict[str, Any]]:
+        """(B2C's sign-in page, the auth-code flow that redeems its answer): MSAL's flow without its
+        `auth_uri`, i.e. state, nonce, PKCE verifier, redirect URI and scopes, all that
+        `acquire_token_by_auth_code_flow` reads. B2C's pages come in `ui_locales` (its language customization)."""
         try:
             flow = self._client().initiate_auth_code_flow(
                 scopes=[],  # an ID token is all we need; MSAL adds openid and profile
@@ -57,13 +58,13 @@ class B2CSignIn:
             )
         except (requests.RequestException, ValueError) as error:  # MSAL's failed discovery is a ValueError
             raise _unavailable(error) from error
-        # MSAL takes no extra authorization parameters: the URL is ours to extend (the flow keeps
-        # only state, nonce and the PKCE verifier for the redemption, not the URL).
-        flow["auth_uri"] += "&" + urlencode({"ui_locales": ui_locales})
-        return flow
+        # MSAL takes no extra authorization parameters: the URL is ours to extend.
+        auth_uri = flow.pop("auth_uri") + "&" + urlencode({"ui_locales": ui_locales})
+        return auth_uri, flow
 
     def redeem(self, flow: dict[str, Any], response: dict[str, str]) -> SignedInUser:
-        """The signed-in user from B2C's redirect, or SignInFailed."""
+        """The signed-in user from B2C's redirect; SignInFailed, or Gone when B2C refuses the code
+        (codes are single-use: this is what makes each flow work once)."""
         if "error" in response:
             raise SignInFailed(response["error"], response.get("error_description", ""))
         try:
@@ -72,6 +73,10 @@ class B2CSignIn:
             raise _unavailable(error) from error
         except ValueError as error:  # MSAL: the response does not belong to this flow
             raise SignInFailed("invalid_response", str(error)) from error
+        if result.get("error") == "invalid_grant":
+            # RFC 6749 5.2: the code was redeemed already (a replayed answer), expired or is not ours.
+            log.info("B2C refused the code: %s", result.get("error_description"))
+            raise Gone("This sign-in answer was already used or has expired.", code="sign-in-used")
         if "error" in result:
             log.warning("Token exchange failed: %s %s", result.get("error"), result.get("error_description"))
             raise SignInFailed(result["error"], result.get("error_description", ""))

@@ -20,7 +20,6 @@ PENDING, ACCEPTED, COMPLETED, REVOKED, EXPIRED = (
 )
 OPEN = (PENDING, ACCEPTED, EXPIRED)  # neither completed nor revoked: can be (re)sent or revoked
 SIGN_IN_MAX_AGE_SECONDS = 15 * 60  # from the e-mail link to B2C's answer
-MAX_OPEN_SIGN_INS = 5  # per invitation: a person's tabs and retries, not a script's thousands
 
 # The company id derives from the invitation id: a double submit, a retry or the back
 # button can only ever address the same company, and the insert refuses a second one.

@@ -1,20 +1,19 @@
 """The invitee's sign-in: from the e-mail link to B2C and back to an accepted invitation.
 
-The browser's encrypted cookie names the invitation and the OAuth state; the AuthFlows row
-under both holds the flow, so a state is only ever good for the invitation it was issued for.
-The invitation is read once, and its ETag carried into the guarded accept.
+Nothing is stored on the way out. MSAL's auth-code flow (state, nonce, PKCE verifier) travels
+sealed with the invitation id in the browser's encrypted cookie (web/cookies.py), the way an
+OIDC client's correlation cookie does, and expires with it; B2C's answer must carry the
+flow's state. B2C redeems a code once, so the same answer twice is refused there. On the way
+back the invitation is read once, and its ETag carried into the guarded accept.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from shared.adapters.identity import B2CSignIn
-from shared.adapters.tables.auth_flows import AuthFlow, AuthFlowStore
 from shared.adapters.tables.users import UserStore
 from shared.domain import invitations as rules
 from shared.domain.errors import Conflict, Gone, SignInFailed, Unavailable
-from shared.domain.invitations import MAX_OPEN_SIGN_INS, SIGN_IN_MAX_AGE_SECONDS
 from shared.domain.models import Invitation, SignedInUser
 from shared.services import Clock
 from shared.services.invitations import InvitationService
@@ -37,43 +36,29 @@ class SignInService:
     def __init__(
         self,
         invitations: InvitationService,
-        flows: AuthFlowStore,
         users: UserStore,
         identity: B2CSignIn,
         clock: Clock,
         *,
         require_matching_email: bool,
     ) -> None:
-        self.invitations, self.flows, self.users, self.identity, self.clock = invitations, flows, users, identity, clock
+        self.invitations, self.users, self.identity, self.clock = invitations, users, identity, clock
         self._require_matching_email = require_matching_email
 
-    def begin(self, invitation: Invitation, *, force_login: bool) -> tuple[str, str]:
-        """(URL of B2C's sign-in page, OAuth state); the flow itself is stored server-side.
-        Unavailable when B2C cannot be reached."""
-        flow = self.identity.begin(
-            login_hint=invitation.invitee.email, ui_locales=invitation.language, force_login=force_login
-        )
-        expires_at = self.clock() + timedelta(seconds=SIGN_IN_MAX_AGE_SECONDS)
-        record = AuthFlow(state=flow["state"], invitation_id=invitation.id, flow=flow, expires_at=expires_at)
-        self.flows.save(record, keep=MAX_OPEN_SIGN_INS, now=self.clock())
-        return flow["auth_uri"], flow["state"]
+    def begin(self, invitation: Invitation, *, force_login: bool) -> tuple[str, dict[str, Any]]:
+        """(URL of B2C's sign-in page, the auth-code flow its answer redeems): nothing is stored, the
+        caller keeps the flow (sealed in the browser's cookie). Unavailable when B2C cannot be reached."""
+        return self.identity.begin(login_hint=invitation.invitee.email, ui_locales=invitation.language, force_login=force_login)
 
-    def remove_expired_flows(self) -> int:
-        """Delete the sign-in flows that expired unused (the cleanup timer); how many went."""
-        return self.flows.remove_expired(self.clock())
-
-    def finish(self, state: str, cookie_invitation_id: str, response: dict[str, str]) -> SignInOutcome:
-        """B2C's redirect: redeem the code, check who signed in, accept the invitation. Each flow works once."""
-        try:
-            flow = self.flows.consume(cookie_invitation_id, state)
-        except Gone:
-            return SignInOutcome("used", self.invitations.get(cookie_invitation_id))
-        loaded = self.invitations.load(flow.invitation_id)
+    def finish(self, flow: dict[str, Any], invitation_id: str, response: dict[str, str]) -> SignInOutcome:
+        """B2C's redirect for `flow`, started for `invitation_id` (the caller checked that the answer's
+        state is the flow's): redeem the code, check who signed in, accept the invitation."""
+        loaded = self.invitations.load(invitation_id)
         invitation = loaded[0]
-        if flow.expires_at <= self.clock():
-            return SignInOutcome("used", invitation)
         try:
-            user = self.identity.redeem(flow.flow, response)
+            user = self.identity.redeem(flow, response)
+        except Gone:  # B2C redeems a code once: the same answer again (a replay, a double delivery)
+            return SignInOutcome("used", invitation)
         except SignInFailed as failure:
             return SignInOutcome("failed", invitation, failure=failure)
         except Unavailable:

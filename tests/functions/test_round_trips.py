@@ -12,14 +12,16 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import azure.functions as func
 import pytest
 import requests
 
 from accept_invitation.email_link import open_invitation_link
+from accept_invitation.sign_in_callback import sign_in_callback
 from create_company.company_page import create_company
 from create_company.company_worker import create_company_from_completion
 from invite_user.email_queue import send_invitation_email
@@ -40,12 +42,15 @@ from tests.azurite import Azurite
 from tests.counting_proxy import CountingProxy
 from tests.functions.conftest import call, configure, request
 from tests.support import invitation_body, unique_email
+from tests.test_invitee_pages import Invitee
 from tests.test_local_b2c import start_idp
 from web.cookies import invitee_session, session_cookie
 
 Budget = dict[tuple[str, str], int]
 INVITATIONS, EMAILS, EVENTS, COMPANIES = "Invitations", INVITATION_EMAIL, INVITATION_EVENTS, COMPANY_CREATE
-OPEN_INVITATIONS = "OpenInvitations"
+OPEN_INVITATIONS, USERS = "OpenInvitations", "Users"
+APP_URL = "http://localhost:7071"
+CALLBACK = f"{APP_URL}/api/InviteUser/callback"
 
 
 class B2CRequests:
@@ -66,7 +71,7 @@ class B2CRequests:
 def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The local B2C on its own (issuer host, CA file): MSAL's discovery needs someone to answer."""
     folder = tmp_path_factory.mktemp("budget-idp")
-    process = start_idp(folder)
+    process = start_idp(folder, IDP_REDIRECT_URIS=CALLBACK)  # the app's callback under the default PUBLIC_BASE_URL
     try:
         assert process.stdout
         output = ""
@@ -136,17 +141,50 @@ def message(payload: dict[str, Any]) -> func.QueueMessage:
     return func.QueueMessage(body=json.dumps(payload).encode())
 
 
-def test_the_email_link_reads_the_invitation_and_its_sign_ins_and_writes_the_flow(counted: tuple[Services, CountingProxy], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_email_link_is_one_point_read(counted: tuple[Services, CountingProxy], monkeypatch: pytest.MonkeyPatch) -> None:
     app, proxy = counted
     invitation_id = new_invitation(app)
     b2c = B2CRequests(monkeypatch)
     response: list[func.HttpResponse] = []
-    assert measure(proxy, lambda: response.append(open_link(invitation_id))) == {
-        (INVITATIONS, "point-read"): 1,
-        ("AuthFlows", "partition-query"): 1,  # the invitation's open sign-ins (at most 5)
-        ("AuthFlows", "merge"): 1,
-    }
+    # The sign-in's flow goes into the cookie: nothing is written.
+    assert measure(proxy, lambda: response.append(open_link(invitation_id))) == {(INVITATIONS, "point-read"): 1}
     assert response[0].status_code == 302 and b2c.count == 0  # the auth URL is built locally from cached metadata
+    assert "Set-Cookie" in response[0].headers
+
+
+def test_the_sign_in_callback(counted: tuple[Services, CountingProxy], idp: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    app, proxy = counted
+    email = unique_email("callback")
+    invitation_id = new_invitation(app, invitee={"email": email, "displayName": "Anna"})
+    link = open_link(invitation_id)
+    cookie = link.headers["Set-Cookie"].split(";")[0]
+    browser = Invitee(SimpleNamespace(base_url=APP_URL, ca_bundle=idp[1]), {"id": invitation_id, "invitee": {"email": email}})
+    answer = {key: values[0] for key, values in parse_qs(urlparse(browser.at_idp(link.headers["Location"])).query).items()}
+
+    def callback(params: dict[str, str], cookie: str = cookie) -> func.HttpResponse:
+        return call(sign_in_callback, request("GET", "/api/InviteUser/callback", params=params, headers={"Cookie": cookie}))
+
+    b2c = B2CRequests(monkeypatch)
+    # Another state than the cookie's, or no sign-in cookie: refused before any storage or B2C request.
+    refused: list[func.HttpResponse] = []
+    assert measure(proxy, lambda: refused.append(callback({**answer, "state": "another"}))) == {}
+    assert measure(proxy, lambda: refused.append(callback(answer, cookie=""))) == {}
+    assert [r.status_code for r in refused] == [400, 400] and b2c.count == 0
+    # The sign-in: the invitation (its ETag guards the accept), the code redeemed at B2C, the user, the accept.
+    response: list[func.HttpResponse] = []
+    assert measure(proxy, lambda: response.append(callback(answer))) == {
+        (INVITATIONS, "point-read"): 1,
+        (USERS, "merge"): 1,  # the account's latest sign-in (an upsert)
+        (INVITATIONS, "transaction"): 1,  # accepted + its audit row
+        (EVENTS, "enqueue"): 1,  # the `accepted` lifecycle event
+    }
+    assert response[0].status_code == 302 and response[0].headers["Location"].endswith("/api/CreateCompany")
+    assert b2c.count == 1  # the token request
+    # The same answer again with the same cookie: B2C redeems a code once, the page says start again.
+    replay: list[func.HttpResponse] = []
+    assert measure(proxy, lambda: replay.append(callback(answer))) == {(INVITATIONS, "point-read"): 1}
+    assert replay[0].status_code == 400 and b2c.count == 2
+    assert 'data-kind="sign-in-used"' in replay[0].get_body().decode()
 
 
 def test_a_single_read_is_one_partition_query(counted: tuple[Services, CountingProxy]) -> None:

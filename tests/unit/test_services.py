@@ -14,10 +14,8 @@ from azure.storage.queue import QueueClient
 from pydantic import SecretStr
 
 from shared.adapters.tables import INVITATIONS
-from shared.adapters.tables.auth_flows import AuthFlow
 from shared.composition import Services
 from shared.domain.errors import Conflict, IdempotencyMismatch, InvalidInput, NotFound, Unavailable
-from shared.domain.invitations import MAX_OPEN_SIGN_INS
 from shared.domain.models import CompanyCreateMessage, CompanyForm, EmailIntent, InvitationRequest, InvitationStatus, SignedInUser
 from shared.settings import Settings
 from tests.azurite import Azurite, closed_storage
@@ -122,45 +120,6 @@ def test_the_company_page_is_only_for_the_account_that_accepted(app: Services) -
     view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
     app.invitations.accept(app.invitations.load(view.id), invitee(view.invitee.email))
     assert app.companies.access(view.id, invitee(view.invitee.email, object_id="oid-other")).not_theirs
-
-
-def test_a_sign_in_belongs_to_the_invitation_it_was_started_for(app: Services, clock: Clock) -> None:
-    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
-    other, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
-    state = f"state-{time.monotonic_ns()}"
-    flow = AuthFlow(state=state, invitation_id=view.id, flow={"state": state}, expires_at=clock.now + timedelta(minutes=5))
-    app.sign_in.flows.save(flow, keep=MAX_OPEN_SIGN_INS, now=clock.now)
-    # A cookie naming another invitation finds no flow under it: refused, and the real flow stays.
-    mismatched = app.sign_in.finish(state, other.id, {"code": "x", "state": state})
-    assert mismatched.kind == "used" and mismatched.invitation.id == other.id
-    assert app.sign_in.flows.consume(view.id, state).invitation_id == view.id
-
-
-def test_an_expired_sign_in_flow_is_refused(app: Services, clock: Clock) -> None:
-    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
-    state = f"state-{time.monotonic_ns()}"
-    flow = AuthFlow(state=state, invitation_id=view.id, flow={}, expires_at=clock.now + timedelta(minutes=1))
-    app.sign_in.flows.save(flow, keep=MAX_OPEN_SIGN_INS, now=clock.now)
-    clock.now += timedelta(minutes=2)
-    assert app.sign_in.finish(state, view.id, {"code": "x", "state": state}).kind == "used"
-
-
-def test_open_sign_ins_are_bounded_per_invitation_and_expired_ones_removed(app: Services, clock: Clock) -> None:
-    view, _ = app.invitations.create(request(), actor="staff", idempotency_key=None)
-    states = [f"state-{i}-{time.monotonic_ns()}" for i in range(MAX_OPEN_SIGN_INS + 3)]
-    for state in states:
-        flow = AuthFlow(state=state, invitation_id=view.id, flow={}, expires_at=clock.now + timedelta(minutes=15))
-        app.sign_in.flows.save(flow, keep=MAX_OPEN_SIGN_INS, now=clock.now)
-        clock.now += timedelta(seconds=1)
-
-    def open_states() -> set[str]:
-        rows = app.sign_in.flows.table.client.query_entities("PartitionKey eq @pk", parameters={"pk": view.id})
-        return {row["RowKey"] for row in rows}
-
-    assert open_states() == set(states[-MAX_OPEN_SIGN_INS:])  # the newest stay usable
-    clock.now += timedelta(minutes=20)
-    assert app.sign_in.remove_expired_flows() >= MAX_OPEN_SIGN_INS
-    assert open_states() == set()
 
 
 def test_a_deleted_table_is_created_again(app: Services, azurite: Azurite) -> None:

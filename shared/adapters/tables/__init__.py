@@ -5,7 +5,6 @@ Tables and keys (the README explains why):
   RowKey "audit-{time}-{rand}" its audit events, so a transition and its audit entry
   commit in one entity-group transaction guarded by the invitation's ETag.
 - IdempotencyKeys: PartitionKey = SHA-256 of the Idempotency-Key header.
-- AuthFlows: PartitionKey = invitation id, RowKey = OAuth state; the MSAL flow, consumed once.
 - Companies: PartitionKey = company id; RowKey "company" and "member-{object id}".
 - Users: PartitionKey = B2C object id.
 - AdminConsents: PartitionKey = Entra tenant id; RowKey = timestamped consent result.
@@ -42,7 +41,6 @@ Result = TypeVar("Result")
 
 INVITATIONS = "Invitations"
 IDEMPOTENCY_KEYS = "IdempotencyKeys"
-AUTH_FLOWS = "AuthFlows"
 COMPANIES = "Companies"
 USERS = "Users"
 ADMIN_CONSENTS = "AdminConsents"
@@ -53,7 +51,6 @@ OPEN_INVITATIONS = "OpenInvitations"
 ALL_TABLES = (
     INVITATIONS,
     IDEMPOTENCY_KEYS,
-    AUTH_FLOWS,
     COMPANIES,
     USERS,
     ADMIN_CONSENTS,

@@ -1,0 +1,104 @@
+"""The sign-in in progress travels in the browser's cookie: MSAL's flow sealed with its invitation,
+unreadable and unalterable without SESSION_SECRET, refused once older than SIGN_IN_MAX_AGE_SECONDS,
+well under a browser's 4 KB per cookie; and B2C refusing a code (a replay) is the "used" outcome."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from shared.adapters.identity import B2CSignIn
+from shared.domain.errors import Gone, SignInFailed
+from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
+from shared.domain.models import SignedInUser
+from shared.settings import Settings
+from web.cookies import COOKIE_NAME, cleared_cookie, invitee_session, pending_sign_in, session_cookie, sign_in_cookie
+
+# What MSAL 1.x's initiate_auth_code_flow returns (auth_uri dropped), with a long redirect URI.
+FLOW: dict[str, Any] = {
+    "state": "vW3n0Yd2cX1qJm9aQp4rTg",
+    "redirect_uri": "https://invitations.rconnect-production-westeurope.example.com/api/InviteUser/callback",
+    "scope": ["openid", "profile", "offline_access"],
+    "code_verifier": "Yq3mWJ4x0S2m6H8n1aPq7cVtR9uE5bK0dL3fG6hJ8kM.Zx~-_",
+    "nonce": "k2F9sQ7wX1eR4tY6uI8oPa",
+    "claims_challenge": None,
+}
+
+
+def browser(set_cookie: str) -> func.HttpRequest:
+    """The request a browser sends back after this Set-Cookie."""
+    return func.HttpRequest("GET", "http://localhost:7071/api/InviteUser/callback", headers={"Cookie": set_cookie.split(";")[0]}, body=b"")
+
+
+def test_the_flow_comes_back_whole_with_its_invitation() -> None:
+    invitation_id = str(uuid.uuid4())
+    pending = pending_sign_in(browser(sign_in_cookie(invitation_id, FLOW)))
+    assert pending is not None and pending.invitation_id == invitation_id
+    assert pending.flow == FLOW and pending.state == FLOW["state"]
+
+
+def test_the_cookie_is_well_under_4_kb() -> None:
+    header = sign_in_cookie(str(uuid.uuid4()), FLOW)
+    assert len(header) < 1024, len(header)  # browsers keep at most 4096 bytes per cookie
+
+
+def test_nothing_of_the_flow_is_readable_in_the_cookie() -> None:
+    invitation_id = str(uuid.uuid4())
+    value = sign_in_cookie(invitation_id, FLOW).split(";")[0].split("=", 1)[1]
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    for secret in (FLOW["state"], FLOW["nonce"], FLOW["code_verifier"], invitation_id):
+        assert secret.encode() not in raw and secret not in value
+
+
+def test_an_altered_or_foreign_cookie_is_no_sign_in() -> None:
+    value = sign_in_cookie(str(uuid.uuid4()), FLOW).split(";")[0].split("=", 1)[1]
+    for position in (0, len(value) // 2, len(value) - 2):
+        flipped = value[:position] + ("A" if value[position] != "A" else "B") + value[position + 1 :]
+        assert pending_sign_in(browser(f"{COOKIE_NAME}={flipped}")) is None
+    user = SignedInUser(object_id="oid", email="anna@contoso.example", name="Anna", account_type="local")
+    session = session_cookie(str(uuid.uuid4()), user)
+    assert pending_sign_in(browser(session)) is None, "a session is not a sign-in"
+    assert invitee_session(browser(sign_in_cookie(str(uuid.uuid4()), FLOW))) is None, "nor a sign-in a session"
+
+
+def test_an_expired_sign_in_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    header = sign_in_cookie(str(uuid.uuid4()), FLOW)
+    assert f"Max-Age={SIGN_IN_MAX_AGE_SECONDS}" in header
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + SIGN_IN_MAX_AGE_SECONDS - 5)
+    assert pending_sign_in(browser(header)) is not None
+    monkeypatch.setattr(time, "time", lambda: now + SIGN_IN_MAX_AGE_SECONDS + 5)
+    assert pending_sign_in(browser(header)) is None
+
+
+def test_the_cleared_cookie_removes_it() -> None:
+    assert cleared_cookie().startswith(f"{COOKIE_NAME}=; Max-Age=0;")
+
+
+class TokenEndpoint:
+    """MSAL's confidential client, answering the code redemption with `result`."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+
+    def acquire_token_by_auth_code_flow(self, flow: dict[str, Any], response: dict[str, str]) -> dict[str, Any]:
+        return self.result
+
+
+def b2c_answering(result: dict[str, Any]) -> B2CSignIn:
+    identity = B2CSignIn(Settings(), "http://localhost:7071/api/InviteUser/callback")
+    identity._msal = TokenEndpoint(result)
+    return identity
+
+
+def test_a_code_b2c_refuses_as_used_is_gone_other_errors_failed() -> None:
+    answer = {"code": "c", "state": FLOW["state"]}
+    with pytest.raises(Gone):  # the same answer redeemed twice: codes are single-use
+        b2c_answering({"error": "invalid_grant", "error_description": "AADB2C90090: code already redeemed"}).redeem(FLOW, answer)
+    with pytest.raises(SignInFailed):
+        b2c_answering({"error": "invalid_client", "error_description": "bad secret"}).redeem(FLOW, answer)
