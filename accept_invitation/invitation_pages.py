@@ -4,7 +4,8 @@ import azure.functions as func
 
 from shared.composition import services
 from shared.domain.errors import InvalidInput, NotFound, Unavailable
-from shared.domain.models import Invitation, parse_invitation_id
+from shared.domain.ids import parse_invitation_id
+from shared.domain.models import Invitation
 from web.pages import message_response, request_language, unavailable_response
 
 

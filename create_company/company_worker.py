@@ -11,7 +11,7 @@ import logging
 import azure.functions as func
 
 from create_company.blueprint import bp
-from shared.adapters.queues import COMPANY_CREATE
+from shared.adapters.queue_names import COMPANY_CREATE
 from shared.composition import services
 from shared.domain.models import CompanyCreateMessage
 

@@ -11,7 +11,7 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from invite_user.blueprint import bp
-from shared.adapters.queues import INVITATION_BATCH
+from shared.adapters.queue_names import INVITATION_BATCH
 from shared.composition import services
 from shared.domain.batches import BatchChunk
 from shared.domain.errors import NotFound

@@ -8,7 +8,7 @@ from invite_user.blueprint import bp
 from invite_user.invitations_api import STAFF
 from shared.composition import services
 from shared.domain.batches import InvalidRows, batch_id_for_key
-from shared.domain.models import parse_invitation_id
+from shared.domain.ids import parse_invitation_id
 from web import routes
 from web.batch_body import handling, read_rows
 from web.problems import api_errors, created_response, invalid, json_response

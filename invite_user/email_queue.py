@@ -12,7 +12,7 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from invite_user.blueprint import bp
-from shared.adapters.queues import INVITATION_EMAIL
+from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import services
 from shared.domain.errors import DomainError
 from shared.domain.models import EmailIntent

@@ -5,7 +5,8 @@ import azure.functions as func
 from invite_user.blueprint import bp
 from shared.composition import services
 from shared.domain.errors import DuplicateInvitation
-from shared.domain.models import InvitationRequest, ListQuery, parse_invitation_id
+from shared.domain.ids import parse_invitation_id
+from shared.domain.models import InvitationRequest, ListQuery
 from web import routes
 from web.problems import Problem, api_errors, created_response, json_response, parse_body, parse_query
 from web.staff_identity import staff_actor

@@ -12,7 +12,7 @@ from typing import Any
 
 from azure.data.tables import UpdateMode
 
-from shared.adapters.queues import INVITATION_BATCH
+from shared.adapters.queue_names import INVITATION_BATCH
 from shared.adapters.tables import BATCHES
 from shared.adapters.tables.batches import row_key
 from shared.domain.batches import CHUNK_ROWS, row_invitation_id

@@ -21,7 +21,8 @@ from shared.domain.errors import (
     SignInFailed,
     Unavailable,
 )
-from shared.domain.models import field_errors, parse_invitation_id
+from shared.domain.ids import parse_invitation_id
+from shared.domain.models import field_errors
 from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)

@@ -13,12 +13,6 @@ from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64Encod
 
 from shared.adapters.tables import storage_errors
 
-# One queue per kind of work; the Functions host moves a message failing maxDequeueCount times to `{name}-poison`.
-COMPANY_CREATE = "company-create"
-INVITATION_EVENTS = "invitation-events"
-INVITATION_EMAIL = "invitation-email"
-INVITATION_BATCH = "invitation-batch"
-
 
 class QueueSender:
     def __init__(self, service: QueueServiceClient) -> None:

@@ -1,7 +1,6 @@
 """Pydantic models at the edges: what the API accepts and returns, and what is stored."""
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
@@ -23,8 +22,6 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
-
-from shared.domain.errors import InvalidInput
 
 Language = Literal["en", "fr", "de", "it", "es"]
 LANGUAGES: tuple[str, ...] = get_args(Language)
@@ -340,17 +337,6 @@ class CompanyCreateMessage(ApiModel):
 
     invitation_id: str
     company_id: str
-
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}")
-
-
-def parse_invitation_id(value: str | None, what: str = "invitation") -> str:
-    """The canonical form of an invitation (or batch) id (a UUID: 32 hex digits, hyphens optional,
-    either case; nothing around it), or InvalidInput."""
-    if value is None or not _UUID.fullmatch(value):
-        raise InvalidInput(f"'{value or ''}' is not a valid {what} id (a UUID was expected).", code="invalid-id")
-    return str(uuid.UUID(value))
 
 
 class FieldError(ApiModel):

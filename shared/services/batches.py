@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.adapters.queues import INVITATION_BATCH, QueueSender
+from shared.adapters.queue_names import INVITATION_BATCH
+from shared.adapters.queues import QueueSender
 from shared.adapters.tables.batches import BatchStore
 from shared.domain.batches import (
     CHUNK_ROWS,

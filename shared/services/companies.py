@@ -4,7 +4,8 @@ invitation); the company-create worker then writes the company and its admin mem
 import logging
 from dataclasses import dataclass
 
-from shared.adapters.queues import COMPANY_CREATE, QueueSender
+from shared.adapters.queue_names import COMPANY_CREATE
+from shared.adapters.queues import QueueSender
 from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.invitations import Loaded
 from shared.domain import invitations as rules

@@ -9,7 +9,8 @@ is harmless: its id and content are those of its audit row.
 import logging
 from collections.abc import Sequence
 
-from shared.adapters.queues import INVITATION_EVENTS, QueueSender
+from shared.adapters.queue_names import INVITATION_EVENTS
+from shared.adapters.queues import QueueSender
 from shared.domain.errors import Unavailable
 from shared.domain.events import event_for
 from shared.domain.models import PendingEvent

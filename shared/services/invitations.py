@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from shared.adapters.queues import INVITATION_EMAIL, QueueSender
+from shared.adapters.queue_names import INVITATION_EMAIL
+from shared.adapters.queues import QueueSender
 from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
 from shared.adapters.tables.open_invitations import OpenInvitationStore

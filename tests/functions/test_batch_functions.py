@@ -11,7 +11,7 @@ import pytest
 
 from invite_user.batch_queue import create_batch_invitations
 from invite_user.batches_api import create_invitation_batch, get_invitation_batch
-from shared.adapters.queues import INVITATION_BATCH, INVITATION_EMAIL, INVITATION_EVENTS
+from shared.adapters.queue_names import INVITATION_BATCH, INVITATION_EMAIL, INVITATION_EVENTS
 from shared.adapters.tables import BATCHES, INVITATIONS, INVITATIONS_BY_EMAIL, OPEN_INVITATIONS
 from shared.composition import Services, services
 from shared.domain.batches import CHUNK_ROWS

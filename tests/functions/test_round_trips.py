@@ -34,7 +34,7 @@ from invite_user.invitations_api import (
     revoke_invitation,
 )
 from invite_user.sweeper import sweep_outstanding_intents
-from shared.adapters.queues import COMPANY_CREATE, INVITATION_EMAIL, INVITATION_EVENTS
+from shared.adapters.queue_names import COMPANY_CREATE, INVITATION_EMAIL, INVITATION_EVENTS
 from shared.composition import Services, services
 from shared.domain.models import InvitationRequest, SignedInUser
 from shared.presentation import company_form

@@ -13,7 +13,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
 from shared.adapters.mail import OutgoingEmail, SendResult
-from shared.adapters.queues import INVITATION_EMAIL
+from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import Services, build
 from shared.domain.models import DeliveryReport, EmailIntent, InvitationRequest
 from shared.services.invitation_email import EmailNotSent

@@ -6,7 +6,8 @@ import pytest
 
 from shared.domain import invitations as rules
 from shared.domain.errors import InvalidInput
-from shared.domain.models import Invitation, InvitationStatus, SignedInUser, parse_invitation_id
+from shared.domain.ids import parse_invitation_id
+from shared.domain.models import Invitation, InvitationStatus, SignedInUser
 from tests.support import invitation_body
 
 NOW = datetime(2030, 3, 5, 12, 0, tzinfo=UTC)
