@@ -6,43 +6,36 @@ string (Azurite, or keys), or STORAGE__tableServiceUri and STORAGE__queueService
 account's endpoints, reached with azure-identity (a managed identity in Azure).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from azure.core.credentials import TokenCredential
-from azure.data.tables import TableServiceClient
-from azure.storage.queue import LinearRetry, QueueServiceClient
-
-from shared.adapters.identity import B2CSignIn
-from shared.adapters.mail import EmailSender, OutboxEmailSender
-from shared.adapters.queues import QueueSender
-from shared.adapters.staff_tokens import StaffTokens
-from shared.adapters.tables import ALL_TABLES, Table
-from shared.adapters.tables.admin_consents import AdminConsentStore
-from shared.adapters.tables.batches import BatchStore
-from shared.adapters.tables.companies import CompanyStore
-from shared.adapters.tables.email_operations import EmailOperationStore
-from shared.adapters.tables.email_index import EmailIndexStore
-from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
-from shared.adapters.tables.open_invitations import OpenInvitationStore
-from shared.adapters.tables.invitations import InvitationStore
-from shared.adapters.tables.users import UserStore
 from shared.clock import utcnow
-from shared.domain.models import Invitation
-from shared.presentation.invitation_email import ProductLinks
-from shared.services import Clock
-from shared.services.admin_consent import AdminConsentService
-from shared.services.batches import BatchService
-from shared.services.companies import CompanyService
-from shared.services.events import EventPublisher
-from shared.services.intents import Enqueue, IntentSweeper
-from shared.services.invitation_email import InvitationEmailService
-from shared.services.invitations import InvitationService
-from shared.services.sign_in import SignInService
-from shared.settings import Settings, get_settings
 from web.routes import Links
 
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.data.tables import TableServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+    from shared.adapters.mail import EmailSender
+    from shared.adapters.queues import QueueSender
+    from shared.adapters.staff_tokens import StaffTokens
+    from shared.domain.models import Invitation
+    from shared.services import Clock
+    from shared.services.admin_consent import AdminConsentService
+    from shared.services.batches import BatchService
+    from shared.services.companies import CompanyService
+    from shared.services.intents import Enqueue, IntentSweeper
+    from shared.services.invitation_email import InvitationEmailService
+    from shared.services.invitations import InvitationService
+    from shared.services.sign_in import SignInService
+    from shared.settings import Settings
+
+# The SDKs, stores and services are imported by the factories below, when the first request of the
+# process builds them: the function modules import this module, and indexing the app needs none of them.
 
 def credential(settings: Settings) -> TokenCredential:
     """The app's Azure identity, as the host reads an identity-based connection: with
@@ -73,10 +66,15 @@ _TABLE_RETRIES: dict[str, Any] = {
 
 
 def _queue_retries() -> dict[str, Any]:
+    from azure.storage.queue import LinearRetry
+
     return {"retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2), **_TIMEOUTS}
 
 
 def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServiceClient]:
+    from azure.data.tables import TableServiceClient
+    from azure.storage.queue import QueueServiceClient
+
     connection_string = settings.storage_connection_string
     if connection_string is not None:
         return (
@@ -92,6 +90,8 @@ def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServic
 
 
 def email_sender(settings: Settings) -> EmailSender:
+    from shared.adapters.mail import OutboxEmailSender
+
     if settings.acs_connection_string is None and settings.acs_endpoint is None:
         return OutboxEmailSender(settings.outbox_dir, settings.acs_sender_address)
     from shared.adapters.mail.acs import AcsEmailSender  # the ACS SDK only when configured (cold start)
@@ -102,6 +102,8 @@ def email_sender(settings: Settings) -> EmailSender:
 
 
 def staff_tokens(settings: Settings) -> StaffTokens | None:
+    from shared.adapters.staff_tokens import StaffTokens
+
     metadata_url = settings.staff_api_metadata_url
     if metadata_url is None or settings.staff_api_audience is None:
         return None
@@ -134,6 +136,27 @@ def build(
     sender: EmailSender | None = None,
     clients: tuple[TableServiceClient, QueueServiceClient] | None = None,
 ) -> Services:
+    from shared.adapters.identity import B2CSignIn
+    from shared.adapters.queues import QueueSender
+    from shared.adapters.tables.admin_consents import AdminConsentStore
+    from shared.adapters.tables.batches import BatchStore
+    from shared.adapters.tables.companies import CompanyStore
+    from shared.adapters.tables.email_index import EmailIndexStore
+    from shared.adapters.tables.email_operations import EmailOperationStore
+    from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
+    from shared.adapters.tables.invitations import InvitationStore
+    from shared.adapters.tables.open_invitations import OpenInvitationStore
+    from shared.adapters.tables.users import UserStore
+    from shared.presentation.invitation_email import ProductLinks
+    from shared.services.admin_consent import AdminConsentService
+    from shared.services.batches import BatchService
+    from shared.services.companies import CompanyService
+    from shared.services.events import EventPublisher
+    from shared.services.intents import IntentSweeper
+    from shared.services.invitation_email import InvitationEmailService
+    from shared.services.invitations import InvitationService
+    from shared.services.sign_in import SignInService
+
     tables, queue_service = clients or storage_clients(settings)
     urls = links(settings)
     queues = QueueSender(queue_service)
@@ -205,6 +228,8 @@ def redrivers(invitations: InvitationService, companies: CompanyService) -> list
 def create_tables(tables: TableServiceClient) -> None:
     """Every table, once per process (a table deleted later is re-created by its store);
     Unavailable if storage is down, and the next request tries again."""
+    from shared.adapters.tables import ALL_TABLES, Table
+
     for name in ALL_TABLES:
         Table(tables, name).create()
 
@@ -212,6 +237,8 @@ def create_tables(tables: TableServiceClient) -> None:
 @lru_cache
 def clients() -> tuple[TableServiceClient, QueueServiceClient]:
     """The process's storage clients (one credential, one token cache), shared by the services and /api/health."""
+    from shared.settings import get_settings
+
     return storage_clients(get_settings())
 
 
@@ -219,6 +246,8 @@ def clients() -> tuple[TableServiceClient, QueueServiceClient]:
 def services() -> Services:
     """The process's services, built on first use: the worker imports the app before a request needs them.
     SettingsInvalid or Unavailable when that fails; nothing is cached then, the next request tries again."""
+    from shared.settings import get_settings
+
     settings = get_settings()
     tables, queues = clients()
     create_tables(tables)
