@@ -13,13 +13,14 @@ import azure.functions as func
 from create_company.blueprint import bp
 from shared.adapters.queue_names import COMPANY_CREATE
 from shared.composition import services
-from shared.domain.models import CompanyCreateMessage
 
 log = logging.getLogger(__name__)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=COMPANY_CREATE, connection="STORAGE")
 def create_company_from_completion(msg: func.QueueMessage) -> None:
+    from shared.domain.models import CompanyCreateMessage  # pydantic on the first message, not at cold start
+
     message = CompanyCreateMessage.model_validate_json(msg.get_body())
     try:
         services().companies.create_from_completion(message)
@@ -30,6 +31,8 @@ def create_company_from_completion(msg: func.QueueMessage) -> None:
 
 @bp.queue_trigger(arg_name="msg", queue_name=f"{COMPANY_CREATE}-poison", connection="STORAGE")
 def company_creation_poisoned(msg: func.QueueMessage) -> None:
+    from shared.domain.models import CompanyCreateMessage
+
     message = CompanyCreateMessage.model_validate_json(msg.get_body())
     log.error("company-create for invitation %s poisoned after %s attempts", message.invitation_id, msg.dequeue_count)
     services().companies.creation_failed(message)

@@ -5,21 +5,30 @@ A passing failure raises, so the host retries the message (rows already done are
 maxDequeueCount tries it lands in `invitation-batch-poison`, whose function fails the rows left.
 """
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING
 
 import azure.functions as func
-from pydantic import ValidationError
 
 from invite_user.blueprint import bp
 from shared.adapters.queue_names import INVITATION_BATCH
 from shared.composition import services
-from shared.domain.batches import BatchChunk
 from shared.domain.errors import NotFound
+
+if TYPE_CHECKING:
+    from shared.domain.batches import BatchChunk
 
 log = logging.getLogger(__name__)
 
 
 def _chunk(message: func.QueueMessage) -> BatchChunk | None:
+    # Imported on the first message: pydantic and the models cost a cold start.
+    from pydantic import ValidationError
+
+    from shared.domain.batches import BatchChunk
+
     try:
         return BatchChunk.model_validate_json(message.get_body())
     except ValidationError:

@@ -6,21 +6,30 @@ message visible again; after maxDequeueCount tries the host moves it to `invitat
 whose function records the send as failed with the last error.
 """
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING
 
 import azure.functions as func
-from pydantic import ValidationError
 
 from invite_user.blueprint import bp
 from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import services
 from shared.domain.errors import DomainError
-from shared.domain.models import EmailIntent
+
+if TYPE_CHECKING:
+    from shared.domain.models import EmailIntent
 
 log = logging.getLogger(__name__)
 
 
 def _intent(message: func.QueueMessage) -> EmailIntent | None:
+    # Imported on the first message: pydantic and the models cost a cold start.
+    from pydantic import ValidationError
+
+    from shared.domain.models import EmailIntent
+
     try:
         return EmailIntent.model_validate_json(message.get_body())
     except ValidationError:

@@ -8,7 +8,6 @@ import logging
 import azure.functions as func
 
 from invite_user.blueprint import bp
-from shared.health import run_checks
 from web import routes
 
 log = logging.getLogger(__name__)
@@ -16,6 +15,8 @@ log = logging.getLogger(__name__)
 
 @bp.route(route=routes.HEALTH, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.health import run_checks  # the settings and the SDKs on the first call, not at cold start
+
     report = run_checks()
     body = {
         "status": "healthy" if report.healthy else "unhealthy",

@@ -56,6 +56,13 @@ class InviteeSession(BaseModel):
         return cls(invitation_id=invitation_id, user=user, csrf_token=secrets.token_urlsafe(32))
 
 
+class ConsentState(BaseModel):
+    """Sealed into the admin-consent link: the invitation it helps and the tenant it was issued for."""
+
+    invitation_id: str | None
+    tenant: str
+
+
 @lru_cache
 def _fernet(secret: str, kind: str) -> Fernet:
     key = HKDF(algorithm=SHA256(), length=32, salt=None, info=f"rconnect.{kind}".encode()).derive(secret.encode())
