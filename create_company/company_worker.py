@@ -13,6 +13,7 @@ import azure.functions as func
 from create_company.blueprint import bp
 from shared.adapters.queue_names import COMPANY_CREATE
 from shared.composition import services
+from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +23,12 @@ def create_company_from_completion(msg: func.QueueMessage) -> None:
     from shared.domain.models import CompanyCreateMessage  # pydantic on the first message, not at cold start
 
     message = CompanyCreateMessage.model_validate_json(msg.get_body())
-    try:
-        services().companies.create_from_completion(message)
-    except Exception as error:
-        services().companies.note_error(message, f"{type(error).__name__}: {error}")
-        raise  # the host retries it, then moves it to the poison queue
+    with invitation_context(message.invitation_id):
+        try:
+            services().companies.create_from_completion(message)
+        except Exception as error:
+            services().companies.note_error(message, f"{type(error).__name__}: {error}")
+            raise  # the host retries it, then moves it to the poison queue
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=f"{COMPANY_CREATE}-poison", connection="STORAGE")
@@ -34,5 +36,6 @@ def company_creation_poisoned(msg: func.QueueMessage) -> None:
     from shared.domain.models import CompanyCreateMessage
 
     message = CompanyCreateMessage.model_validate_json(msg.get_body())
-    log.error("company-create for invitation %s poisoned after %s attempts", message.invitation_id, msg.dequeue_count)
-    services().companies.creation_failed(message)
+    with invitation_context(message.invitation_id):
+        log.error("company-create for invitation %s poisoned after %s attempts", message.invitation_id, msg.dequeue_count)
+        services().companies.creation_failed(message)

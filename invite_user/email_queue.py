@@ -17,6 +17,7 @@ from invite_user.blueprint import bp
 from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import services
 from shared.domain.errors import DomainError
+from shared.telemetry import invitation_context
 
 if TYPE_CHECKING:
     from shared.domain.models import EmailIntent
@@ -43,16 +44,18 @@ def send_invitation_email(message: func.QueueMessage) -> None:
     intent = _intent(message)
     if intent is None:
         return
-    try:
-        services().emails.send(intent)
-    except DomainError as error:
-        if error.retryable:
-            raise  # the host retries the message, then poisons it
-        log.error("E-mail %s of invitation %s not sent: %s", intent.send_id, intent.invitation_id, error)
+    with invitation_context(intent.invitation_id):
+        try:
+            services().emails.send(intent)
+        except DomainError as error:
+            if error.retryable:
+                raise  # the host retries the message, then poisons it
+            log.error("E-mail %s of invitation %s not sent: %s", intent.send_id, intent.invitation_id, error)
 
 
 @bp.queue_trigger(arg_name="message", queue_name=f"{INVITATION_EMAIL}-poison", connection="STORAGE")
 def fail_poisoned_invitation_email(message: func.QueueMessage) -> None:
     intent = _intent(message)
     if intent is not None:
-        services().emails.fail_poisoned(intent)
+        with invitation_context(intent.invitation_id):
+            services().emails.fail_poisoned(intent)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from scripts.stack import ROOT, LocalStack
-from tests.support import Api, user_token
+from tests.support import Api, eventually, invitation_body, user_token
 from tests.test_invitee_pages import Invitee, invite  # noqa: F401  (invite is a fixture)
 
 INVITATION = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -123,3 +123,15 @@ def test_a_journeys_log_names_the_invitation_and_holds_no_secret(stack: LocalSta
     }
     leaked = [name for name, value in secrets.items() if value and value in log]
     assert leaked == []
+
+
+def test_the_email_workers_log_names_the_invitation(stack: LocalStack, api: Api) -> None:
+    # A queue invocation has no request to take the invitation from: the worker puts it in context.
+    created = api.post("/invitations", json=invitation_body())
+    assert created.status_code == 201, created.text
+    invitation_id, send_id = created.json()["id"], created.json()["email"]["sendId"]
+    sent_line = f"Invitation {invitation_id} e-mail {send_id}: sent"
+    line = eventually(
+        lambda: next((line for line in stack.log_text("app").splitlines() if sent_line in line), None), "the e-mail worker's log line"
+    )
+    assert line.endswith(f"[invitation {invitation_id}]")

@@ -31,6 +31,7 @@ from shared.domain.errors import AlreadyExists, DomainError, IdempotencyMismatch
 from shared.domain.models import FieldError, InvitationRequest, field_errors
 from shared.services import Clock
 from shared.services.invitations import InvitationService
+from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)
 POISONED = "The rows could not be processed after repeated tries (storage or e-mail unavailable); submit them again."
@@ -114,7 +115,8 @@ class BatchService:
     def _create(self, header: BatchHeader, row: BatchRow, request: InvitationRequest) -> RowOutcome:
         invitation_id = row_invitation_id(header.id, row.index)
         try:
-            self._invitations.create(request, actor=header.actor, idempotency_key=None, invitation_id=invitation_id)
+            with invitation_context(invitation_id):
+                self._invitations.create(request, actor=header.actor, idempotency_key=None, invitation_id=invitation_id)
         except DomainError as error:
             if error.retryable:
                 raise

@@ -14,6 +14,7 @@ from datetime import timedelta
 from shared.adapters.tables.invitations import InvitationStore
 from shared.domain.models import Invitation
 from shared.services import Clock
+from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[Invitation], None]  # queues the invitation's outstanding intent of one kind, if it has one
@@ -31,11 +32,13 @@ class IntentSweeper:
         now = self.clock()
         outstanding, expired = self.store.sweepable(now - self._after, now)
         for invitation in outstanding:
-            for enqueue in self._enqueuers:
-                enqueue(invitation)
+            with invitation_context(invitation.id):
+                for enqueue in self._enqueuers:
+                    enqueue(invitation)
         if outstanding:
             log.warning("Sweeper re-enqueued the outstanding intents of %d invitation(s)", len(outstanding))
         # Expiry is derived from time, no write takes it: the sweeper records it for the `expired` event.
         for invitation in expired:
-            self._report_expiry(invitation)
+            with invitation_context(invitation.id):
+                self._report_expiry(invitation)
         return len(outstanding)

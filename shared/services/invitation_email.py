@@ -20,6 +20,7 @@ from shared.domain.invitations import COMPLETED, REVOKED
 from shared.domain.models import DeliveryReport, EmailIntent, Invitation
 from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.services.invitations import InvitationService
+from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)
 WORKER = "invitation-email-worker"  # the actor of what the queue workers record
@@ -95,13 +96,14 @@ class InvitationEmailService:
             return
         intent = EmailIntent(invitation_id=invitation_id, send_id=report.operation_id)
         error = None if report.state == "delivered" else report.detail or f"ACS reported the e-mail {report.state}"
-        try:
-            self.invitations.record_email(
-                intent, report.state, action=f"email-{report.state}", actor=DELIVERY_REPORTS, after=("queued", "sent"),
-                operation_id=report.operation_id, error=error,
-            )
-        except NotFound:
-            log.warning("Delivery report for deleted invitation %s", invitation_id)
+        with invitation_context(invitation_id):  # one webhook call carries reports about many invitations
+            try:
+                self.invitations.record_email(
+                    intent, report.state, action=f"email-{report.state}", actor=DELIVERY_REPORTS, after=("queued", "sent"),
+                    operation_id=report.operation_id, error=error,
+                )
+            except NotFound:
+                log.warning("Delivery report for deleted invitation %s", invitation_id)
 
     def _render(self, invitation: Invitation) -> OutgoingEmail:
         return render_invitation_email(
