@@ -8,7 +8,6 @@ re-delivery (the sweeper re-publishing, a worker retried) carries the same id an
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,14 +48,6 @@ def event_schema(stack: LocalStack) -> jsonschema_rs.Validator:
     )
 
 
-def audit_rows(stored: Stored, invitation_id: str) -> dict[str, dict[str, Any]]:
-    """The invitation's audit rows by row key, Data parsed."""
-    rows = stored.table("Invitations").query_entities(
-        "PartitionKey eq @pk and RowKey gt 'audit-' and RowKey lt 'audit.'", parameters={"pk": invitation_id}
-    )
-    return {row["RowKey"]: json.loads(row["Data"]) for row in rows}
-
-
 def when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -66,7 +57,7 @@ def check_events(
 ) -> dict[str, dict[str, Any]]:
     """Every event delivered about the invitation is a valid CloudEvent reporting one of its audit
     rows, each re-delivery equal to the first; the distinct events by id."""
-    audit = audit_rows(stored, invitation_id)
+    audit = stored.audit_rows(invitation_id)
     deliveries = events.deliveries(invitation_id)
     assert deliveries, f"no event about {invitation_id}"
     first: dict[str, dict[str, Any]] = {}

@@ -267,6 +267,9 @@ class Invitation(ApiModel):
     revoked_at: datetime | None = None
     pending_events: list[PendingEvent] = Field(default_factory=list)
     expiry_reported: datetime | None = None  # the expires_at whose passing was reported (a resend renews it)
+    # The `created` audit event lives in the invitation row, so a create is one insert; every later
+    # step has an audit row of its own (None: created before this, its audit row holds it).
+    creation: AuditEvent | None = None
 
     def effective_status(self, now: datetime) -> InvitationStatus:
         open_states = (InvitationStatus.PENDING, InvitationStatus.ACCEPTED)
@@ -300,6 +303,7 @@ class InvitationView(Invitation):
     history: list[AuditEvent] = Field(default_factory=list)
     pending_events: list[PendingEvent] = Field(default_factory=list, exclude=True)  # plumbing, not the API's
     expiry_reported: datetime | None = Field(default=None, exclude=True)
+    creation: AuditEvent | None = Field(default=None, exclude=True)  # shown as the history's first entry
 
 
 class InvitationPage(ApiModel):

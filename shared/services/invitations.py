@@ -149,6 +149,7 @@ class InvitationService:
         if not request.allow_duplicate:
             self._claim_address(request.invitee.email, invitation_id, now)
         email = _queued_email(attempt=1, now=now)
+        created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING, send_id=email.send_id)
         invitation = Invitation(
             id=invitation_id,
             status=PENDING,
@@ -164,20 +165,20 @@ class InvitationService:
             expires_at=now + timedelta(days=request.ttl_days),
             invite_redeem_url=self.links.redeem(invitation_id),
             email=email,
+            creation=created,
+            # Published by the e-mail worker's write (or the sweeper), not here: off the request path.
+            pending_events=[PendingEvent(key=audit_row_key(created), event=created)],
         )
-        created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING, send_id=email.send_id)
-        invitation = invitation.model_copy(update={"pending_events": [PendingEvent(key=audit_row_key(created), event=created)]})
         # First, and idempotent: an invitation is always listed under its e-mail (email_index.py).
         self.email_index.add(invitation.invitee.email, invitation_id)
         try:
-            self.store.insert(invitation, created)
+            self.store.insert(invitation)
         except AlreadyExists:
             if not (idempotency_key or chosen_id):
                 raise
             # A concurrent request with the same key (or a repeat with the same chosen id) wrote it first:
             # that one queued the e-mail (or the sweeper will), this is a replay.
             return self.read(invitation_id), False
-        self.events.publish(invitation.id, invitation.pending_events)
         self.enqueue_email(invitation)
         return self.view(invitation, [created]), True
 

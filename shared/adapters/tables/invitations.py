@@ -75,7 +75,8 @@ class InvitationStore:
 
     def read(self, invitation_id: str) -> Read:
         """The invitation, its ETag and its audit trail in one partition query (the partition holds
-        nothing else; audit row keys sort by time and before "invitation"), or NotFound."""
+        nothing else; audit row keys sort by time and before "invitation"), or NotFound. The trail
+        starts with the `created` event the invitation row holds."""
 
         def query(t: TableClient) -> list[Any]:
             return list(t.query_entities("PartitionKey eq @pk", parameters={"pk": invitation_id}, select=["RowKey", "Data"]))
@@ -85,14 +86,17 @@ class InvitationStore:
         row = rows.pop(INVITATION_ROW, None)
         if row is None:
             raise NotFound(f"No invitation has the id {invitation_id}.")
+        invitation = Invitation.model_validate_json(row["Data"])
         history = [AuditEvent.model_validate_json(rows[key]["Data"]) for key in sorted(rows) if key.startswith("audit-")]
-        return Invitation.model_validate_json(row["Data"]), str(row.metadata["etag"]), history
+        if invitation.creation is not None:
+            history.insert(0, invitation.creation)
+        return invitation, str(row.metadata["etag"]), history
 
-    def insert(self, invitation: Invitation, event: AuditEvent) -> str:
-        """Write a new invitation with its first audit event; returns its ETag (AlreadyExists if taken)."""
-        operations = [("create", _entity(invitation)), ("create", _audit_entity(invitation.id, event))]
-        results = self.table.run(lambda t: t.submit_transaction(operations), f"Invitation {invitation.id}")
-        return str(results[0]["etag"])
+    def insert(self, invitation: Invitation) -> str:
+        """Write a new invitation, its `created` event inside it (one insert, no transaction: the SDK's
+        multipart request costs several inserts); returns its ETag (AlreadyExists if taken)."""
+        result = self.table.run(lambda t: t.create_entity(_entity(invitation)), f"Invitation {invitation.id}")
+        return str(result["etag"])
 
     def replace(self, invitation: Invitation, etag: str, event: AuditEvent | None) -> str:
         """Write `invitation` (with its audit event, if the change is one) only if nobody changed it
