@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shared.adapters.mail import EmailSender
     from shared.adapters.queues import QueueSender
     from shared.adapters.staff_tokens import StaffTokens
+    from shared.adapters.transport import StorageTransport
     from shared.domain.models import Invitation
     from shared.services import Clock
     from shared.services.admin_consent import AdminConsentService
@@ -55,20 +56,27 @@ def credential(settings: Settings) -> TokenCredential:
 # Storage down (connection refused): three tries and 0.2 + 0.4 s of back-off, under 1 s. Storage
 # hanging: one try, cut at the read timeout, and no retry starts after `timeout` (3 s) in total.
 # The read timeout stays above the 5 s a Table Storage query may run before it returns a page.
-_TIMEOUTS: dict[str, Any] = {"connection_timeout": 2, "read_timeout": 6}
+# The timeouts are the transport's (shared/adapters/transport.py), which the retry policies read.
+_TIMEOUTS: dict[str, float] = {"connection_timeout": 2, "read_timeout": 6}
 _TABLE_RETRIES: dict[str, Any] = {
     "retry_total": 2,
     "retry_backoff_factor": 0.2,
     "retry_backoff_max": 1,
     "timeout": 3,
-    **_TIMEOUTS,
 }
 
 
 def _queue_retries() -> dict[str, Any]:
     from azure.storage.queue import LinearRetry
 
-    return {"retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2), **_TIMEOUTS}
+    return {"retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)}
+
+
+def storage_transport() -> StorageTransport:
+    """One HTTP session and connection pool for a process's table and queue clients, the environment read once."""
+    from shared.adapters.transport import StorageTransport
+
+    return StorageTransport(**_TIMEOUTS)
 
 
 def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServiceClient]:
@@ -77,15 +85,26 @@ def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServic
 
     connection_string = settings.storage_connection_string
     if connection_string is not None:
-        return (
-            TableServiceClient.from_connection_string(connection_string, **_TABLE_RETRIES),
-            QueueServiceClient.from_connection_string(connection_string, **_queue_retries()),
-        )
+        return connection_string_clients(connection_string)
     assert settings.storage_table_service_uri and settings.storage_queue_service_uri  # the settings guarantee both
     identity = credential(settings)
+    transport = storage_transport()
     return (
-        TableServiceClient(str(settings.storage_table_service_uri), credential=identity, **_TABLE_RETRIES),
-        QueueServiceClient(str(settings.storage_queue_service_uri), credential=identity, **_queue_retries()),
+        TableServiceClient(str(settings.storage_table_service_uri), credential=identity, transport=transport, **_TABLE_RETRIES),
+        QueueServiceClient(str(settings.storage_queue_service_uri), credential=identity, transport=transport, **_queue_retries()),
+    )
+
+
+def connection_string_clients(connection_string: str) -> tuple[TableServiceClient, QueueServiceClient]:
+    """The app's storage clients for an account given by connection string (Azurite, or keys). `make bench`
+    builds its bare SDK calls with this too, so they run on exactly the app's client configuration."""
+    from azure.data.tables import TableServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+    transport = storage_transport()
+    return (
+        TableServiceClient.from_connection_string(connection_string, transport=transport, **_TABLE_RETRIES),
+        QueueServiceClient.from_connection_string(connection_string, transport=transport, **_queue_retries()),
     )
 
 
