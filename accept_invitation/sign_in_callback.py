@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import TYPE_CHECKING
 
 import azure.functions as func
@@ -11,12 +12,15 @@ from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import sign_in_again_url, sign_in_unavailable
 from shared.composition import services
 from shared.domain.errors import SignInFailed, Unavailable
+from shared.telemetry import invitation_context
 from web import routes
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
 
 if TYPE_CHECKING:
     from shared.domain.models import Invitation
     from shared.services.sign_in import SignInOutcome
+
+log = logging.getLogger(__name__)
 
 # B2C / Entra ID error codes that deserve their own page
 _CANCELLED, _FORGOT_PASSWORD = "AADB2C90091", "AADB2C90118"
@@ -37,11 +41,14 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
         # The answer to another sign-in: the link opened again meanwhile (another tab) replaced its
         # cookie, or a forged answer. The cookie's own sign-in stays usable; its link starts afresh.
         return message_response("sign-in-used", request_language(req), 400, action_url=services().links.redeem(pending.invitation_id))
-    outcome = services().sign_in.finish(pending.flow, pending.invitation_id, dict(req.params))
-    response = _outcome_page(outcome)
-    if outcome.kind != "accepted":  # accepted: the session cookie replaces it
-        response.headers["Set-Cookie"] = cleared_cookie()  # B2C answered this flow: it is spent
-    return response
+    # The callback's URL names no invitation: its log records take it from the cookie (sealed by the app).
+    with invitation_context(pending.invitation_id):
+        outcome = services().sign_in.finish(pending.flow, pending.invitation_id, dict(req.params))
+        response = _outcome_page(outcome)
+        if outcome.kind != "accepted":  # accepted: the session cookie replaces it
+            response.headers["Set-Cookie"] = cleared_cookie()  # B2C answered this flow: it is spent
+        log.info("Sign-in callback: %s, answered %s", outcome.kind, response.status_code)
+        return response
 
 
 def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:

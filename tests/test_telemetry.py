@@ -113,6 +113,8 @@ def test_a_journeys_log_names_the_invitation_and_holds_no_secret(stack: LocalSta
 
     log = stack.log_text("app")
     assert f"[invitation {invitee.id}]" in log  # the custom dimension, as the dev host shows it
+    # The callback's URL names no invitation: it comes from the sign-in cookie.
+    assert f"Sign-in callback: accepted, answered 302 [invitation {invitee.id}]" in log
     secrets = {
         "session secret": stack.session_secret,
         "function key": stack.config.functions_key,
