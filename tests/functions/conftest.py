@@ -1,9 +1,10 @@
 """Function tests: the blueprint functions called in-process with a func.HttpRequest, as
 Microsoft's Functions Python testing guide shows (`function.build().get_user_function()(req)`),
-against Azurite; no dev host, and a B2C nobody serves."""
+against Azurite; no dev host, and a B2C nobody serves (or the local B2C on its own: `idp`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from scripts.stack import free_port
 from shared.composition import Services, clients, services
 from shared.settings import get_settings
 from tests.azurite import Azurite
+from tests.test_local_b2c import start_idp
+
+APP_URL = "http://localhost:7071"  # the default PUBLIC_BASE_URL
+CALLBACK = f"{APP_URL}/api/InviteUser/callback"
 
 
 def call(function: Any, req: func.HttpRequest) -> func.HttpResponse:
@@ -57,3 +62,21 @@ def app(azurite: Azurite, outbox: Path) -> Iterator[Services]:
     get_settings.cache_clear()
     clients.cache_clear()
     services.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The local B2C on its own (issuer host, CA file), for the app's callback under the default PUBLIC_BASE_URL."""
+    folder = tmp_path_factory.mktemp("local-b2c")
+    process = start_idp(folder, IDP_REDIRECT_URIS=CALLBACK)
+    try:
+        assert process.stdout
+        output = ""
+        while not (match := re.search(r"IdP ready at (https://[^/\s]+)", output)):
+            line = process.stdout.readline()
+            assert line, f"the IdP exited: {output}"
+            output += line
+        yield match.group(1), folder / "certs" / "ca.pem"
+    finally:
+        process.terminate()
+        process.wait(30)

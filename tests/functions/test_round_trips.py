@@ -9,7 +9,6 @@ more round trip fails here. The README's "Round-trip budget" table is this file'
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -40,17 +39,14 @@ from shared.domain.models import InvitationRequest, SignedInUser
 from shared.presentation import company_form
 from tests.azurite import Azurite
 from tests.counting_proxy import CountingProxy
-from tests.functions.conftest import call, configure, request
+from tests.functions.conftest import APP_URL, call, configure, request
 from tests.support import invitation_body, unique_email
 from tests.test_invitee_pages import Invitee
-from tests.test_local_b2c import start_idp
 from web.cookies import invitee_session, session_cookie
 
 Budget = dict[tuple[str, str], int]
 INVITATIONS, EMAILS, EVENTS, COMPANIES = "Invitations", INVITATION_EMAIL, INVITATION_EVENTS, COMPANY_CREATE
 OPEN_INVITATIONS, USERS = "OpenInvitations", "Users"
-APP_URL = "http://localhost:7071"
-CALLBACK = f"{APP_URL}/api/InviteUser/callback"
 
 
 class B2CRequests:
@@ -65,24 +61,6 @@ class B2CRequests:
             return send(session, prepared, **kwargs)
 
         monkeypatch.setattr(requests.Session, "send", counted)
-
-
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The local B2C on its own (issuer host, CA file): MSAL's discovery needs someone to answer."""
-    folder = tmp_path_factory.mktemp("budget-idp")
-    process = start_idp(folder, IDP_REDIRECT_URIS=CALLBACK)  # the app's callback under the default PUBLIC_BASE_URL
-    try:
-        assert process.stdout
-        output = ""
-        while not (match := re.search(r"IdP ready at (https://[^/\s]+)", output)):
-            line = process.stdout.readline()
-            assert line, f"the IdP exited: {output}"
-            output += line
-        yield match.group(1), folder / "certs" / "ca.pem"
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 @pytest.fixture(scope="module")

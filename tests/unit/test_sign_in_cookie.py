@@ -1,6 +1,6 @@
 """The sign-in in progress travels in the browser's cookie: MSAL's flow sealed with its invitation,
 unreadable and unalterable without SESSION_SECRET, refused once older than SIGN_IN_MAX_AGE_SECONDS,
-well under a browser's 4 KB per cookie; and B2C refusing a code (a replay) is the "used" outcome."""
+well under a browser's 4 KB per cookie. (A replayed answer, refused by B2C: test_round_trips.)"""
 
 from __future__ import annotations
 
@@ -12,11 +12,8 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from shared.adapters.identity import B2CSignIn
-from shared.domain.errors import Gone, SignInFailed
 from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
 from shared.domain.models import SignedInUser
-from shared.settings import Settings
 from web.cookies import COOKIE_NAME, cleared_cookie, invitee_session, pending_sign_in, session_cookie, sign_in_cookie
 
 # What MSAL 1.x's initiate_auth_code_flow returns (auth_uri dropped), with a long redirect URI.
@@ -78,27 +75,3 @@ def test_an_expired_sign_in_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_cleared_cookie_removes_it() -> None:
     assert cleared_cookie().startswith(f"{COOKIE_NAME}=; Max-Age=0;")
-
-
-class TokenEndpoint:
-    """MSAL's confidential client, answering the code redemption with `result`."""
-
-    def __init__(self, result: dict[str, Any]) -> None:
-        self.result = result
-
-    def acquire_token_by_auth_code_flow(self, flow: dict[str, Any], response: dict[str, str]) -> dict[str, Any]:
-        return self.result
-
-
-def b2c_answering(result: dict[str, Any]) -> B2CSignIn:
-    identity = B2CSignIn(Settings(), "http://localhost:7071/api/InviteUser/callback")
-    identity._msal = TokenEndpoint(result)
-    return identity
-
-
-def test_a_code_b2c_refuses_as_used_is_gone_other_errors_failed() -> None:
-    answer = {"code": "c", "state": FLOW["state"]}
-    with pytest.raises(Gone):  # the same answer redeemed twice: codes are single-use
-        b2c_answering({"error": "invalid_grant", "error_description": "AADB2C90090: code already redeemed"}).redeem(FLOW, answer)
-    with pytest.raises(SignInFailed):
-        b2c_answering({"error": "invalid_client", "error_description": "bad secret"}).redeem(FLOW, answer)
