@@ -8,9 +8,9 @@ import azure.functions as func
 
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import invitation_from_link
+from shared import routes
 from shared.composition import services
 from shared.domain.errors import InvalidInput
-from web import routes
 from web.pages import html_response, message_response, page_errors, request_language
 
 if TYPE_CHECKING:

@@ -6,9 +6,9 @@ import azure.functions as func
 
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import invitation_from_link, sign_in_unavailable
+from shared import routes
 from shared.composition import services
 from shared.domain.errors import Unavailable
-from web import routes
 from web.pages import blocked_invitation_response, page_errors, redirect
 
 

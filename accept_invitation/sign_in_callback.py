@@ -10,10 +10,10 @@ import azure.functions as func
 
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import sign_in_again_url, sign_in_unavailable
+from shared import routes
 from shared.composition import services
 from shared.domain.errors import SignInFailed, Unavailable
 from shared.telemetry import invitation_context
-from web import routes
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
 
 if TYPE_CHECKING:

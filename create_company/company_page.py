@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from create_company.blueprint import bp
+from shared import routes
 from shared.composition import services
 from shared.domain.errors import Conflict
-from web import routes
 from web.pages import (
     blocked_invitation_response,
     html_response,

@@ -4,8 +4,8 @@
 import azure.functions as func
 
 from create_company.blueprint import bp
+from shared import routes
 from shared.composition import services
-from web import routes
 from web.pages import html_response, page_errors, request_language
 
 

@@ -6,9 +6,9 @@ import azure.functions as func
 
 from invite_user.blueprint import bp
 from invite_user.invitations_api import STAFF
+from shared import routes
 from shared.composition import services
 from shared.domain.ids import parse_invitation_id
-from web import routes
 from web.problems import api_errors, created_response, invalid, json_response
 from web.staff_identity import staff_actor
 

@@ -13,8 +13,8 @@ import logging
 import azure.functions as func
 
 from invite_user.blueprint import bp
+from shared import routes
 from shared.composition import services
-from web import routes
 from web.problems import api_errors
 
 log = logging.getLogger(__name__)

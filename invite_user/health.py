@@ -8,7 +8,7 @@ import logging
 import azure.functions as func
 
 from invite_user.blueprint import bp
-from web import routes
+from shared import routes
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,10 @@
 import azure.functions as func
 
 from invite_user.blueprint import bp
+from shared import routes
 from shared.composition import services
 from shared.domain.errors import DuplicateInvitation
 from shared.domain.ids import parse_invitation_id
-from web import routes
 from web.problems import Problem, api_errors, created_response, json_response, parse_body, parse_query
 from web.staff_identity import staff_actor
 

@@ -3,7 +3,7 @@
 import azure.functions as func
 
 from invite_user.blueprint import bp
-from web import routes
+from shared import routes
 from web.problems import api_errors
 
 

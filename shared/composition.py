@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shared.clock import utcnow
-from web.routes import Links
+from shared.routes import Links
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ValidationError
 
 from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
 from shared.domain.models import SignedInUser
+from shared.routes import PREFIX
 from shared.settings import get_settings
-from web.routes import PREFIX
 
 # One name for both kinds of state, not one per invitation (nor per sign-in, as ASP.NET Core's
 # correlation cookies are): a browser has one sign-in in progress, the newest. Opening the link

@@ -14,11 +14,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from shared import routes
 from shared.domain.batches import MAX_ROWS, BatchView
 from shared.domain.events import InvitationEvent
 from shared.domain.models import InvitationPage, InvitationRequest, InvitationView, ListQuery
 from shared.settings import Settings, get_settings
-from web import routes
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"

@@ -12,7 +12,7 @@ Clock = Callable[[], datetime]
 
 
 class InvitationLinks(Protocol):
-    """The public URLs an invitation refers to (web.routes.Links)."""
+    """The public URLs an invitation refers to (shared.routes.Links)."""
 
     def redeem(self, invitation_id: str) -> str: ...
 

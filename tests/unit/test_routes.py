@@ -1,12 +1,12 @@
-"""Routes are spelled once (web/routes.py) and agree with host.json and the registered functions."""
+"""Routes are spelled once (shared/routes.py) and agree with host.json and the registered functions."""
 
 import json
 from pathlib import Path
 
 import function_app
 from devhost import index
-from web import routes
-from web.routes import Links
+from shared import routes
+from shared.routes import Links
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,8 +2,9 @@
 
 host.json's `extensions.http.routePrefix` owns the `/api` prefix; PREFIX must equal it
 (tests/unit checks). No other module spells a route: blueprints use the templates, the rest
-builds URLs with `Links`. Nothing here imports azure.functions, so the composition root can
-hand `Links` to the services.
+builds URLs with `Links`. The public URLs are part of the domain's contract (the e-mail's link
+never changes), so they live in shared/ beside the composition root, which hands `Links` to the
+services; nothing here imports azure.functions or anything of web/.
 """
 
 from dataclasses import dataclass
