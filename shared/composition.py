@@ -121,11 +121,11 @@ def email_sender(settings: Settings) -> EmailSender:
 
 
 def staff_tokens(settings: Settings) -> StaffTokens | None:
-    from shared.adapters.staff_tokens import StaffTokens
-
     metadata_url = settings.staff_api_metadata_url
     if metadata_url is None or settings.staff_api_audience is None:
         return None
+    from shared.adapters.staff_tokens import StaffTokens  # PyJWT only when the API takes bearer tokens
+
     return StaffTokens(metadata_url, settings.staff_api_audience)
 
 

@@ -33,16 +33,43 @@ DEFERRED = (
 )
 
 PROBE = "import json, sys; import function_app; print(json.dumps(sorted(sys.modules)))"
+# The first request builds the services (shared.composition.build); what only some deployments use
+# stays unimported until it is: MSAL (the invitee's sign-in), azure-identity (no connection string),
+# PyJWT (STAFF_API_AUDIENCE), the ACS SDK (ACS_*), Azure Monitor (APPLICATIONINSIGHTS_*).
+BUILD_PROBE = """
+import json, sys
+import function_app
+from shared.composition import build, storage_clients
+from shared.settings import get_settings
+build(get_settings(), clients=storage_clients(get_settings()))
+print(json.dumps(sorted(sys.modules)))
+"""
+ONLY_WHEN_USED = ("msal", "azure.identity", "jwt", "azure.communication", "azure.monitor", "opentelemetry")
+
+
+def _loaded(probe: str) -> list[str]:
+    """The modules a fresh process holds after `probe`, with the settings of a local run: a storage
+    connection string (Azurite's), no ACS, no staff bearer tokens, no Application Insights (with it,
+    telemetry.configure imports the Azure Monitor distro at start-up, on purpose)."""
+    unset = ("APPLICATIONINSIGHTS_", "ACS_", "STAFF_API_", "STORAGE")
+    env = {name: value for name, value in os.environ.items() if not name.startswith(unset)}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    loaded: list[str] = json.loads(done.stdout)
+    return loaded
+
+
+def _among(loaded: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    return [name for name in loaded if any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)]
 
 
 def test_importing_the_app_imports_nothing_a_request_needs() -> None:
-    # Without Application Insights configured, as in `make run` and the test stacks (with it,
-    # telemetry.configure imports the Azure Monitor distro at start-up, on purpose).
-    env = {name: value for name, value in os.environ.items() if not name.startswith("APPLICATIONINSIGHTS_")}
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    loaded = json.loads(done.stdout)
-    early = [name for name in loaded if any(name == prefix or name.startswith(prefix + ".") for prefix in DEFERRED)]
+    early = _among(_loaded(PROBE), DEFERRED)
     assert early == [], f"imported at cold start: {early}"
+
+
+def test_building_the_services_imports_only_what_the_deployment_uses() -> None:
+    early = _among(_loaded(BUILD_PROBE), ONLY_WHEN_USED)
+    assert early == [], f"imported by the first request without being configured: {early}"
 
 
 def test_the_worker_resolves_every_function_s_types() -> None:
