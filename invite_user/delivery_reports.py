@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 @bp.route(route=routes.ACS_EVENTS, methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @api_errors
 def acs_delivery_reports(req: func.HttpRequest) -> func.HttpResponse:
+    # Imported on the first call: pydantic and the models cost a cold start.
     from invite_user.event_grid import DELIVERY_REPORT, SUBSCRIPTION_VALIDATION, delivery_report, parse_events
 
     events = parse_events(req)
