@@ -164,7 +164,6 @@ def build(
     from shared.adapters.tables.email_operations import EmailOperationStore
     from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
     from shared.adapters.tables.invitations import InvitationStore
-    from shared.adapters.tables.open_invitations import OpenInvitationStore
     from shared.adapters.tables.users import UserStore
     from shared.presentation.invitation_email import ProductLinks
     from shared.services.admin_consent import AdminConsentService
@@ -184,7 +183,6 @@ def build(
         invitation_store,
         IdempotencyKeyStore(tables),
         EmailIndexStore(tables),
-        OpenInvitationStore(tables),
         queues,
         urls,
         clock,

@@ -788,6 +788,9 @@ def test_once_the_open_invitation_is_revoked_or_expired_the_address_can_be_invit
     # ...and the new one is now the address's open invitation.
     third = problem(api.post("/invitations", json=invitation_body(invitee=invitee(address))), 409, "duplicate-invitation")
     assert third["existingInvitationId"] == again.json()["id"]
+    # Both are listed under the address (the claim moved on; the former holder kept its place).
+    listed = api.get("/invitations", params={"email": address}).json()["value"]
+    assert sorted(item["id"] for item in listed) == sorted([first["id"], again.json()["id"]])
 
 
 def test_an_idempotent_replay_is_not_a_duplicate(api: Api) -> None:

@@ -18,7 +18,6 @@ from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.adapters.queues import QueueSender
 from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
-from shared.adapters.tables.open_invitations import OpenInvitationStore
 from shared.adapters.tables.invitations import InvitationStore, Loaded, Read, audit_row_key
 from shared.domain import invitations as rules
 from shared.domain.errors import (
@@ -66,7 +65,6 @@ class InvitationService:
         store: InvitationStore,
         idempotency_keys: IdempotencyKeyStore,
         email_index: EmailIndexStore,
-        open_invitations: OpenInvitationStore,
         queues: QueueSender,
         links: InvitationLinks,
         clock: Clock,
@@ -78,7 +76,6 @@ class InvitationService:
         self.events = events
         self.email_index = email_index
         self._readers = ThreadPoolExecutor(_PARALLEL_READS, thread_name_prefix="invitation-reads")
-        self._open = open_invitations
         self._allowlist = redirect_allowlist
 
     # -- reading ------------------------------------------------------------------------------------
@@ -146,7 +143,11 @@ class InvitationService:
             if replay is not None:
                 return replay, False
         now = self.clock()
-        if not request.allow_duplicate:
+        # First (an invitation is always listed under its e-mail), one write either way: the address's
+        # claim, which lists its holder, or with allowDuplicate a plain index row (email_index.py).
+        if request.allow_duplicate:
+            self.email_index.add(request.invitee.email, invitation_id)
+        else:
             self._claim_address(request.invitee.email, invitation_id, now)
         email = _queued_email(attempt=1, now=now)
         created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING, send_id=email.send_id)
@@ -169,8 +170,6 @@ class InvitationService:
             # Published by the e-mail worker's write (or the sweeper), not here: off the request path.
             pending_events=[PendingEvent(key=audit_row_key(created), event=created)],
         )
-        # First, and idempotent: an invitation is always listed under its e-mail (email_index.py).
-        self.email_index.add(invitation.invitee.email, invitation_id)
         try:
             self.store.insert(invitation)
         except AlreadyExists:
@@ -187,10 +186,10 @@ class InvitationService:
         open one. The claim is one conditional write, so of two concurrent creates for an address at
         most one passes; the invitation row decides whether the holder is still open."""
         for _ in range(_RACE_RETRIES):
-            held = self._open.claim(email, invitation_id, now)
+            held = self.email_index.claim(email, invitation_id, now)
             if held is None:
                 return
-            holder, claimed_at, etag = held
+            holder, claimed_at, _ = held
             if holder == invitation_id:
                 return  # a retry (same Idempotency-Key) of a create that claimed, then failed
             try:
@@ -202,7 +201,7 @@ class InvitationService:
                     f"{email} already has an open invitation ({holder}); send allowDuplicate: true to invite again.", holder
                 )
             try:
-                self._open.take_over(email, invitation_id, now, etag)
+                self.email_index.take_over(email, invitation_id, now, held)
                 return
             except ConcurrentUpdate:
                 continue  # another create took it over first: look at its invitation

@@ -9,14 +9,13 @@ Tables and keys (the README explains why):
 - Companies: PartitionKey = company id; RowKey "company" and "member-{object id}".
 - Users: PartitionKey = B2C object id.
 - AdminConsents: PartitionKey = Entra tenant id; RowKey = timestamped consent result.
-- InvitationsByEmail: PartitionKey = SHA-256 of the lower-cased e-mail, RowKey = invitation id;
-  listing by e-mail reads one partition (email_index.py says how it stays in step).
+- InvitationsByEmail: PartitionKey = SHA-256 of the lower-cased e-mail; RowKey "open" = the
+  address's claim (its open invitation, at most one unless staff allow a duplicate), RowKey =
+  invitation id for the others; listing by e-mail reads one partition (email_index.py).
 - EmailOperations: PartitionKey = ACS operation id (an e-mail's send id); which invitation a
   delivery report is about.
 - Batches: PartitionKey = batch id; RowKey "batch" (the header) and "row-{index:04d}" (each
   row's request and, once a worker created it, its invitation id or error).
-- OpenInvitations: PartitionKey = SHA-256 of a lower-cased e-mail address; the invitation that
-  holds the address (at most one open invitation per address unless staff allow a duplicate).
 """
 
 import json
@@ -48,7 +47,6 @@ ADMIN_CONSENTS = "AdminConsents"
 EMAIL_OPERATIONS = "EmailOperations"
 INVITATIONS_BY_EMAIL = "InvitationsByEmail"
 BATCHES = "Batches"
-OPEN_INVITATIONS = "OpenInvitations"
 ALL_TABLES = (
     INVITATIONS,
     IDEMPOTENCY_KEYS,
@@ -58,7 +56,6 @@ ALL_TABLES = (
     EMAIL_OPERATIONS,
     INVITATIONS_BY_EMAIL,
     BATCHES,
-    OPEN_INVITATIONS,
 )
 
 _EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}
