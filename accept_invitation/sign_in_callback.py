@@ -37,7 +37,8 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
     if pending is None:
         # No sign-in of this browser is waiting (no cookie, expired, altered or not ours).
         return message_response("sign-in-used", request_language(req), 400)
-    if not hmac.compare_digest(pending.state.encode(), req.params.get("state", "").encode()):
+    state = req.params.get("state", "")
+    if not state or not hmac.compare_digest(pending.state.encode(), state.encode()):
         # The answer to another sign-in: the link opened again meanwhile (another tab) replaced its
         # cookie, or a forged answer. The cookie's own sign-in stays usable; its link starts afresh.
         return message_response("sign-in-used", request_language(req), 400, action_url=services().links.redeem(pending.invitation_id))
