@@ -13,11 +13,16 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.adapters.tables import INVITATIONS, Table
 from shared.domain.errors import AlreadyExists, ConcurrentUpdate, InvalidInput, NotFound
-from shared.domain.models import AuditEvent, Invitation, InvitationStatus
+from shared.domain.models import STORED, AuditEvent, Invitation, InvitationStatus
 
 INVITATION_ROW = "invitation"
 Loaded = tuple[Invitation, str]  # the invitation and the ETag its next write must carry
 Read = tuple[Invitation, str, list[AuditEvent]]  # ...and its audit trail, oldest first
+
+
+def stored_invitation(data: str) -> Invitation:
+    """An invitation row's Data, which this app validated before it wrote it (see models.STORED)."""
+    return Invitation.model_validate_json(data, context=STORED)
 
 
 def _entity(invitation: Invitation) -> dict[str, Any]:
@@ -71,7 +76,7 @@ class InvitationStore:
             entity = self.table.run(lambda t: t.get_entity(invitation_id, INVITATION_ROW), f"Invitation {invitation_id}")
         except NotFound:
             raise NotFound(f"No invitation has the id {invitation_id}.") from None
-        return Invitation.model_validate_json(entity["Data"]), str(entity.metadata["etag"])
+        return stored_invitation(entity["Data"]), str(entity.metadata["etag"])
 
     def read(self, invitation_id: str) -> Read:
         """The invitation, its ETag and its audit trail in one partition query (the partition holds
@@ -86,7 +91,7 @@ class InvitationStore:
         row = rows.pop(INVITATION_ROW, None)
         if row is None:
             raise NotFound(f"No invitation has the id {invitation_id}.")
-        invitation = Invitation.model_validate_json(row["Data"])
+        invitation = stored_invitation(row["Data"])
         history = [AuditEvent.model_validate_json(rows[key]["Data"]) for key in sorted(rows) if key.startswith("audit-")]
         if invitation.creation is not None:
             history.insert(0, invitation.creation)
@@ -129,7 +134,7 @@ class InvitationStore:
             ).by_page(continuation_token=continuation)  # type: ignore[arg-type]  # tables' tokens are dicts
             # A filtered scan may hand back empty pages with a token: follow them to real results.
             for page in pages:
-                items = [Invitation.model_validate_json(entity["Data"]) for entity in page]
+                items = [stored_invitation(entity["Data"]) for entity in page]
                 next_token = pages.continuation_token  # type: ignore[attr-defined]
                 if items or not next_token:
                     return items, encode_token(next_token)
@@ -150,7 +155,7 @@ class InvitationStore:
             )
             outstanding, expired = [], []
             for entity in entities:
-                invitation = Invitation.model_validate_json(entity["Data"])
+                invitation = stored_invitation(entity["Data"])
                 if entity.get("OutstandingSince") is not None and entity["OutstandingSince"] < outstanding_before:
                     outstanding.append(invitation)
                 if entity.get("ExpiryUnreported") is not None and entity["ExpiryUnreported"] < now:
