@@ -119,10 +119,16 @@ class InvocationContext(func.Context):
         return _RetryContext()
 
 
+@functools.cache
+def _takes_context(handler: Callable[..., Any]) -> bool:
+    """Whether the function has a ``context`` parameter (looked up once per function, not per call)."""
+    return "context" in inspect.signature(handler).parameters
+
+
 def call(name: str, handler: Callable[..., Any], arguments: Mapping[str, Any], invocation_id: str | None = None) -> Any:
     """Call a function as the worker does: a parameter named ``context`` gets the invocation's context, and
     async functions run on an event loop (pool threads have none)."""
-    if "context" in inspect.signature(handler).parameters:
+    if _takes_context(handler):
         arguments = {**arguments, "context": InvocationContext(invocation_id or str(uuid.uuid4()), name)}
     result = handler(**arguments)
     if inspect.iscoroutine(result):

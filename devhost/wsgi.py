@@ -13,15 +13,17 @@ import azure.functions as func
 from azure.functions.decorators.function_app import Function
 from azure.functions.decorators.http import HttpTrigger
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
-from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.urls import iri_to_uri
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devhost.functions import call
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("devhost")
 
@@ -161,31 +163,95 @@ def query_params(args: MultiDict[str, str]) -> dict[str, str]:
     return _joined(args.items(multi=True), drop_empty=True)
 
 
+# A path werkzeug's base_url would neither percent-encode nor decode (unreserved and sub-delimiter
+# characters, ':', '@', '/'): the URL is then the root URL and the path as they are.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+_ROOT_URLS: dict[tuple[Any, ...], str] = {}
+
+
+def _base_url(request: Request) -> str:
+    """``request.base_url``, with the scheme-host-root part computed once per distinct host."""
+    path = request.path
+    if not _PLAIN_PATH.fullmatch(path):
+        return request.base_url
+    environ = request.environ
+    key = tuple(environ.get(name) for name in ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME"))
+    root = _ROOT_URLS.get(key)
+    if root is None:
+        if len(_ROOT_URLS) > 64:  # the Host header is the client's: keep the cache small
+            _ROOT_URLS.clear()
+        root = _ROOT_URLS[key] = request.root_url
+    return root + path.lstrip("/")
+
+
 def request_url(request: Request) -> str:
     """The URL with its query string as sent (werkzeug's ``request.url`` re-encodes it, the host doesn't)."""
     query = request.query_string.decode("latin-1")
-    return f"{request.base_url}?{query}" if query else request.base_url
+    base = _base_url(request)
+    return f"{base}?{query}" if query else base
 
 
-def request_headers(headers: Headers) -> dict[str, str]:
-    """``req.headers`` as the host sends them: lower-case names, repeated headers comma-joined."""
-    return {k.lower(): v for k, v in _joined(headers.items(), drop_empty=False).items()}
+_ENTITY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
 
 
-def _to_response(result: Any) -> Response:
+def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """``req.headers`` as the host sends them: lower-case names, a repeated header comma-joined (the WSGI
+    server has joined it into one ``HTTP_*`` value already). Read from the environ as werkzeug's
+    ``EnvironHeaders`` reads it, without building that object per request."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                headers[key[5:].replace("_", "-").lower()] = value
+        elif key in _ENTITY_HEADERS and value:
+            headers[_ENTITY_HEADERS[key]] = value
+    return headers
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A function's response as werkzeug's ``Response`` would send it in the common case (a body, a
+    Location in URI form, Content-Length counted), without building that object per request."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        start_response(f"{self.status} {HTTP_STATUS_CODES[self.status].upper()}", [*self.headers, ("Content-Length", str(len(self.body)))])
+        return [self.body]
+
+
+_URI_HEADERS = {"location": "Location", "content-location": "Content-Location"}
+
+
+def _to_response(result: Any, method: str) -> _Answer | Response:
     if isinstance(result, (str, bytes)):  # the worker accepts a bare body for the $return http binding
         result = func.HttpResponse(result)
     if not isinstance(result, func.HttpResponse):
         raise TypeError(f"HTTP function returned {type(result).__name__}, expected func.HttpResponse")
-    response = Response(result.get_body(), status=result.status_code)
     mimetype = result.mimetype
-    response.headers["Content-Type"] = f"{mimetype}; charset={result.charset}" if mimetype.startswith("text/") else mimetype
+    content_type = f"{mimetype}; charset={result.charset}" if mimetype.startswith("text/") else mimetype
+    headers: list[tuple[str, str]] = []
     for key, value in result.headers.items():  # .items() on werkzeug Headers keeps repeated Set-Cookie lines
-        if key.lower() == "content-type":
-            response.headers["Content-Type"] = value
-        elif key.lower() != "content-length":  # werkzeug computes it from the body
-            response.headers.add(key, value)
-    return response
+        lower = key.lower()
+        if lower == "content-type":
+            content_type = value
+        elif lower in _URI_HEADERS:
+            headers.append((_URI_HEADERS[lower], iri_to_uri(value)))
+        elif lower != "content-length":  # computed from the body
+            headers.append((key, value))
+    status = result.status_code
+    uri_headers = [key for key, _ in headers if key.lower() in _URI_HEADERS]
+    if method == "HEAD" or status < 200 or status in (204, 304) or status not in HTTP_STATUS_CODES or len(set(uri_headers)) < len(uri_headers):
+        # No body, an unknown status or a doubled Location: werkzeug's rules for those, as they were.
+        response = Response(result.get_body(), status=status)
+        response.headers["Content-Type"] = content_type
+        for key, value in result.headers.items():
+            if key.lower() not in ("content-type", "content-length"):
+                response.headers.add(key, value)
+        return response
+    return _Answer(status, [("Content-Type", content_type), *headers], result.get_body())
 
 
 def _rule(text: str, route: HttpRoute) -> Rule:
@@ -215,25 +281,27 @@ def create_wsgi_app(functions: Iterable[Function], route_prefix: str = "api", *,
         key = request.headers.get(KEY_HEADER) or request.args.get(KEY_QUERY) or ""
         return hmac.compare_digest(key.encode(), expected_key)
 
-    def invoke(route: HttpRoute, request: Request, values: Mapping[str, Any]) -> Response:
+    # Bound once: the map matches on the path and method alone (no host matching, no redirects).
+    adapter = url_map.bind("localhost")
+
+    def invoke(route: HttpRoute, request: Request, values: Mapping[str, Any]) -> _Answer | Response:
         http_request = func.HttpRequest(
             method=request.method,
             url=request_url(request),
-            headers=request_headers(request.headers),
+            headers=request_headers(request.environ),
             params=query_params(request.args),
             route_params={k: v for k, v in values.items() if v is not _Literal},
             body=request.get_data(),
         )
         try:
-            return _to_response(call(route.name, route.handler, {route.param_name: http_request}))
+            return _to_response(call(route.name, route.handler, {route.param_name: http_request}), request.method)
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", route.name)
             return _plain(500, "Internal Server Error")
 
-    @Request.application
-    def app(request: Request) -> Response:
+    def respond(request: Request) -> _Answer | Response:
         try:
-            route, values = url_map.bind_to_environ(request.environ).match()
+            route, values = adapter.match(request.path, request.method)
         except HTTPException:
             # The host's routing has no 405 and no implicit HEAD: an unknown path, a method the
             # function doesn't list, or HEAD on a GET-only route is a 404 with an empty body.
@@ -241,8 +309,16 @@ def create_wsgi_app(functions: Iterable[Function], route_prefix: str = "api", *,
         if route.auth_level in _PROTECTED and not authorized(request):
             return _plain(401)  # the host answers 401 with an empty body
         response = invoke(route, request, values)
-        log.info("%s %s -> %s (Functions.%s)", request.method, request.path, response.status_code, route.name)
+        status = response.status if isinstance(response, _Answer) else response.status_code
+        log.info("%s %s -> %s (Functions.%s)", request.method, request.path, status, route.name)
         return response
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            return respond(request)(environ, start_response)
+        finally:
+            request.close()
 
     return app
 
