@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +17,16 @@ from pydantic import SecretStr
 
 from shared.adapters.tables import INVITATIONS
 from shared.composition import Services
-from shared.domain.errors import Conflict, IdempotencyMismatch, InvalidInput, NotFound, Unavailable
-from shared.domain.models import CompanyCreateMessage, CompanyForm, EmailIntent, InvitationRequest, InvitationStatus, SignedInUser
+from shared.domain.errors import Conflict, DuplicateInvitation, IdempotencyMismatch, InvalidInput, NotFound, Unavailable
+from shared.domain.models import (
+    CompanyCreateMessage,
+    CompanyForm,
+    EmailIntent,
+    InvitationRequest,
+    InvitationStatus,
+    ListQuery,
+    SignedInUser,
+)
 from shared.settings import Settings
 from tests.azurite import Azurite, closed_storage
 from tests.support import invitation_body
@@ -42,6 +52,27 @@ def test_create_stores_the_invitation_with_its_email_queued(app: Services, outbo
     assert view.email is not None and (view.email.status, view.email.attempt) == ("queued", 1)
     assert [(event.action, event.send_id) for event in view.history] == [("created", view.email.send_id)]
     assert list(outbox.glob("*.eml")) == [], "the queue worker sends it, not the request"
+
+
+def test_racing_creates_take_over_a_closed_invitations_claim_once_and_both_stay_listed(app: Services) -> None:
+    email, racers = f"taken.over.{time.monotonic_ns()}@contoso.example", 6
+    first, _ = app.invitations.create(request(invitee={"email": email, "displayName": "Anna"}), actor="staff", idempotency_key=None)
+    app.invitations.revoke(first.id, "staff")
+    start = threading.Barrier(racers)
+
+    def create(_: int) -> str:
+        start.wait()
+        try:
+            return app.invitations.create(request(invitee={"email": email, "displayName": "Anna"}), actor="staff", idempotency_key=None)[0].id
+        except DuplicateInvitation as duplicate:
+            return f"409 {duplicate.existing_id}"
+
+    with ThreadPoolExecutor(racers) as pool:
+        outcomes = list(pool.map(create, range(racers)))
+    [winner] = [outcome for outcome in outcomes if not outcome.startswith("409")]
+    assert outcomes.count(f"409 {winner}") == racers - 1, outcomes
+    listed = app.invitations.page(ListQuery(email=email))
+    assert sorted(item.id for item in listed.value) == sorted([first.id, winner])
 
 
 def test_the_allow_list_is_checked_by_the_service_itself(app: Services) -> None:
