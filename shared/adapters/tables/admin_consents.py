@@ -21,4 +21,4 @@ class AdminConsentStore:
             "InvitationId": invitation_id or "",
             "At": at,
         }
-        self.table.run(lambda t: t.create_entity(entity), f"Admin consent of {tenant}")
+        self.table.insert(entity, f"Admin consent of {tenant}")

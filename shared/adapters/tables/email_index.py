@@ -52,7 +52,7 @@ class EmailIndexStore:
     def claim(self, email: str, invitation_id: str, now: datetime) -> Held | None:
         """None if `invitation_id` now holds the address (and is listed under it); else who holds it."""
         try:
-            self.table.run(lambda t: t.create_entity(_claim(email, invitation_id, now)), "The address's open invitation")
+            self.table.insert(_claim(email, invitation_id, now), "The address's open invitation")
             return None
         except AlreadyExists:
             held: Any = self.table.run(lambda t: t.get_entity(email_key(email), CLAIM_ROW), "The address's open invitation")

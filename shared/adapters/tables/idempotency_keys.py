@@ -28,7 +28,7 @@ class IdempotencyKeyStore:
         partition = key_hash(key)
         entity = {"PartitionKey": partition, "RowKey": "", "RequestHash": claim.request_hash, "InvitationId": claim.invitation_id}
         try:
-            self.table.run(lambda t: t.create_entity(entity), "This Idempotency-Key")
+            self.table.insert(entity, "This Idempotency-Key")
             return claim, True
         except AlreadyExists:
             earlier = self.table.run(lambda t: t.get_entity(partition, ""), "This Idempotency-Key")

@@ -100,7 +100,7 @@ class InvitationStore:
     def insert(self, invitation: Invitation) -> str:
         """Write a new invitation, its `created` event inside it (one insert, no transaction: the SDK's
         multipart request costs several inserts); returns its ETag (AlreadyExists if taken)."""
-        result = self.table.run(lambda t: t.create_entity(_entity(invitation)), f"Invitation {invitation.id}")
+        result = self.table.insert(_entity(invitation), f"Invitation {invitation.id}")
         return str(result["etag"])
 
     def replace(self, invitation: Invitation, etag: str, event: AuditEvent | None) -> str:
