@@ -5,11 +5,12 @@ its audit event; a lost race re-reads and re-checks, so two conflicting transiti
 both succeed, and a request that lost to its own twin (double submit, second tab) succeeds.
 """
 
+import contextvars
 import hashlib
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -52,7 +53,9 @@ from shared.services.events import EventPublisher
 
 log = logging.getLogger(__name__)
 _RACE_RETRIES = 3
-_PARALLEL_READS = 8  # a list by e-mail reads its page's invitations this many at a time
+# A list by e-mail reads its page's invitations this many at a time; a create's e-mail is handed to
+# the queue on the same threads.
+_PARALLEL = 8
 # A claim on an address whose invitation is not written yet is a create in flight for this long
 # (a create that crashed between the claim and its write frees the address after it).
 _IN_FLIGHT = timedelta(seconds=60)
@@ -75,7 +78,8 @@ class InvitationService:
         self.store, self._keys, self._queues, self.links, self.clock = store, idempotency_keys, queues, links, clock
         self.events = events
         self.email_index = email_index
-        self._readers = ThreadPoolExecutor(_PARALLEL_READS, thread_name_prefix="invitation-reads")
+        self._pool = ThreadPoolExecutor(_PARALLEL, thread_name_prefix="invitations")
+        self._handovers: set[Future[None]] = set()
         self._allowlist = redirect_allowlist
 
     # -- reading ------------------------------------------------------------------------------------
@@ -118,7 +122,7 @@ class InvitationService:
             except NotFound:
                 return None
 
-        found = [item for item in self._readers.map(load, ids) if item is not None]
+        found = [item for item in self._pool.map(load, ids) if item is not None]
         return [item for item in found if query.status is None or item.effective_status(now) == query.status], token
 
     def redemption_block(self, invitation: Invitation) -> str | None:
@@ -178,7 +182,7 @@ class InvitationService:
             # A concurrent request with the same key (or a repeat with the same chosen id) wrote it first:
             # that one queued the e-mail (or the sweeper will), this is a replay.
             return self.read(invitation_id), False
-        self.enqueue_email(invitation)
+        self.hand_over_email(invitation)
         return self.view(invitation, [created]), True
 
     def _claim_address(self, email: str, invitation_id: str, now: datetime) -> None:
@@ -344,6 +348,23 @@ class InvitationService:
             return self.read(invitation_id)
         self.enqueue_email(resent)
         return resent
+
+    def hand_over_email(self, invitation: Invitation) -> None:
+        """Queue the recorded send without waiting for the queue's answer, so the create's answer does
+        not pay for the enqueue. Nothing is lost if the enqueue fails or the process ends first: the
+        invitation records the send as queued (OutstandingSince), and the sweeper enqueues it."""
+        handover = self._pool.submit(contextvars.copy_context().run, self.enqueue_email, invitation)
+        self._handovers.add(handover)
+        handover.add_done_callback(self._handed_over)
+
+    def _handed_over(self, handover: Future[None]) -> None:
+        self._handovers.discard(handover)
+        if (error := handover.exception()) is not None:  # enqueue_email logs the queue's own errors
+            log.error("An e-mail was not queued; the sweeper will queue it", exc_info=error)
+
+    def finish_handovers(self, timeout: float | None = None) -> None:
+        """Wait until the e-mails handed to the queue are on it (or failed): for a process about to stop, and tests."""
+        wait(list(self._handovers), timeout)
 
     def enqueue_email(self, invitation: Invitation) -> None:
         """Queue the send the invitation records as queued (the invitation-email worker carries it out).

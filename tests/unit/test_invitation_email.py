@@ -36,6 +36,7 @@ class Refusing:
 
 def created(app: Services) -> EmailIntent:
     view, _ = app.invitations.create(InvitationRequest.model_validate(invitation_body()), actor="staff", idempotency_key=None)
+    app.invitations.finish_handovers()  # its message is on the queue
     assert view.email is not None
     return EmailIntent(invitation_id=view.id, send_id=view.email.send_id)
 
