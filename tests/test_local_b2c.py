@@ -47,21 +47,27 @@ def start_idp(folder: Path, **env: str) -> subprocess.Popen[str]:
     )
 
 
+def issuer_when_ready(process: subprocess.Popen[str]) -> str:
+    """The issuer a started IdP prints once it listens (its output read up to that line)."""
+    assert process.stdout
+    output = ""
+    while not (match := re.search(r"IdP ready at (https://\S+)", output)):
+        line = process.stdout.readline()
+        assert line, f"the IdP exited: {output}"
+        output += line
+    return match.group(1)
+
+
 @pytest.fixture
 def expiring_idp(tmp_path: Path) -> Iterator[tuple[str, requests.Session, Outbox]]:
     """An IdP whose verification codes expire as soon as they are sent; its issuer, a client, its outbox."""
     process = start_idp(tmp_path, IDP_CODE_TTL_SECONDS="0")
     try:
-        assert process.stdout
-        output = ""
-        while not (match := re.search(r"IdP ready at (\S+)", output)):
-            line = process.stdout.readline()
-            assert line, f"the IdP exited: {output}"
-            output += line
+        issuer = issuer_when_ready(process)
         client = requests.Session()
         client.trust_env = False
         client.verify = str(tmp_path / "certs" / "ca.pem")
-        yield match.group(1), client, Outbox(tmp_path / "outbox")
+        yield issuer, client, Outbox(tmp_path / "outbox")
     finally:
         process.terminate()
         process.wait(TIMEOUT)

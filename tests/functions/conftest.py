@@ -4,10 +4,10 @@ against Azurite; no dev host, and a B2C nobody serves (or the local B2C on its o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import azure.functions as func
 import pytest
@@ -16,7 +16,7 @@ from scripts.stack import free_port
 from shared.composition import Services, clients, services
 from shared.settings import get_settings
 from tests.azurite import Azurite
-from tests.test_local_b2c import start_idp
+from tests.test_local_b2c import issuer_when_ready, start_idp
 
 APP_URL = "http://localhost:7071"  # the default PUBLIC_BASE_URL
 CALLBACK = f"{APP_URL}/api/InviteUser/callback"
@@ -70,13 +70,8 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("local-b2c")
     process = start_idp(folder, IDP_REDIRECT_URIS=CALLBACK)
     try:
-        assert process.stdout
-        output = ""
-        while not (match := re.search(r"IdP ready at (https://[^/\s]+)", output)):
-            line = process.stdout.readline()
-            assert line, f"the IdP exited: {output}"
-            output += line
-        yield match.group(1), folder / "certs" / "ca.pem"
+        issuer = urlsplit(issuer_when_ready(process))
+        yield f"{issuer.scheme}://{issuer.netloc}", folder / "certs" / "ca.pem"
     finally:
         process.terminate()
         process.wait(30)
