@@ -16,6 +16,7 @@ from invite_user.blueprint import bp
 from shared.adapters.queue_names import INVITATION_BATCH
 from shared.composition import services
 from shared.domain.errors import NotFound
+from web.queue_messages import message_body
 
 if TYPE_CHECKING:
     from shared.domain.batches import BatchChunk
@@ -24,16 +25,9 @@ log = logging.getLogger(__name__)
 
 
 def _chunk(message: func.QueueMessage) -> BatchChunk | None:
-    # Imported on the first message: pydantic and the models cost a cold start.
-    from pydantic import ValidationError
+    from shared.domain.batches import BatchChunk  # on the first message: the models cost a cold start
 
-    from shared.domain.batches import BatchChunk
-
-    try:
-        return BatchChunk.model_validate_json(message.get_body())
-    except ValidationError:
-        log.error("Dropped malformed %s message %s", INVITATION_BATCH, message.id)  # a retry cannot fix it
-        return None
+    return message_body(message, BatchChunk, INVITATION_BATCH)
 
 
 @bp.queue_trigger(arg_name="message", queue_name=INVITATION_BATCH, connection="STORAGE")

@@ -18,6 +18,7 @@ from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import services
 from shared.domain.errors import DomainError
 from shared.telemetry import invitation_context
+from web.queue_messages import message_body
 
 if TYPE_CHECKING:
     from shared.domain.models import EmailIntent
@@ -26,17 +27,9 @@ log = logging.getLogger(__name__)
 
 
 def _intent(message: func.QueueMessage) -> EmailIntent | None:
-    # Imported on the first message: pydantic and the models cost a cold start.
-    from pydantic import ValidationError
+    from shared.domain.models import EmailIntent  # on the first message: the models cost a cold start
 
-    from shared.domain.models import EmailIntent
-
-    try:
-        return EmailIntent.model_validate_json(message.get_body())
-    except ValidationError:
-        # Retrying cannot fix it: log it and let it go instead of poisoning the queue with it.
-        log.error("Dropped malformed %s message %s", INVITATION_EMAIL, message.id)
-        return None
+    return message_body(message, EmailIntent, INVITATION_EMAIL)
 
 
 @bp.queue_trigger(arg_name="message", queue_name=INVITATION_EMAIL, connection="STORAGE")
