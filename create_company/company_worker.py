@@ -3,10 +3,14 @@
 The message names a completion recorded on the invitation; the worker writes the company and
 its admin membership from it (deterministic keys, so a redelivery is harmless). After host.json's
 maxDequeueCount failures the host moves the message to `company-create-poison`, and the
-completion is marked `failed` with the last error, visible in the API and the history.
+completion is marked `failed` with the last error, visible in the API and the history. A message
+that is not a CompanyCreateMessage is logged and dropped by either (web/queue_messages.py).
 """
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
@@ -14,15 +18,25 @@ from create_company.blueprint import bp
 from shared.adapters.queue_names import COMPANY_CREATE
 from shared.composition import services
 from shared.telemetry import invitation_context
+from web.queue_messages import message_body
+
+if TYPE_CHECKING:
+    from shared.domain.models import CompanyCreateMessage
 
 log = logging.getLogger(__name__)
 
 
+def _completion(msg: func.QueueMessage) -> CompanyCreateMessage | None:
+    from shared.domain.models import CompanyCreateMessage  # on the first message: the models cost a cold start
+
+    return message_body(msg, CompanyCreateMessage, COMPANY_CREATE)
+
+
 @bp.queue_trigger(arg_name="msg", queue_name=COMPANY_CREATE, connection="STORAGE")
 def create_company_from_completion(msg: func.QueueMessage) -> None:
-    from shared.domain.models import CompanyCreateMessage  # pydantic on the first message, not at cold start
-
-    message = CompanyCreateMessage.model_validate_json(msg.get_body())
+    message = _completion(msg)
+    if message is None:
+        return
     with invitation_context(message.invitation_id):
         try:
             services().companies.create_from_completion(message)
@@ -33,9 +47,9 @@ def create_company_from_completion(msg: func.QueueMessage) -> None:
 
 @bp.queue_trigger(arg_name="msg", queue_name=f"{COMPANY_CREATE}-poison", connection="STORAGE")
 def company_creation_poisoned(msg: func.QueueMessage) -> None:
-    from shared.domain.models import CompanyCreateMessage
-
-    message = CompanyCreateMessage.model_validate_json(msg.get_body())
+    message = _completion(msg)
+    if message is None:
+        return
     with invitation_context(message.invitation_id):
         log.error("company-create for invitation %s poisoned after %s attempts", message.invitation_id, msg.dequeue_count)
         services().companies.creation_failed(message)

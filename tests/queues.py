@@ -38,11 +38,15 @@ class Queues:
             message_decode_policy=BinaryBase64DecodePolicy(),
         )
 
-    def send_json(self, name: str, payload: dict[str, Any]) -> None:
+    def send(self, name: str, body: bytes) -> str:
+        """Put `body` on the queue as it is (base64-encoded, as the host expects); the message's id."""
         client = self.client(name)
         with suppress(ResourceExistsError):
             client.create_queue()  # a fresh stack: the app creates its queues on first use
-        client.send_message(json.dumps(payload).encode())
+        return str(client.send_message(body).id)
+
+    def send_json(self, name: str, payload: dict[str, Any]) -> str:
+        return self.send(name, json.dumps(payload).encode())
 
     def waiting(self, name: str) -> int:
         """Messages in the queue, invisible ones (being worked on) included; 0 for a missing queue."""

@@ -38,6 +38,11 @@ class Stored:
     def table(self, name: str) -> TableClient:
         return self.tables.get_table_client(name)
 
+    def partition(self, table: str, key: str) -> list[dict[str, Any]]:
+        """Every row of one partition with its ETag, by row key: equal lists mean nothing was written there."""
+        rows = self.table(table).query_entities("PartitionKey eq @pk", parameters={"pk": key})
+        return sorted(({**row, "etag": row.metadata["etag"]} for row in rows), key=lambda row: str(row["RowKey"]))
+
     # -- invitations and their audit trail ---------------------------------------------------------
 
     def invitation(self, invitation_id: str) -> dict[str, Any]:

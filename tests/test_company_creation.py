@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from scripts.stack import LocalStack
+from shared.adapters.tables import COMPANIES, INVITATIONS
 from tests.queues import COMPANY_CREATE, EventLog, Queues
 from tests.storage import Stored, iso
 from tests.support import Api, eventually
@@ -72,6 +73,18 @@ def assert_invariant(stored: Stored, queues: Queues, invitation_id: str) -> dict
     assert member["Email"] == admin["email"]
     assert company["data"]["created_by"]["object_id"] == admin["object_id"]
     return company
+
+
+def complete_without_message(stored: Stored, invitation_id: str, company_id: str) -> None:
+    """Rewrite the signed-in invitation as CREATE COMPANY leaves it (completed, the company still to
+    create) without the company-create message that would go with it: the test sends its own."""
+    data = stored.invitation(invitation_id)["data"]
+    now = iso(datetime.now(UTC))
+    completion = {
+        "company_id": company_id, "company": data["company"], "contact_name": "Anna Keller", "account": data["accepted_by"],
+        "completed_at": now, "status": "pending", "error": None, "updated_at": now,
+    }
+    stored.rewrite(invitation_id, status="completed", completed_at=now, company_id=company_id, completion=completion)
 
 
 def submit(stack: LocalStack, cookie: str, values: dict[str, str]) -> requests.Response:
@@ -285,19 +298,48 @@ def test_a_company_create_message_for_an_invitation_not_completed_creates_nothin
     assert queues.waiting(f"{COMPANY_CREATE}-poison") == 0
 
 
+def test_a_malformed_company_create_message_is_dropped_once_and_changes_nothing(
+    stack: LocalStack, invite: Any, stored: Stored, queues: Queues
+) -> None:
+    invitee = signed_in(invite)
+    company_id = str(uuid.uuid4())
+    complete_without_message(stored, invitee.id, company_id)  # a well-formed message creates it (the end shows it)
+    before = stored.partition(INVITATIONS, invitee.id)
+    poison = f"{COMPANY_CREATE}-poison"
+    sent = [
+        queues.send(COMPANY_CREATE, b"not json"),
+        queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id}),
+        queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id, "companyId": 42}),
+        queues.send_json(poison, {"invitationId": invitee.id}),  # the poison handler reads the same message
+    ]
+
+    def dropped() -> list[str] | None:
+        log = stack.log_text("app").splitlines()
+        lines = [[line for line in log if f"Dropped malformed {COMPANY_CREATE} message {message_id}" in line] for message_id in sent]
+        return [line for found in lines for line in found] if all(lines) else None
+
+    lines = eventually(dropped, "the company-create worker to log each malformed message as dropped")
+    # `waiting` counts messages being worked on too: once it is 0 each message was deleted, not put
+    # back, so the host has nothing left to retry and nothing reaches a poison queue later.
+    for queue in (COMPANY_CREATE, poison):
+        queues.wait_until_drained(queue)
+    assert len(lines) == len(sent), lines  # each handled once, never retried
+    assert queues.waiting(poison) == queues.waiting(f"{poison}-poison") == 0
+    assert stored.partition(INVITATIONS, invitee.id) == before  # the invitation and its history untouched
+    assert stored.partition(COMPANIES, company_id) == []
+
+    queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id, "companyId": company_id})
+    company = assert_invariant(stored, queues, invitee.id)
+    assert company is not None and company["PartitionKey"] == company_id
+
+
 def test_a_company_that_cannot_be_written_ends_failed_with_its_error_after_the_poison_queue(
     api: Api, invite: Any, stored: Stored, queues: Queues
 ) -> None:
     invitee = signed_in(invite)
-    data = stored.invitation(invitee.id)["data"]
     # A completion whose company id Table Storage refuses as a key: every attempt fails the same way.
     bad_id = "bad/company#id"
-    now = iso(datetime.now(UTC))
-    completion = {
-        "company_id": bad_id, "company": data["company"], "contact_name": "Anna Keller", "account": data["accepted_by"],
-        "completed_at": now, "status": "pending", "error": None, "updated_at": now,
-    }
-    stored.rewrite(invitee.id, status="completed", completed_at=now, company_id=bad_id, completion=completion)
+    complete_without_message(stored, invitee.id, bad_id)
     queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id, "companyId": bad_id})
 
     def failed() -> dict[str, Any] | None:
