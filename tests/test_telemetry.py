@@ -11,13 +11,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from scripts.stack import ROOT, LocalStack
+from tests.fakes.http import JsonHandler
 from tests.support import Api, eventually, invitation_body, user_token
 from tests.test_invitee_pages import Invitee, invite  # noqa: F401  (invite is a fixture)
 
@@ -52,22 +53,14 @@ def ingestion() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A loopback Application Insights ingestion endpoint (POST /v2.1/track) collecting the envelopes."""
     envelopes: list[dict[str, Any]] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
             if self.path.endswith("/v2.1/track"):
                 envelopes.extend(json.loads(body))
-            answer = json.dumps({"itemsReceived": 1, "itemsAccepted": 1, "errors": []}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+            self.reply(200, {"itemsReceived": 1, "itemsAccepted": 1, "errors": []})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -41,6 +41,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.fakes.http import JsonHandler
+
 _SEND_PATH = "/emails:send"
 _OPERATIONS_PATH = "/emails/operations/"
 _MAX_CLOCK_SKEW = timedelta(minutes=15)  # ACS rejects requests whose x-ms-date is further off
@@ -295,7 +297,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
@@ -324,20 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.reply_error(404, "NotFound", f"No route for {verb} {url.path}")
 
-    def reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
     def reply_error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         self.reply(status, {"error": {"code": code, "message": message}}, headers)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean
 
 
 _STATUS_MESSAGES = {

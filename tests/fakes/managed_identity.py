@@ -11,18 +11,19 @@ or one whose lifetime is already over (the endpoint still says it is fresh, as w
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakes.http import JsonHandler
 
 Mode = Literal["valid", "wrong-audience", "expired"]
 
@@ -65,33 +66,22 @@ class ManagedIdentityEndpoint:
     def __enter__(self) -> ManagedIdentityEndpoint:
         endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 query = {name: values[0] for name, values in parse_qs(urlsplit(self.path).query).items()}
                 wrong_client = query.get("client_id", endpoint.client_id) != endpoint.client_id
                 if self.headers.get("X-IDENTITY-HEADER") != endpoint.secret or "resource" not in query or wrong_client:
                     endpoint.refused += 1
-                    self._answer(400, {"statusCode": 400, "message": "Invalid request"})
+                    self.reply(400, {"statusCode": 400, "message": "Invalid request"})
                     return
                 endpoint.requests.append(query)
-                self._answer(200, {
+                self.reply(200, {
                     "access_token": endpoint.token(query["resource"]),
                     "expires_on": str(int(time.time()) + 3600),
                     "resource": query["resource"],
                     "token_type": "Bearer",
                     "client_id": endpoint.client_id,
                 })
-
-            def _answer(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
