@@ -24,8 +24,9 @@ _BATCH_TABLE = re.compile(r"^(?:POST|PUT|MERGE|PATCH|DELETE|GET) \S+?/devstoreac
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"}
 
 
-def table_request(method: str, path: str, query: str, body: bytes) -> Request:
-    """What a Table service request is, from its method and URL (account prefix removed)."""
+def table_request(method: str, path: str, query: str, body: bytes, if_match: str | None = None) -> Request:
+    """What a Table service request is, from its method, URL (account prefix removed) and If-Match
+    (a PUT with an ETag is a guarded replace; without one, an upsert)."""
     name = unquote(path)
     if name == "$batch":  # an entity-group transaction: one table, named by the operations in its body
         inner = _BATCH_TABLE.search(body.decode("utf-8", "replace"))
@@ -39,7 +40,8 @@ def table_request(method: str, path: str, query: str, body: bytes) -> Request:
             return (table, "point-read")
         odata_filter = parse_qs(query).get("$filter", [""])[0]
         return (table, "partition-query" if re.search(r"PartitionKey eq '", odata_filter) else "scan")
-    kinds = {"POST": "insert", "PUT": "upsert", "MERGE": "merge", "PATCH": "merge", "DELETE": "delete"}
+    put = "replace" if if_match not in (None, "*") else "upsert"
+    kinds = {"POST": "insert", "PUT": put, "MERGE": "merge", "PATCH": "merge", "DELETE": "delete"}
     return (table, kinds.get(method, method.lower()))
 
 
@@ -89,7 +91,6 @@ class CountingProxy:
 
     def _server(self, service: str, target_port: int) -> ThreadingHTTPServer:
         proxy = self
-        classify = table_request if service == "table" else queue_request
 
         class Forward(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -102,7 +103,10 @@ class CountingProxy:
                 path = url.path.removeprefix("/devstoreaccount1").lstrip("/")
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                proxy._count(classify(self.command, path, url.query, body))
+                if service == "table":
+                    proxy._count(table_request(self.command, path, url.query, body, self.headers.get("If-Match")))
+                else:
+                    proxy._count(queue_request(self.command, path, url.query, body))
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 upstream = http.client.HTTPConnection("127.0.0.1", target_port, timeout=30)
                 try:

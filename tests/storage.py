@@ -15,7 +15,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from scripts.stack import LocalStack
 from shared.adapters.tables import ADMIN_CONSENTS, COMPANIES, IDEMPOTENCY_KEYS, INVITATIONS, USERS
 from shared.adapters.tables.idempotency_keys import key_hash
-from shared.adapters.tables.invitations import INVITATION_ROW, audit_row_key
+from shared.adapters.tables.invitations import INVITATION_ROW, audit_key
 from shared.domain.models import AuditEvent
 from tests.support import eventually
 
@@ -51,21 +51,25 @@ class Stored:
         return {**entity, "data": json.loads(entity["Data"])}
 
     def audit(self, invitation_id: str) -> list[dict[str, Any]]:
-        """The invitation's audit events, oldest first: the `created` event the invitation row holds,
-        then its audit rows; every other row of its partition must be one."""
+        """The invitation's audit events, oldest first: the `created` event its Data holds, then any in
+        audit rows of its partition (archived, or from before the History column), then its History
+        column; every other row of its partition must be an audit row."""
         return list(self.audit_rows(invitation_id).values())
 
     def audit_rows(self, invitation_id: str) -> dict[str, dict[str, Any]]:
-        """The audit events by the row key each is published under (the `created` event's is the key
-        it would have as a row, `audit_row_key`), oldest first."""
+        """The audit events by the key each is published under (`audit_key`), oldest first."""
         rows = self.table(INVITATIONS).query_entities("PartitionKey eq @pk", parameters={"pk": invitation_id})
         ordered = sorted(rows, key=lambda row: row["RowKey"])
         [invitation] = [row for row in ordered if row["RowKey"] == INVITATION_ROW]
         audits = [row for row in ordered if row is not invitation]
         assert all(row["RowKey"].startswith("audit-") for row in audits), [row["RowKey"] for row in audits]
         creation = json.loads(invitation["Data"]).get("creation")
-        first = {audit_row_key(AuditEvent.model_validate(creation)): creation} if creation else {}
-        return first | {row["RowKey"]: json.loads(row["Data"]) for row in audits}
+        events = [creation] if creation else []
+        for row in audits:
+            data = json.loads(row["Data"])
+            events.extend(data if isinstance(data, list) else [data])
+        events.extend(json.loads(invitation.get("History") or "[]"))
+        return {audit_key(AuditEvent.model_validate(event)): event for event in events}
 
     def actions(self, invitation_id: str) -> list[str]:
         return [event["action"] for event in self.audit(invitation_id)]

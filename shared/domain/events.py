@@ -1,8 +1,8 @@
 """Lifecycle events for downstream systems (the CRM): CloudEvents 1.0, JSON structured mode.
 
-An event reports one audit row of an invitation and is built from that row alone, so every
+An event reports one audit event of an invitation and is built from it alone, so every
 publication of the same step (right after the write, again by the sweeper, by a retried
-worker) is the same event with the same id, `{invitationId}/{auditRowKey}`: delivery is at
+worker) is the same event with the same id, `{invitationId}/{auditKey}`: delivery is at
 least once and consumers dedupe by id.
 """
 
@@ -60,11 +60,11 @@ class InvitationEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", title="InvitationEvent", json_schema_serialization_defaults_required=True)
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(description="`{invitationId}/{auditRowKey}`: the same for every delivery of this step.")
+    id: str = Field(description="`{invitationId}/{auditKey}`: the same for every delivery of this step.")
     source: Literal["/invitations"] = EVENT_SOURCE
     type: str = Field(pattern=r"^com\.rconnect\.invitation\.[a-z.]+$")
     subject: str = Field(description="The invitation id.")
-    time: datetime = Field(description="When the step happened (the audit row's time).")
+    time: datetime = Field(description="When the step happened (its audit event's time).")
     datacontenttype: Literal["application/json"] = "application/json"
     data: InvitationEventData
 
@@ -74,7 +74,7 @@ def has_event(action: str) -> bool:
 
 
 def event_for(invitation_id: str, pending: PendingEvent) -> InvitationEvent:
-    """The event reporting this audit row (its action is one of EVENT_TYPES)."""
+    """The event reporting this audit event (its action is one of EVENT_TYPES)."""
     audit, account = pending.event, pending.event.account
     return InvitationEvent(
         id=f"{invitation_id}/{pending.key}",

@@ -232,7 +232,7 @@ class AuditEvent(ApiModel):
 
 
 class PendingEvent(ApiModel):
-    """An audit row whose lifecycle event may not be on the events queue yet (see domain/events.py)."""
+    """An audit event whose lifecycle event may not be on the events queue yet (see domain/events.py)."""
 
     key: str
     event: AuditEvent
@@ -282,8 +282,8 @@ class Invitation(ApiModel):
     revoked_at: datetime | None = None
     pending_events: list[PendingEvent] = Field(default_factory=list)
     expiry_reported: datetime | None = None  # the expires_at whose passing was reported (a resend renews it)
-    # The `created` audit event lives in the invitation row, so a create is one insert; every later
-    # step has an audit row of its own (None: created before this, its audit row holds it).
+    # The `created` audit event lives in Data, so a create is one insert; later steps' events are in
+    # the row's History column (None: created before this, an audit row holds it).
     creation: AuditEvent | None = None
 
     def effective_status(self, now: datetime) -> InvitationStatus:

@@ -50,7 +50,7 @@ class CompanyService:
 
     def access(self, invitation_id: str, user: SignedInUser) -> CompanyPageAccess:
         """One read of the invitation decides; its ETag travels on to `complete`."""
-        invitation, etag = self.invitations.load(invitation_id)
+        invitation, version = self.invitations.load(invitation_id)
         if invitation.effective_status(self.clock()) == COMPLETED:
             if invitation.completion and invitation.completion.account.object_id != user.object_id:
                 return CompanyPageAccess(invitation, not_theirs=True)  # an account staff reset away
@@ -59,7 +59,7 @@ class CompanyService:
             return CompanyPageAccess(invitation, blocked=kind)
         if not rules.accepted_by(invitation, user):
             return CompanyPageAccess(invitation, not_theirs=True)
-        return CompanyPageAccess(invitation, loaded=(invitation, etag))
+        return CompanyPageAccess(invitation, loaded=(invitation, version))
 
     def complete(self, current: Loaded, form: CompanyForm, user: SignedInUser) -> Invitation:
         """CREATE COMPANY: the guarded write accepted → completed records the company to create and

@@ -1,9 +1,9 @@
 """Publishing lifecycle events on the `invitation-events` queue, at least once.
 
-A step's event is pending on the invitation from the write that takes the step (same
-entity-group transaction) until a later write records it as published; meanwhile the
-invitation is outstanding, so the sweeper re-publishes it. Publishing the same event again
-is harmless: its id and content are those of its audit row.
+A step's event is pending on the invitation from the write that takes the step (the same
+guarded write) until a later write records it as published; meanwhile the invitation is
+outstanding, so the sweeper re-publishes it. Publishing the same event again is harmless:
+its id and content are those of its audit event.
 """
 
 import logging

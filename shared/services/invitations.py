@@ -19,7 +19,7 @@ from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.adapters.queues import QueueSender
 from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
-from shared.adapters.tables.invitations import InvitationStore, Loaded, Read, audit_row_key
+from shared.adapters.tables.invitations import InvitationStore, Loaded, Read, audit_key
 from shared.domain import invitations as rules
 from shared.domain.errors import (
     AlreadyExists,
@@ -85,14 +85,14 @@ class InvitationService:
     # -- reading ------------------------------------------------------------------------------------
 
     def load(self, invitation_id: str) -> Loaded:
-        """The invitation and the ETag a transition from it must carry."""
+        """The invitation and the Version (its ETag, its trail) a transition from it must carry."""
         return self.store.load(invitation_id)
 
     def get(self, invitation_id: str) -> Invitation:
         return self.store.load(invitation_id)[0]
 
     def read(self, invitation_id: str) -> InvitationView:
-        """One invitation with its audit trail, as the API shows it (one partition query)."""
+        """One invitation with its audit trail, as the API shows it (one point read)."""
         invitation, _, history = self.store.read(invitation_id)
         return self.view(invitation, history)
 
@@ -172,7 +172,7 @@ class InvitationService:
             email=email,
             creation=created,
             # Published by the e-mail worker's write (or the sweeper), not here: off the request path.
-            pending_events=[PendingEvent(key=audit_row_key(created), event=created)],
+            pending_events=[PendingEvent(key=audit_key(created), event=created)],
         )
         try:
             self.store.insert(invitation)
@@ -259,12 +259,12 @@ class InvitationService:
         published right after it. `settle_events` (workers): publish the pending events first, and
         let the write drop them, so they stop being outstanding. With the `history` read with it,
         also the audit trail after the step (a re-read after a lost race then re-reads it too)."""
-        invitation, etag = current
+        invitation, version = current
         for attempt in range(_RACE_RETRIES):
             if attempt and history is None:
-                invitation, etag = self.store.load(invitation.id)
+                invitation, version = self.store.load(invitation.id)
             elif attempt:
-                invitation, etag, history = self.store.read(invitation.id)
+                invitation, version, history = self.store.read(invitation.id)
             if done and done(invitation):
                 return invitation, history
             now = self.clock()
@@ -286,10 +286,10 @@ class InvitationService:
             pending = list(changed.pending_events)
             if settle_events and self.events.publish(invitation.id, pending):
                 pending = []
-            new = [PendingEvent(key=audit_row_key(event), event=event)] if has_event(action) else []
+            new = [PendingEvent(key=audit_key(event), event=event)] if has_event(action) else []
             changed = changed.model_copy(update={"pending_events": pending + new})
             try:
-                self.store.replace(changed, etag, event)
+                self.store.replace(changed, version, event)
             except ConcurrentUpdate:
                 continue
             self.events.publish(invitation.id, new)
@@ -299,10 +299,10 @@ class InvitationService:
     def settle_events(self, invitation_id: str) -> None:
         """Publish the invitation's pending events, then record that they are out (the sweeper's
         part for steps no worker follows up); a lost race leaves them for the next sweep."""
-        invitation, etag = self.store.load(invitation_id)
+        invitation, version = self.store.load(invitation_id)
         if invitation.pending_events and self.events.publish(invitation.id, invitation.pending_events):
             try:
-                self.store.replace(invitation.model_copy(update={"pending_events": []}), etag, None)
+                self.store.replace(invitation.model_copy(update={"pending_events": []}), version, None)
             except ConcurrentUpdate:
                 log.info("Invitation %s changed while its events were settled; the next sweep retries", invitation_id)
 
@@ -410,14 +410,14 @@ class InvitationService:
         )
 
     def note_email_error(self, intent: EmailIntent, error: str) -> None:
-        """Keep the last error on the queued send (no audit row: the send is still being tried)."""
-        invitation, etag = self.store.load(intent.invitation_id)
+        """Keep the last error on the queued send (no audit event: the send is still being tried)."""
+        invitation, version = self.store.load(intent.invitation_id)
         email = invitation.email
         if email is None or email.send_id != intent.send_id or email.status != "queued":
             return
         noted = email.model_copy(update={"error": error, "updated_at": self.clock()})
         try:
-            self.store.replace(invitation.model_copy(update={"email": noted}), etag, None)
+            self.store.replace(invitation.model_copy(update={"email": noted}), version, None)
         except ConcurrentUpdate:
             pass  # someone else wrote the invitation; the next try notes its own error
 
@@ -471,13 +471,13 @@ class InvitationService:
         )
 
     def note_company_error(self, invitation_id: str, company_id: str, error: str) -> None:
-        """An attempt's error on the pending completion (no audit row: the outcome gets one)."""
-        invitation, etag = self.store.load(invitation_id)
+        """An attempt's error on the pending completion (no audit event: the outcome gets one)."""
+        invitation, version = self.store.load(invitation_id)
         completion = invitation.completion
         if completion is None or completion.company_id != company_id or completion.status != "pending":
             return
         noted = invitation.model_copy(update={"completion": completion.model_copy(update={"error": error})})
-        self.store.replace(noted, etag, None)
+        self.store.replace(noted, version, None)
 
     def record_company(self, current: Loaded, status: CompanyCreationStatus, error: str | None) -> Invitation:
         """The company-create worker's outcome on the completion (created, or failed with the error);

@@ -157,7 +157,7 @@ def test_the_sign_in_callback(counted: tuple[Services, CountingProxy], idp: tupl
     assert measure(proxy, lambda: response.append(callback(answer))) == {
         (INVITATIONS, "point-read"): 1,
         (USERS, "merge"): 1,  # the account's latest sign-in (an upsert)
-        (INVITATIONS, "transaction"): 1,  # accepted + its audit row
+        (INVITATIONS, "replace"): 1,  # accepted, its audit event in the row's History
         (EVENTS, "enqueue"): 1,  # the `accepted` lifecycle event
     }
     assert response[0].status_code == 302 and response[0].headers["Location"].endswith("/api/CreateCompany")
@@ -169,13 +169,13 @@ def test_the_sign_in_callback(counted: tuple[Services, CountingProxy], idp: tupl
     assert 'data-kind="sign-in-used"' in replay[0].get_body().decode()
 
 
-def test_a_single_read_is_one_partition_query(counted: tuple[Services, CountingProxy]) -> None:
+def test_a_single_read_is_one_point_read(counted: tuple[Services, CountingProxy]) -> None:
     app, proxy = counted
     invitation_id = new_invitation(app)
-    app.invitations.revoke(invitation_id, "t")  # a trail of two: `created` in the invitation row, `revoked` a row
+    app.invitations.revoke(invitation_id, "t")  # a trail of two: `created` in the row's Data, `revoked` in its History
     response: list[func.HttpResponse] = []
     assert measure(proxy, lambda: response.append(call(get_invitation, staff("GET", "/api/invitations/x", invitation_id)))) == {
-        (INVITATIONS, "partition-query"): 1,
+        (INVITATIONS, "point-read"): 1,
     }
     assert [row["action"] for row in json.loads(response[0].get_body())["history"]] == ["created", "revoked"]
 
@@ -230,11 +230,11 @@ def test_create_is_the_addresss_claim_one_insert_and_the_emails_enqueue(counted:
         (INVITATIONS, "insert"): 1,
         (EMAILS, "enqueue"): 1,
     }
-    # A replay: the key's claim, then the invitation it names (one partition query, history included).
+    # A replay: the key's claim, then the invitation it names (one point read, history included).
     assert measure(proxy, lambda: call(create_invitation, keyed)) == {
         ("IdempotencyKeys", "insert"): 1,
         ("IdempotencyKeys", "point-read"): 1,
-        (INVITATIONS, "partition-query"): 1,
+        (INVITATIONS, "point-read"): 1,
     }
 
 
@@ -259,13 +259,13 @@ def test_list_by_email_is_one_partition_query_whatever_the_table_size(counted: t
 def test_revoke_resend_and_reset(counted: tuple[Services, CountingProxy]) -> None:
     app, proxy = counted
     invitation_id, _ = accepted(app)
-    transition = {(INVITATIONS, "partition-query"): 1, (INVITATIONS, "transaction"): 1}
+    transition = {(INVITATIONS, "point-read"): 1, (INVITATIONS, "replace"): 1}
     # Reset: read (with the history the answer carries), one guarded write, its lifecycle event.
     reset = staff("POST", "/api/invitations/x/reset", invitation_id)
     assert measure(proxy, lambda: call(reset_invitation, reset)) == {**transition, (EVENTS, "enqueue"): 1}
     # Resend while the first send is still queued: that send is the answer, nothing is written.
     resend = staff("POST", "/api/invitations/x/resend", invitation_id)
-    assert measure(proxy, lambda: call(resend_invitation, resend)) == {(INVITATIONS, "partition-query"): 1}
+    assert measure(proxy, lambda: call(resend_invitation, resend)) == {(INVITATIONS, "point-read"): 1}
     revoke = staff("POST", "/api/invitations/x/revoke", invitation_id)
     assert measure(proxy, lambda: call(revoke_invitation, revoke)) == {**transition, (EVENTS, "enqueue"): 1}
 
@@ -282,7 +282,7 @@ def test_create_company_and_its_worker(counted: tuple[Services, CountingProxy]) 
     response: list[func.HttpResponse] = []
     assert measure(proxy, lambda: response.append(call(create_company, post))) == {
         (INVITATIONS, "point-read"): 1,
-        (INVITATIONS, "transaction"): 1,
+        (INVITATIONS, "replace"): 1,
         (COMPANIES, "enqueue"): 1,
         (EVENTS, "enqueue"): 1,  # `completed`
     }
@@ -294,7 +294,7 @@ def test_create_company_and_its_worker(counted: tuple[Services, CountingProxy]) 
     assert measure(proxy, lambda: worker(job)) == {
         (INVITATIONS, "point-read"): 1,
         ("Companies", "transaction"): 1,  # company + admin membership
-        (INVITATIONS, "transaction"): 1,
+        (INVITATIONS, "replace"): 1,
         (EVENTS, "enqueue"): 3,  # settles the pending `created` (no e-mail worker ran here), `accepted` and `completed`
     }
 
@@ -309,7 +309,7 @@ def test_the_email_worker_and_the_sweeper(counted: tuple[Services, CountingProxy
     assert measure(proxy, lambda: worker(job)) == {
         (INVITATIONS, "point-read"): 1,  # its ETag guards the write that records the send
         ("EmailOperations", "merge"): 1,  # operation id → invitation, before the send
-        (INVITATIONS, "transaction"): 1,
+        (INVITATIONS, "replace"): 1,
         (EVENTS, "enqueue"): 2,  # settles the pending `created`, then `email-sent`
     }
     assert measure(proxy, lambda: worker(job)) == {(INVITATIONS, "point-read"): 1}  # a repeated message: a no-op

@@ -1,10 +1,10 @@
 """Azure Table Storage: one store per table (the modules beside this one) on a shared `Table`.
 
 Tables and keys (the README explains why):
-- Invitations: PartitionKey = invitation id. RowKey "invitation" holds the invitation (and
-  its `created` event: a create is one insert), RowKey "audit-{time}-{hash}" its later audit
-  events, so a transition and its audit entry commit in one entity-group transaction guarded
-  by the invitation's ETag.
+- Invitations: PartitionKey = invitation id. RowKey "invitation" holds the invitation and its
+  audit trail (`created` in Data, later events in History), so a transition and its audit
+  event are one write guarded by the ETag; an overlong trail moves to "audit-archive-{n}" rows,
+  and rows from before History keep theirs in "audit-{time}-{hash}" rows (invitations.py).
 - IdempotencyKeys: PartitionKey = SHA-256 of the Idempotency-Key header.
 - Companies: PartitionKey = company id; RowKey "company" and "member-{object id}".
 - Users: PartitionKey = B2C object id.

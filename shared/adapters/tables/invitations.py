@@ -1,10 +1,18 @@
-"""Invitations and their audit trail (table Invitations); every update guarded by the ETag."""
+"""Invitations and their audit trail (table Invitations); every update guarded by the ETag.
+
+The audit trail lives in the invitation row: the `created` event inside Data, every later event in
+the History column (a JSON array). So a read is one point read and a step is one guarded write of
+one entity, no entity-group transaction. Older events leave the row only when History would outgrow
+a string property (64 KiB): they move to an archive row of the partition in the write that fills it.
+Rows written before the History column existed keep their trail in per-event audit rows.
+"""
 
 import base64
 import binascii
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +24,27 @@ from shared.domain.errors import AlreadyExists, ConcurrentUpdate, InvalidInput, 
 from shared.domain.models import STORED, AuditEvent, Invitation, InvitationStatus
 
 INVITATION_ROW = "invitation"
-Loaded = tuple[Invitation, str]  # the invitation and the ETag its next write must carry
-Read = tuple[Invitation, str, list[AuditEvent]]  # ...and its audit trail, oldest first
+# UTF-16 code units (Azure's measure of a string property, at most 32 Ki of them), with room to spare.
+HISTORY_LIMIT = 30_000
+_AUDIT_ROWS = ("audit-", "audit.")  # the row-key range of a partition's audit and archive rows
+_ARCHIVE = "audit-archive-"  # after every per-event audit row ("audit-2…"), in the order written
+# What a load needs: the filter columns are derived from Data, and each is a datetime the SDK would parse.
+_LOADED = ["Data", "History", "ArchivedHistory", "LegacyAuditRows"]
+
+
+@dataclass(frozen=True)
+class Version:
+    """What the next guarded write of an invitation carries: the ETag it was read at and the trail
+    the row held then (the write appends to it)."""
+
+    etag: str
+    history: str | None  # the History column; None: a row from before it, its trail in audit rows
+    archived: int = 0  # archive rows holding its older events
+    legacy_rows: bool = False  # per-event audit rows from before the History column
+
+
+Loaded = tuple[Invitation, Version]  # the invitation and what its next write must carry
+Read = tuple[Invitation, Version, list[AuditEvent]]  # ...and its audit trail, oldest first
 
 
 def stored_invitation(data: str) -> Invitation:
@@ -25,8 +52,14 @@ def stored_invitation(data: str) -> Invitation:
     return Invitation.model_validate_json(data, context=STORED)
 
 
-def _entity(invitation: Invitation) -> dict[str, Any]:
-    # The model travels as one JSON column; the columns beside it exist for filtering.
+def _entity(invitation: Invitation, history: str = "[]", archived: int = 0, legacy_rows: bool = False) -> dict[str, Any]:
+    # The model travels as one JSON column; the columns beside it exist for filtering, or hold the
+    # audit trail (History, and where older parts of it are: ArchivedHistory, LegacyAuditRows).
+    trail: dict[str, Any] = {"History": history}
+    if archived:
+        trail["ArchivedHistory"] = archived
+    if legacy_rows:
+        trail["LegacyAuditRows"] = True
     return {
         "PartitionKey": invitation.id,
         "RowKey": INVITATION_ROW,
@@ -38,18 +71,38 @@ def _entity(invitation: Invitation) -> dict[str, Any]:
         "OutstandingSince": invitation.outstanding_since(),
         "ExpiryUnreported": invitation.expiry_unreported(),
         "Data": invitation.model_dump_json(),
+        **trail,
     }
 
 
-def audit_row_key(event: AuditEvent) -> str:
-    """The audit row's key, known before the write (a lifecycle event's id is built from it):
-    time-ordered, and two different events at the same microsecond still get two keys."""
+def audit_key(event: AuditEvent) -> str:
+    """An audit event's key, known before the write (its lifecycle event's id is built from it, and
+    a row from before the History column has it as its RowKey): time-ordered, and two different
+    events at the same microsecond still get two keys."""
     digest = hashlib.sha256(event.model_dump_json().encode()).hexdigest()[:8]
     return f"audit-{event.at.strftime('%Y%m%dT%H%M%S%fZ')}-{digest}"
 
 
-def _audit_entity(invitation_id: str, event: AuditEvent) -> dict[str, Any]:
-    return {"PartitionKey": invitation_id, "RowKey": audit_row_key(event), "Data": event.model_dump_json()}
+def _version(entity: Any) -> Version:
+    return Version(
+        etag=str(entity.metadata["etag"]),
+        history=entity.get("History"),
+        archived=int(entity.get("ArchivedHistory") or 0),
+        legacy_rows=bool(entity.get("LegacyAuditRows")),
+    )
+
+
+def _appended(history: str | None, event: AuditEvent) -> str:
+    events = json.loads(history) if history else []
+    return json.dumps([*events, json.loads(event.model_dump_json())], separators=(",", ":"), ensure_ascii=False)
+
+
+def _too_long(text: str) -> bool:
+    return len(text.encode("utf-16-le")) // 2 > HISTORY_LIMIT
+
+
+def _archive_key(index: int) -> str:
+    return f"{_ARCHIVE}{index:06d}"
 
 
 def status_filter(status: InvitationStatus | None, now: datetime) -> tuple[str, dict[str, Any]]:
@@ -71,51 +124,77 @@ class InvitationStore:
         self.table = Table(service, INVITATIONS)
 
     def load(self, invitation_id: str) -> Loaded:
-        """The stored invitation and its ETag, or NotFound."""
+        """The stored invitation and its Version, or NotFound."""
         try:
-            entity = self.table.run(lambda t: t.get_entity(invitation_id, INVITATION_ROW), f"Invitation {invitation_id}")
+            entity = self.table.run(lambda t: t.get_entity(invitation_id, INVITATION_ROW, select=_LOADED), f"Invitation {invitation_id}")
         except NotFound:
             raise NotFound(f"No invitation has the id {invitation_id}.") from None
-        return stored_invitation(entity["Data"]), str(entity.metadata["etag"])
+        return stored_invitation(entity["Data"]), _version(entity)
 
     def read(self, invitation_id: str) -> Read:
-        """The invitation, its ETag and its audit trail in one partition query (the partition holds
-        nothing else; audit row keys sort by time and before "invitation"), or NotFound. The trail
-        starts with the `created` event the invitation row holds."""
+        """The invitation, its Version and its audit trail: one point read, plus a query of its
+        partition's audit rows for a trail that has some (older than the History column, or
+        archived). The trail starts with the `created` event the invitation's Data holds."""
+        invitation, version = self.load(invitation_id)
+        history = [] if invitation.creation is None else [invitation.creation]
+        if version.history is None or version.legacy_rows or version.archived:
+            history.extend(self._audit_rows(invitation_id, version))
+        history.extend(AuditEvent.model_validate(event) for event in json.loads(version.history or "[]"))
+        return invitation, version, history
+
+    def _audit_rows(self, invitation_id: str, version: Version) -> list[AuditEvent]:
+        """Events in audit rows: per-event rows (time-ordered keys) before archive rows (in the order
+        written); only the archive rows `version` knows of, so a later archiving is not read twice."""
+        low, high = _AUDIT_ROWS
+        if version.history is not None:
+            high = _archive_key(version.archived)
 
         def query(t: TableClient) -> list[Any]:
-            return list(t.query_entities("PartitionKey eq @pk", parameters={"pk": invitation_id}, select=["RowKey", "Data"]))
+            return list(t.query_entities(
+                "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+                parameters={"pk": invitation_id, "low": low, "high": high}, select=["RowKey", "Data"],
+            ))
 
-        entities = self.table.run(query, f"Invitation {invitation_id}")
-        rows = {entity["RowKey"]: entity for entity in entities}
-        row = rows.pop(INVITATION_ROW, None)
-        if row is None:
-            raise NotFound(f"No invitation has the id {invitation_id}.")
-        invitation = stored_invitation(row["Data"])
-        history = [AuditEvent.model_validate_json(rows[key]["Data"]) for key in sorted(rows) if key.startswith("audit-")]
-        if invitation.creation is not None:
-            history.insert(0, invitation.creation)
-        return invitation, str(row.metadata["etag"]), history
+        events: list[AuditEvent] = []
+        for row in sorted(self.table.run(query, f"Invitation {invitation_id}"), key=lambda row: row["RowKey"]):
+            data = json.loads(row["Data"])
+            events.extend(AuditEvent.model_validate(event) for event in (data if isinstance(data, list) else [data]))
+        return events
 
-    def insert(self, invitation: Invitation) -> str:
-        """Write a new invitation, its `created` event inside it (one insert, no transaction: the SDK's
-        multipart request costs several inserts); returns its ETag (AlreadyExists if taken)."""
+    def insert(self, invitation: Invitation) -> Version:
+        """Write a new invitation, its `created` event inside it (one insert); returns its Version
+        (AlreadyExists if taken)."""
         result = self.table.insert(_entity(invitation), f"Invitation {invitation.id}")
-        return str(result["etag"])
+        return Version(etag=str(result["etag"]), history="[]")
 
-    def replace(self, invitation: Invitation, etag: str, event: AuditEvent | None) -> str:
-        """Write `invitation` (with its audit event, if the change is one) only if nobody changed it
-        since `etag` was read (else ConcurrentUpdate); returns the new ETag."""
-        guarded = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        operations: list[Any] = [("update", _entity(invitation), guarded)]
+    def replace(self, invitation: Invitation, version: Version, event: AuditEvent | None) -> Version:
+        """Write `invitation`, with `event` appended to its trail if the change is one, only if nobody
+        changed it since `version` was read (else ConcurrentUpdate); returns the new Version. One
+        guarded update; a transaction only in the write that archives a full History."""
+        # A row from before the History column: its first write starts one, its audit rows stay.
+        legacy_rows = version.legacy_rows or version.history is None
+        history, archived = version.history or "[]", version.archived
+        archive: dict[str, Any] | None = None
         if event is not None:
-            operations.append(("create", _audit_entity(invitation.id, event)))
+            history = _appended(version.history, event)
+            if _too_long(history):  # the trail so far becomes an archive row; History starts again
+                archive = {"PartitionKey": invitation.id, "RowKey": _archive_key(archived), "Data": version.history}
+                history, archived = _appended(None, event), archived + 1
+        entity = _entity(invitation, history, archived, legacy_rows)
+        condition = MatchConditions.IfNotModified
+
+        def write(t: TableClient) -> Any:
+            if archive is None:
+                return t.update_entity(entity, UpdateMode.REPLACE, etag=version.etag, match_condition=condition)["etag"]
+            guarded = {"mode": UpdateMode.REPLACE, "etag": version.etag, "match_condition": condition}
+            return t.submit_transaction([("update", entity, guarded), ("create", archive)])[0]["etag"]
+
         try:
-            results = self.table.run(lambda t: t.submit_transaction(operations), f"Invitation {invitation.id}")
+            etag = self.table.run(write, f"Invitation {invitation.id}")
         except (AlreadyExists, NotFound) as error:
-            # The audit row's random suffix collided, or the invitation was deleted: both lost a race.
+            # Another write archived the same trail first, or the invitation was deleted: both lost a race.
             raise ConcurrentUpdate(f"Invitation {invitation.id} was changed by another request; try again.") from error
-        return str(results[0]["etag"])
+        return Version(str(etag), history, archived, legacy_rows)
 
     def query(
         self, status: InvitationStatus | None, now: datetime, page_size: int, token: str | None

@@ -1,0 +1,150 @@
+"""Where an invitation's audit trail is stored, through the API and the Invitations table.
+
+The trail lives in the invitation row (the `created` event in Data, later ones in the History
+column), so a read is one point read and a step one guarded write. Two rarer layouts must read
+whole and in order: rows written before the History column (one audit row per event), and a
+History that would outgrow Azure's 64 KiB string property, moved to an archive row by the write
+that fills it, also when several writes race for that.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+from azure.data.tables import UpdateMode
+
+from scripts.stack import LocalStack
+from shared.adapters.tables import INVITATIONS
+from shared.adapters.tables.invitations import HISTORY_LIMIT, INVITATION_ROW, audit_key
+from shared.domain.models import AuditEvent, InvitationStatus
+from tests.storage import Stored
+from tests.support import Api
+
+
+def actions(view: dict[str, Any]) -> list[str]:
+    return [event["action"] for event in view["history"]]
+
+
+def partition(stored: Stored, invitation_id: str) -> dict[str, dict[str, Any]]:
+    rows = stored.table(INVITATIONS).query_entities("PartitionKey eq @pk", parameters={"pk": invitation_id})
+    return {row["RowKey"]: dict(row) for row in rows}
+
+
+def filler(count: int, start: datetime) -> list[dict[str, Any]]:
+    """`count` stored audit events (a long life of resends), one second apart."""
+    return [
+        json.loads(AuditEvent(at=start + timedelta(seconds=n), action="email-resent", actor=f"staff-{n}@rconnect.example",
+                              from_status=InvitationStatus.PENDING, to_status=InvitationStatus.PENDING, detail=f"attempt {n}").model_dump_json())
+        for n in range(count)
+    ]
+
+
+def stored_length(trail: list[dict[str, Any]]) -> int:
+    return len(json.dumps(trail, separators=(",", ":"), ensure_ascii=False))  # ASCII: UTF-16 units = characters
+
+
+def nearly_full(api: Api, stored: Stored) -> tuple[str, list[dict[str, Any]]]:
+    """A pending invitation, its e-mail sent, whose History is 50 characters short of the limit:
+    the next event, whatever it is, does not fit."""
+    invitation_id = api.invite()["id"]
+    api.email_settled(invitation_id)
+    table = stored.table(INVITATIONS)
+    entity = table.get_entity(invitation_id, INVITATION_ROW)
+    trail = json.loads(entity["History"])
+    per_event = stored_length(filler(1, datetime.now(UTC)))
+    trail += filler((HISTORY_LIMIT - stored_length(trail)) // per_event - 1, datetime.now(UTC) + timedelta(seconds=1))
+    trail[-1]["detail"] += "." * (HISTORY_LIMIT - 50 - stored_length(trail))
+    assert stored_length(trail) == HISTORY_LIMIT - 50
+    entity["History"] = json.dumps(trail, separators=(",", ":"))
+    table.update_entity(entity, mode=UpdateMode.REPLACE)
+    return invitation_id, trail
+
+
+def test_the_trail_lives_in_the_invitation_row(api: Api, stored: Stored) -> None:
+    invitation_id = api.invite()["id"]
+    api.email_settled(invitation_id)
+    assert api.post(f"/invitations/{invitation_id}/revoke").status_code == 200
+    rows = partition(stored, invitation_id)
+    assert list(rows) == [INVITATION_ROW]  # no audit rows beside it
+    assert [event["action"] for event in json.loads(rows[INVITATION_ROW]["History"])] == ["email-sent", "revoked"]
+    assert actions(api.invitation(invitation_id)) == ["created", "email-sent", "revoked"]
+
+
+def test_a_trail_from_before_the_history_column_reads_whole_and_grows_in_the_row(api: Api, stored: Stored) -> None:
+    invitation_id = api.invite()["id"]
+    api.email_settled(invitation_id)
+    before = api.invitation(invitation_id)
+    # The layout of the versions before: no History column, no `creation` in Data, a row per event.
+    table = stored.table(INVITATIONS)
+    entity = table.get_entity(invitation_id, INVITATION_ROW)
+    data = json.loads(entity["Data"])
+    events = [data.pop("creation"), *json.loads(entity.pop("History"))]
+    entity["Data"] = json.dumps(data)
+    table.update_entity(entity, mode=UpdateMode.REPLACE)
+    for event in events:
+        table.create_entity({"PartitionKey": invitation_id, "RowKey": audit_key(AuditEvent.model_validate(event)), "Data": json.dumps(event)})
+
+    assert api.invitation(invitation_id)["history"] == before["history"]
+    revoked = api.post(f"/invitations/{invitation_id}/revoke")
+    assert revoked.status_code == 200, revoked.text
+    assert actions(revoked.json()) == ["created", "email-sent", "revoked"]
+    assert api.invitation(invitation_id)["history"] == revoked.json()["history"]
+    row = partition(stored, invitation_id)[INVITATION_ROW]
+    assert [event["action"] for event in json.loads(row["History"])] == ["revoked"] and row["LegacyAuditRows"] is True
+    assert stored.actions(invitation_id) == ["created", "email-sent", "revoked"]
+
+
+def test_a_full_history_moves_to_an_archive_row_in_the_write_that_fills_it(api: Api, stored: Stored) -> None:
+    invitation_id, trail = nearly_full(api, stored)
+    assert list(partition(stored, invitation_id)) == [INVITATION_ROW]
+    before = api.invitation(invitation_id)
+    assert actions(before) == ["created", *[event["action"] for event in trail]]
+    resent = api.post(f"/invitations/{invitation_id}/resend")
+    assert resent.status_code == 200, resent.text
+
+    rows = partition(stored, invitation_id)
+    assert sorted(rows) == ["audit-archive-000000", INVITATION_ROW]
+    assert json.loads(rows["audit-archive-000000"]["Data"]) == trail
+    assert [event["action"] for event in json.loads(rows[INVITATION_ROW]["History"])] == ["email-resent"]
+    assert rows[INVITATION_ROW]["ArchivedHistory"] == 1
+    view = api.invitation(invitation_id)
+    assert view["history"] == resent.json()["history"] == [*before["history"], resent.json()["history"][-1]]
+    api.email_settled(invitation_id)
+    assert actions(api.invitation(invitation_id))[-2:] == ["email-resent", "email-sent"]
+    assert [event["action"] for event in stored.audit(invitation_id)] == actions(api.invitation(invitation_id))
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_racing_writes_archive_a_full_history_once(stack: LocalStack, api: Api, stored: Stored, round_: int) -> None:
+    invitation_id, _ = nearly_full(api, stored)
+    history_before = api.invitation(invitation_id)["history"]
+    workers = 8
+    start = threading.Barrier(workers)
+
+    def race(n: int) -> requests.Response:
+        start.wait(timeout=10)
+        action = "revoke" if n % 2 else "resend"
+        return requests.post(f"{stack.base_url}/api/invitations/{invitation_id}/{action}",
+                             headers={"x-functions-key": stack.config.functions_key}, timeout=30)
+
+    with ThreadPoolExecutor(workers) as pool:
+        responses = list(pool.map(race, range(workers)))
+    assert all(response.status_code in (200, 409) for response in responses), [r.text for r in responses]
+    assert sum(response.status_code == 200 for n, response in enumerate(responses) if n % 2) == 1  # one revoke
+
+    rows = partition(stored, invitation_id)
+    assert sorted(key for key in rows if key != INVITATION_ROW) == ["audit-archive-000000"]
+    assert rows[INVITATION_ROW]["ArchivedHistory"] == 1
+    view = api.email_settled(invitation_id)  # a resend that won is sent (or skipped, revoked) first
+    # The trail before the race, then what the race wrote: one revoke, at most one resend, each once.
+    assert view["history"][: len(history_before)] == history_before
+    raced = actions(view)[len(history_before):]
+    assert raced.count("revoked") == 1 and raced.count("email-resent") <= 1
+    assert set(raced) <= {"revoked", "email-resent", "email-sent", "email-failed"}, raced
+    assert [event["action"] for event in stored.audit(invitation_id)] == actions(view)
