@@ -32,8 +32,7 @@ def actions(view: dict[str, Any]) -> list[str]:
 
 
 def partition(stored: Stored, invitation_id: str) -> dict[str, dict[str, Any]]:
-    rows = stored.table(INVITATIONS).query_entities("PartitionKey eq @pk", parameters={"pk": invitation_id})
-    return {row["RowKey"]: dict(row) for row in rows}
+    return {row["RowKey"]: row for row in stored.partition(INVITATIONS, invitation_id)}
 
 
 def filler(count: int, start: datetime) -> list[dict[str, Any]]:
