@@ -17,10 +17,13 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from scripts.diagnosis import describe_machine, describe_port, describe_process
 from scripts.make_certs import ensure_certs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +39,19 @@ STAFF_TENANT_ID = str(uuid.UUID(hashlib.sha256(b"tenant:rconnect.example").hexdi
 STAFF_API_AUDIENCE = "api://rconnect-invitations-local"
 
 
+def free_ports(count: int) -> list[int]:
+    """Ports nothing uses now, all different: each probe stays bound until every port is chosen."""
+    with ExitStack() as probes:
+        ports = []
+        for _ in range(count):
+            probe = probes.enter_context(socket.socket())
+            probe.bind(("127.0.0.1", 0))
+            ports.append(int(probe.getsockname()[1]))
+        return ports
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def azurite_connection_string(table_port: int, queue_port: int, *, scheme: str = "http") -> str:
@@ -64,10 +76,13 @@ class StackConfig:
     # Azurite over HTTPS (the local CA's certificate) with `--oauth basic`: it then also takes bearer
     # tokens, checking their issuer, audience and lifetime, as the managed-identity tests need.
     storage_oauth: bool = False
+    # How long a service may take from its spawn to serving; one that is still running but not
+    # serving by then is diagnosed, killed and started once more (see LocalStack).
+    startup_seconds: float = STARTUP_SECONDS
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs: object) -> StackConfig:
-        ports = {name: free_port() for name in ("table_port", "queue_port", "idp_port", "app_port")}
+        ports = dict(zip(("table_port", "queue_port", "idp_port", "app_port"), free_ports(4), strict=True))
         return cls(data_dir, **ports, **kwargs)  # type: ignore[arg-type]
 
 
@@ -75,12 +90,13 @@ class StackConfig:
 class _Service:
     command: list[str]
     env: dict[str, str]
-    ready_port: int | None = None  # ready once this port accepts connections...
-    ready_line: str | None = None  # ...or once the log (since this start) shows this line
+    port: int  # where it serves: ready once it accepts connections there...
+    ready_line: str | None = None  # ...or, if set, once the log (since this start) shows this line
     stop_signal: signal.Signals = signal.SIGTERM
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
     log_start: int = 0  # where this start's output begins in the log
+    spawned_at: float = 0.0  # time.monotonic() of this start
     started: bool = False
 
 
@@ -92,6 +108,11 @@ class LocalStack:
     ``start_service(name)``; the name ``azurite`` means both storage services. Azurite is always
     stopped the way it saves its data (SIGINT, then waiting for it to exit), so a restart on the
     same folder finds every write that was acknowledged before the stop.
+
+    A service that is still running but not serving ``config.startup_seconds`` after its spawn is
+    described (its process state, its port, the machine's load: ``scripts/diagnosis.py``), killed
+    and started once more on the same port, with a RuntimeWarning saying so; if it stalls again,
+    the start fails with both descriptions. One that exits while starting fails at once.
     """
 
     def __init__(self, config: StackConfig) -> None:
@@ -173,7 +194,7 @@ class LocalStack:
                 [str(node_bin / f"azurite-{kind}"), f"--{kind}Host", "127.0.0.1", f"--{kind}Port", str(port),
                  "--location", location, "--skipApiVersionCheck", "--disableTelemetry", *oauth],
                 env={},
-                ready_port=port,
+                port=port,
                 stop_signal=signal.SIGINT,
             )
         self._services["idp"] = _Service(
@@ -188,11 +209,13 @@ class LocalStack:
                 "IDP_DATA_DIR": str(config.data_dir / "idp"),
                 "IDP_OUTBOX_DIR": str(self.outbox),
             },
+            port=config.idp_port,
             ready_line="IdP ready at",
         )
         self._services["app"] = _Service(
             [sys.executable, "-m", "devhost", "--port", str(config.app_port), "--host", "127.0.0.1"],
             env=self.app_environment(),
+            port=config.app_port,
             ready_line="Dev host ready on",
             stop_signal=signal.SIGINT,  # the dev host finishes the functions it is running
         )
@@ -259,6 +282,7 @@ class LocalStack:
         # A fresh log per stack; a restarted service appends to it.
         service.log = (self.logs / f"{name}.log").open("ab" if service.started else "wb")
         service.log_start = service.log.tell()
+        service.spawned_at = time.monotonic()
         service.started = True
         # A session of its own: Ctrl+C in the terminal reaches run_local only, which then stops
         # each service in order (a second SIGINT would cut Azurite's save short).
@@ -273,20 +297,54 @@ class LocalStack:
         )
 
     def _wait(self, name: str) -> None:
+        stalled = self._stalled(name)
+        if stalled is None:
+            return
+        # A start that hangs once has not been traced to a cause (a CI run saw the IdP silent after
+        # its first output line); a second start tells a passing hitch from a real hang.
+        self.kill_service(name)  # it never served: nothing to save
+        self._note(name, f"{stalled}\nkilled; starting {name} again")
+        self._spawn(name)
+        again = self._stalled(name)
+        if again is not None:
+            self.kill_service(name)
+            raise RuntimeError(f"{name} did not start, twice:\n{stalled}\n{again}")
+        warnings.warn(f"{name} started on the second try; the first: {stalled}", RuntimeWarning)
+
+    def _stalled(self, name: str) -> str | None:
+        """None once the service serves; what it is doing if it still does not at the deadline."""
         service = self._services[name]
-        deadline = time.monotonic() + STARTUP_SECONDS
+        process = service.process
+        assert process is not None
+        deadline = service.spawned_at + self.config.startup_seconds
         while time.monotonic() < deadline:
             if self._ready(name, service):
-                return
-            if service.process is None or service.process.poll() is not None:
-                raise RuntimeError(f"{name} exited during start-up:\n{self.log_text(name)[-3000:]}")
+                return None
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with code {process.returncode} during start-up ({describe_port(service.port)}):\n"
+                    f"{self.log_text(name)[-3000:]}"
+                )
             time.sleep(0.1)
-        raise RuntimeError(f"{name} did not start within {STARTUP_SECONDS} s:\n{self.log_text(name)[-3000:]}")
+        output = self._output(name).decode(errors="replace")[-1500:]
+        return (
+            f"{name} did not start within {self.config.startup_seconds:g} s: {describe_process(process.pid)}; "
+            f"{describe_port(service.port)}; {describe_machine()}; its output:\n{output}"
+        )
+
+    def _note(self, name: str, text: str) -> None:
+        """A line of the harness's own in a service's log, between the output of two of its starts."""
+        with (self.logs / f"{name}.log").open("ab") as log:
+            log.write(f"\n[scripts/stack.py] {text}\n".encode())
 
     def _ready(self, name: str, service: _Service) -> bool:
-        if service.ready_port is not None:
+        if service.ready_line is None:
             with socket.socket() as probe:
-                return probe.connect_ex(("127.0.0.1", service.ready_port)) == 0
+                return probe.connect_ex(("127.0.0.1", service.port)) == 0
+        return service.ready_line.encode() in self._output(name)
+
+    def _output(self, name: str) -> bytes:
+        """What the service wrote since its latest start."""
         with (self.logs / f"{name}.log").open("rb") as log:
-            log.seek(service.log_start)
-            return (service.ready_line or "").encode() in log.read()
+            log.seek(self._services[name].log_start)
+            return log.read()
