@@ -20,7 +20,8 @@ import requests
 from scripts.stack import LocalStack
 from tests.fakes.acs_email_server import AcsEmailFake
 from tests.storage import Stored
-from tests.support import Api, Outbox, invitation_body, unique_email
+from tests.support import Api, Outbox, eventually, invitation_body, unique_email
+from tests.test_invitations_api import problem
 
 FINAL_STATES = {"Delivered": "delivered", "Bounced": "bounced", "Suppressed": "suppressed", "Failed": "failed"}
 
@@ -116,6 +117,27 @@ def test_a_resend_while_the_send_is_queued_returns_that_send(acs_api: Api, acs_f
     assert settled["email"]["status"] == "sent" and settled["email"]["attempt"] == 1
     assert [d.operation_id for d in acs_fake.deliveries_to(address)] == [created["email"]["sendId"]]
     assert [event["action"] for event in settled["history"]] == ["created", "email-sent"]
+
+
+def test_a_revoked_invitation_is_not_resent_whether_or_not_its_send_is_still_queued(
+    acs_api: Api, acs_fake: AcsEmailFake
+) -> None:
+    address = unique_email()
+    acs_fake.stall_next(3.0)
+    before = acs_fake.send_attempts
+    created = acs_api.post("/invitations", json=invitation_body(invitee={"email": address, "displayName": "A K"})).json()
+    eventually(lambda: acs_fake.send_attempts > before, "the worker to hand the e-mail to ACS")  # which holds it 3 s
+    revoked = acs_api.post(f"/invitations/{created['id']}/revoke")
+    assert revoked.status_code == 200 and revoked.json()["email"]["status"] == "queued", revoked.text
+
+    while_queued = acs_api.post(f"/invitations/{created['id']}/resend")
+    settled = acs_api.email_settled(created["id"])
+    once_settled = acs_api.post(f"/invitations/{created['id']}/resend")
+
+    for answer in (while_queued, once_settled):
+        problem(answer, 409, "invitation-revoked")
+    assert settled["email"]["attempt"] == 1
+    assert "email-resent" not in [event["action"] for event in acs_api.invitation(created["id"])["history"]]
 
 
 @pytest.mark.parametrize("fault", ["confirms-after-15-s", "status-poll-404"])

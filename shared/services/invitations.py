@@ -340,8 +340,12 @@ class InvitationService:
             })
 
         current = self.store.read(invitation_id)
-        if current[0].email is not None and current[0].email.status == "queued":
-            return self.view(current[0], current[2])
+        invitation = current[0]
+        # Only an invitation that may be resent: a revoked or completed one is a 409 whether or not
+        # its last e-mail has left yet, not an answer that depends on the e-mail worker's timing.
+        queued = invitation.email is not None and invitation.email.status == "queued"
+        if queued and invitation.effective_status(self.clock()) in OPEN:
+            return self.view(invitation, current[2])
         try:
             resent = self._viewed(current, actor, "email-resent", allowed=OPEN, change=change, send_id=email.send_id)
         except _StillQueued:  # queued by a concurrent resend that won the race
