@@ -177,7 +177,8 @@ ID_PARAMETER = {
 }
 
 
-# What a client can do next with the invitation it got back (OpenAPI links; used by stateful testing).
+# What a client can do next with an invitation it got back, from any answer that is one (OpenAPI
+# links; stateful testing follows them, so it also revokes twice, or resends a revoked one).
 _INVITATION_LINKS = {
     name: {"operationId": operation_id, "parameters": {"id": "$response.body#/id"}}
     for name, operation_id in (
@@ -196,7 +197,9 @@ def _transition(operation_id: str, summary: str) -> dict[str, Any]:
             "summary": summary,
             "tags": ["invitations"],
             "parameters": [ID_PARAMETER],
-            "responses": _responses((200, "The invitation after the transition.", "InvitationView"), 400, 404, 409),
+            "responses": _responses(
+                (200, "The invitation after the transition.", "InvitationView"), 400, 404, 409, links=_INVITATION_LINKS
+            ),
         }
     }
 
@@ -394,7 +397,7 @@ def build(base_url: str, tokens: StaffTokenIssuer | None = None) -> dict[str, An
                     "summary": "One invitation with its audit history",
                     "tags": ["invitations"],
                     "parameters": [ID_PARAMETER],
-                    "responses": _responses((200, "The invitation.", "InvitationView"), 400, 404),
+                    "responses": _responses((200, "The invitation.", "InvitationView"), 400, 404, links=_INVITATION_LINKS),
                 }
             },
             "/" + routes.REVOKE: _transition("revokeInvitation", "Revoke a pending or accepted invitation"),
