@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from scripts.guide import GUIDE_LANGUAGES, STEPS
+from scripts.guide import GUIDE_LANGUAGES, STEPS, label
 from tests.local_b2c import STRONG_PASSWORD, verification_code
 from tests.test_journey_browser import TIMEOUT_MS, link_from_outbox
 
@@ -45,25 +45,31 @@ class Shots:
 
 
 def open_the_invitation(api: Any, outbox: Any, page: Page, shot: Shots, case: str, language: str) -> dict[str, Any]:
-    """The e-mail as a mail client shows it (its HTML part), then its button's link: B2C's sign-in page."""
+    """The e-mail as a mail client shows it (its HTML part), its button as the guide quotes it, then
+    the button's link: B2C's sign-in page."""
     invitation = api.invite(language=language)
     address = invitation["invitee"]["email"]
     [message] = outbox.messages_to(address)
     html = message.get_body(preferencelist=("html",))
     assert html is not None
     page.set_content(html.get_content())
+    link = link_from_outbox(outbox, address)
+    # innerText is the text as rendered, CSS text-transform included. The button comes before the fallback link.
+    expect(page.locator(f'a[href="{link}"]').first).to_have_text(label(language, "email.button"), use_inner_text=True)
     shot(f"{case}-email")
-    page.goto(link_from_outbox(outbox, address))
+    page.goto(link)
     expect(page.locator("#work-account")).to_be_visible()
     assert page.locator("html").get_attribute("lang") == language  # ui_locales
     shot(f"{case}-signin")
     return invitation
 
 
-def company_page_then_welcome(page: Page, stack: Any, shot: Shots, case: str) -> None:
-    """The company page orange (ready), grey (a field wrong), orange again; CREATE COMPANY; welcome."""
+def company_page_then_welcome(page: Page, stack: Any, shot: Shots, case: str, language: str) -> None:
+    """The company page orange (ready), grey (a field wrong), orange again; its button as the guide
+    quotes it (CREATE COMPANY); welcome."""
     page.wait_for_url(f"{stack.base_url}/api/CreateCompany")
     button = page.locator("#create-company")
+    expect(button).to_have_text(label(language, "company.submit"), use_inner_text=True)
     expect(button).not_to_have_attribute("aria-disabled", "true")
     shot(f"{case}-company-orange")
     city = page.locator("#city").input_value()
@@ -83,7 +89,7 @@ def test_case1_work_account(stack: Any, api: Any, outbox: Any, page: Page, artif
     shot = Shots(page, artifacts / "guide" / language)
     open_the_invitation(api, outbox, page, shot, "case1", language)
     page.click("#work-account")
-    company_page_then_welcome(page, stack, shot, "case1")
+    company_page_then_welcome(page, stack, shot, "case1", language)
 
 
 def test_case2_new_account_with_a_verification_code(
@@ -106,4 +112,4 @@ def test_case2_new_account_with_a_verification_code(
     expect(page.locator("#terms-link")).to_be_visible()
     shot("case2-consent")
     page.click("#accept")
-    company_page_then_welcome(page, stack, shot, "case2")
+    company_page_then_welcome(page, stack, shot, "case2", language)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from scripts.guide import label
 from tests.local_b2c import STRONG_PASSWORD, verification_code
 from tests.storage import Stored
 from tests.support import tenant_guid, unique_email
@@ -291,6 +292,7 @@ def test_work_account_that_needs_admin_consent(
     expect(page.locator("#message-title")).to_have_text("Your IT administrator needs to approve My rConnect")
     help_link = page.locator("#message-action")
     expect(help_link).to_have_attribute("href", f"{stack.base_url}/api/AdminConsent?invitationId={invitation['id']}")
+    expect(help_link).to_have_text(label("en", "consent-required.action"), use_inner_text=True)  # as the guide quotes it
     assert stored.invitation(invitation["id"])["Status"] == "pending"
     help_link.click()
 
