@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from scripts.stack import LocalStack
@@ -143,5 +144,9 @@ class Stored:
         return dict(self.table(USERS).get_entity(object_id, ""))
 
     def consents(self, tenant: str) -> list[dict[str, Any]]:
-        return list(self.table(ADMIN_CONSENTS).query_entities("PartitionKey eq @pk", parameters={"pk": tenant}))
+        """The tenant's recorded admin consents; none while no consent was ever recorded (no table yet)."""
+        try:
+            return list(self.table(ADMIN_CONSENTS).query_entities("PartitionKey eq @pk", parameters={"pk": tenant}))
+        except ResourceNotFoundError:
+            return []
 
