@@ -1,4 +1,5 @@
-"""Timer `sweep_outstanding_intents`: re-enqueue intents whose queue message was lost (see shared.services.intents).
+"""Timer `sweep_outstanding_intents`: re-enqueue intents whose queue message was lost, and hand over
+bulk batches whose hand-over was not recorded (see shared.services.intents).
 
 The schedule is the app setting SWEEP_SCHEDULE (NCRONTAB with seconds; every minute in Azure).
 """

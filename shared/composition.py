@@ -190,11 +190,12 @@ def build(
         events=EventPublisher(queues),
     )
     companies = CompanyService(invitations, CompanyStore(tables), queues, urls, clock)
+    batches = BatchService(invitations, BatchStore(tables), queues, clock)
     return Services(
         settings=settings,
         links=urls,
         invitations=invitations,
-        batches=BatchService(invitations, BatchStore(tables), queues, clock),
+        batches=batches,
         emails=InvitationEmailService(
             invitations,
             EmailOperationStore(tables),
@@ -207,6 +208,7 @@ def build(
             after_seconds=settings.sweep_after_seconds,
             enqueuers=redrivers(invitations, companies),
             report_expiry=invitations.report_expiry,
+            redrive_batches=batches.redrive,
         ),
         sign_in=SignInService(
             invitations,

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     welcome_links: list[WelcomeLink] | None = None
 
     # Queued side effects: the sweeper (timer SWEEP_SCHEDULE, read by the host) re-enqueues intents
-    # still outstanding after this long; a send normally leaves within seconds.
+    # (and hands over batches) still outstanding after this long; a send normally leaves within seconds.
     sweep_after_seconds: int = Field(default=120, ge=1)
 
     # Staff identity. WEBSITE_AUTH_ENABLED is set by the platform when App Service Authentication

@@ -12,10 +12,11 @@ from typing import Any
 
 from azure.data.tables import UpdateMode
 
+from scripts.stack import LocalStack
 from shared.adapters.queue_names import INVITATION_BATCH
 from shared.adapters.tables import BATCHES
-from shared.adapters.tables.batches import row_key
-from shared.domain.batches import CHUNK_ROWS, row_invitation_id
+from shared.adapters.tables.batches import HEADER_ROW, row_key
+from shared.domain.batches import CHUNK_ROWS, TRANSACTION_ROWS, row_invitation_id
 from tests.queues import Queues
 from tests.storage import Stored
 from tests.support import Api, Outbox, eventually, invitation_body, unique_email
@@ -202,3 +203,69 @@ def test_a_row_for_an_address_with_an_open_invitation_fails_naming_it_unless_del
     batch = completed(api, response.headers["Location"])
     assert [row["status"] for row in batch["rows"]] == ["failed", "created", "created"]
     assert existing["id"] in str(batch["rows"][0]["errors"]) and batch["rows"][0]["invitationId"] is None
+
+
+# -- the sweeper ------------------------------------------------------------------------------------
+
+
+def outstanding_since(stored: Stored, batch_id: str) -> Any:
+    """The header's OutstandingSince (the sweeper's filter), None once the hand-over is recorded."""
+    return stored.table(BATCHES).get_entity(batch_id, HEADER_ROW).get("OutstandingSince")
+
+
+def test_a_batch_whose_hand_over_was_lost_is_handed_over_by_the_sweeper(sweeping_stack: LocalStack) -> None:
+    """Without an Idempotency-Key no retry addresses the batch: only the sweeper can hand it over."""
+    api, stored, outbox = Api(sweeping_stack), Stored.of(sweeping_stack), Outbox(sweeping_stack.outbox)
+    rows = [invitation_body() for _ in range(4)]
+    rows[2]["company"]["phone"] = "12"  # rejected: no invitation
+    sweeping_stack.stop_service("azurite-queue")  # the rows are stored, their chunk message cannot be sent
+    response = post_batch(api, rows, Prefer="handling=lenient")
+    assert response.status_code == 202, response.text  # stored: accepted, the sweeper hands it over
+    accepted = response.json()
+    sweeping_stack.kill_service("app")  # and the app dies right after
+    assert outstanding_since(stored, accepted["id"]) is not None, "the batch is findable by the sweeper"
+
+    sweeping_stack.start_service("azurite-queue")
+    sweeping_stack.start_service("app")
+
+    batch = completed(api, response.headers["Location"])
+    assert [row["status"] for row in batch["rows"]] == ["created", "created", "rejected", "created"]
+    for row, body in zip(batch["rows"], rows, strict=True):
+        address = body["invitee"]["email"]
+        if row["status"] == "rejected":
+            assert stored.rows_for_email(address) == []
+            continue
+        assert row["invitationId"] == row_invitation_id(accepted["id"], row["index"])
+        assert [entity["PartitionKey"] for entity in stored.rows_for_email(address)] == [row["invitationId"]]
+        outbox.wait_for(address)
+        assert stored.actions(row["invitationId"]).count("created") == 1
+    eventually(lambda: outstanding_since(stored, accepted["id"]) is None, "the hand-over recorded")
+    for body in (rows[0], rows[1], rows[3]):
+        assert len(outbox.messages_to(body["invitee"]["email"])) == 1
+
+
+def test_a_batch_whose_request_died_while_storing_its_rows_fails_every_row(sweeping_stack: LocalStack) -> None:
+    """Rows the request never stored cannot be created: the sweeper fails them all, so the batch
+    completes and a client that saw no 202 can submit it again without duplicates."""
+    api, stored = Api(sweeping_stack), Stored.of(sweeping_stack)
+    rows = [invitation_body() for _ in range(TRANSACTION_ROWS + 5)]
+    sweeping_stack.stop_service("azurite-queue")
+    response = post_batch(api, rows)
+    assert response.status_code == 202, response.text
+    batch_id = response.json()["id"]
+    sweeping_stack.kill_service("app")
+    # As if it had died after the first transaction (the header and rows 0-98): the later rows are gone.
+    table = stored.table(BATCHES)
+    for index in range(TRANSACTION_ROWS - 1, len(rows)):
+        table.delete_entity(batch_id, row_key(index))
+
+    sweeping_stack.start_service("azurite-queue")
+    sweeping_stack.start_service("app")
+
+    eventually(lambda: outstanding_since(stored, batch_id) is None, "the sweeper to record the batch as handed over")
+    batch = api.get(f"/invitations/batch/{batch_id}").json()  # its outcomes were written before
+    assert batch["status"] == "completed"
+    assert (batch["total"], batch["failed"], batch["created"]) == (len(rows), len(rows), 0)
+    assert [row["index"] for row in batch["rows"]] == list(range(len(rows)))
+    assert all(row["status"] == "failed" and "submit the batch again" in row["errors"][0]["detail"] for row in batch["rows"])
+    assert all(stored.rows_for_email(body["invitee"]["email"]) == [] for body in rows)

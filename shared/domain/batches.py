@@ -57,7 +57,8 @@ class BatchHeader(ApiModel):
     created_at: datetime
     total: int
     request_hash: str
-    enqueued: bool = False  # every row stored and every chunk message sent
+    # Every row stored and every chunk message sent (or, rows missing, every row failed by the sweeper).
+    enqueued: bool = False
 
 
 class BatchRow(ApiModel):
@@ -72,7 +73,8 @@ class BatchRow(ApiModel):
     @property
     def status(self) -> RowStatus:
         if self.request is None:
-            return "rejected"
+            # An error without a request: a row the request never stored (the sweeper failed it).
+            return "failed" if self.error is not None else "rejected"
         if self.invitation_id is not None:
             return "created"
         return "failed" if self.error is not None else "queued"

@@ -4,10 +4,13 @@ The request stores the rows (transactions of 100) and sends one `invitation-batc
 CHUNK_ROWS rows; a worker creates its rows' invitations through InvitationService.create (so each
 e-mail follows through the e-mail pipeline) with ids derived from the batch id and row index, and
 records each row's outcome. A redelivered message skips the rows with an outcome and finds the
-invitations of the others if they exist, so it never creates a second one.
+invitations of the others if they exist, so it never creates a second one. Once every row is
+stored the batch is accepted: if its chunks are not all sent and recorded (the request died, the
+queue was down), the sweeper sends them (`redrive`), as it re-drives an invitation's intents.
 """
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,13 +30,14 @@ from shared.domain.batches import (
     RowOutcome,
     row_invitation_id,
 )
-from shared.domain.errors import AlreadyExists, DomainError, IdempotencyMismatch, InvalidInput
+from shared.domain.errors import AlreadyExists, DomainError, IdempotencyMismatch, InvalidInput, Unavailable
 from shared.domain.models import FieldError, InvitationRequest, field_errors
 from shared.services import Clock
 from shared.services.invitations import InvitationService
 from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)
+UNSTORED = "The request ended before every row of the batch was stored, so none was created: submit the batch again."
 POISONED = "The rows could not be processed after repeated tries (storage or e-mail unavailable); submit them again."
 
 
@@ -87,10 +91,40 @@ class BatchService:
 
     def _hand_over(self, header: BatchHeader, rows: list[BatchRow]) -> None:
         self._store.write_rows(header.id, rows)
+        try:
+            self._send_chunks(header)
+        except Unavailable as error:
+            # Every row is stored, so the batch is accepted: the sweeper sends its chunks (redrive).
+            log.warning("Batch %s stored but not handed over (%s); the sweeper will", header.id, error.detail)
+
+    def _send_chunks(self, header: BatchHeader) -> None:
         for first in range(0, header.total, CHUNK_ROWS):
             chunk = BatchChunk(batch_id=header.id, first=first, count=min(CHUNK_ROWS, header.total - first))
             self._queues.send(INVITATION_BATCH, chunk.model_dump(mode="json", by_alias=True))
         self._store.mark_enqueued(header)
+
+    def redrive(self, created_before: datetime) -> int:
+        """The sweeper's part: hand over every batch created before `created_before` whose hand-over
+        was not recorded (the request died, or the queue or table was down); returns how many.
+        The chunks' workers skip rows with an outcome and derive each row's invitation id, so a
+        chunk sent twice (the request was only slow, two sweeps overlapped) creates nothing twice.
+        A batch whose request died while storing its rows cannot be finished: its rows fail."""
+        due = self._store.outstanding(created_before)
+        for header in due:
+            _, rows = self._store.load(header.id)
+            if len(rows) == header.total:
+                self._send_chunks(header)
+                continue
+            stored = {row.index for row in rows}
+            self._store.record(
+                header.id,
+                [RowOutcome(index=row.index, error=UNSTORED) for row in rows if row.status == "queued"]
+                + [RowOutcome(index=index, error=UNSTORED) for index in range(header.total) if index not in stored],
+            )
+            self._store.mark_enqueued(header)
+        if due:
+            log.warning("Sweeper handed over %d batch(es) whose hand-over was not recorded", len(due))
+        return len(due)
 
     def view(self, batch_id: str) -> BatchView:
         return BatchView.of(*self._store.load(batch_id))

@@ -5,11 +5,13 @@ queue message. If the process dies between the write and the enqueue, or the que
 reached, the intent stays outstanding: the invitation row's `OutstandingSince` column says since
 when. Every minute the sweeper finds rows whose intent is older than SWEEP_AFTER_SECONDS and
 re-enqueues it; the workers are idempotent, so a message for a side effect already done is a no-op.
+Bulk batches whose hand-over to the queue was not recorded as long are handed over the same way
+(BatchService.redrive, on the header's own OutstandingSince column).
 """
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.adapters.tables.invitations import InvitationStore
 from shared.domain.models import Invitation
@@ -18,19 +20,29 @@ from shared.telemetry import invitation_context
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[Invitation], None]  # queues the invitation's outstanding intent of one kind, if it has one
+Redrive = Callable[[datetime], int]  # hands over what was outstanding since before the cutoff; how many
 
 
 class IntentSweeper:
     def __init__(
-        self, store: InvitationStore, clock: Clock, *, after_seconds: int, enqueuers: list[Enqueue], report_expiry: Enqueue
+        self,
+        store: InvitationStore,
+        clock: Clock,
+        *,
+        after_seconds: int,
+        enqueuers: list[Enqueue],
+        report_expiry: Enqueue,
+        redrive_batches: Redrive,
     ) -> None:
         self.store, self.clock, self._after, self._enqueuers = store, clock, timedelta(seconds=after_seconds), enqueuers
-        self._report_expiry = report_expiry
+        self._report_expiry, self._redrive_batches = report_expiry, redrive_batches
 
     def sweep(self) -> int:
-        """Re-enqueue every outstanding intent older than the threshold; returns how many invitations had one."""
+        """Re-enqueue every outstanding intent older than the threshold and hand over every batch
+        outstanding as long; returns how many invitations and batches were re-driven."""
         now = self.clock()
-        outstanding, expired = self.store.sweepable(now - self._after, now)
+        cutoff = now - self._after
+        outstanding, expired = self.store.sweepable(cutoff, now)
         for invitation in outstanding:
             with invitation_context(invitation.id):
                 for enqueue in self._enqueuers:
@@ -41,4 +53,4 @@ class IntentSweeper:
         for invitation in expired:
             with invitation_context(invitation.id):
                 self._report_expiry(invitation)
-        return len(outstanding)
+        return len(outstanding) + self._redrive_batches(cutoff)

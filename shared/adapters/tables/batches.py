@@ -1,8 +1,13 @@
 """Bulk invitation batches (table Batches): PartitionKey = batch id, a header row and one row per
-invitation row, written in entity-group transactions of up to 100 entities."""
+invitation row, written in entity-group transactions of up to 100 entities.
+
+The header row has an `OutstandingSince` column (the batch's creation time) until its rows are
+handed to the queue; the sweeper's scan filters on it, so it returns only the batches still due.
+"""
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
@@ -21,7 +26,8 @@ def row_key(index: int) -> str:
 
 
 def _header_entity(header: BatchHeader) -> dict[str, Any]:
-    return {"PartitionKey": header.id, "RowKey": HEADER_ROW, "Data": header.model_dump_json()}
+    entity = {"PartitionKey": header.id, "RowKey": HEADER_ROW, "Data": header.model_dump_json()}
+    return entity if header.enqueued else {**entity, "OutstandingSince": header.created_at}
 
 
 def _row_entity(batch_id: str, row: BatchRow) -> dict[str, Any]:
@@ -69,8 +75,24 @@ class BatchStore:
         self._submit(batch_id, [("upsert", _row_entity(batch_id, row), _MERGE) for row in rows])
 
     def mark_enqueued(self, header: BatchHeader) -> None:
+        # A replace, not a merge: it drops OutstandingSince (a merge keeps columns it does not name).
         done = header.model_copy(update={"enqueued": True})
-        self.table.run(lambda t: t.upsert_entity(_header_entity(done), mode=UpdateMode.MERGE), f"Batch {header.id}")
+        self.table.run(lambda t: t.upsert_entity(_header_entity(done), mode=UpdateMode.REPLACE), f"Batch {header.id}")
+
+    def outstanding(self, created_before: datetime) -> list[BatchHeader]:
+        """The headers of the batches created before `created_before` and not handed over yet: one
+        query whose filter only the outstanding headers pass (a scan of the table, answered with
+        what is due, usually nothing; continuation pages only if the table outgrows one)."""
+
+        def read(t: TableClient) -> list[BatchHeader]:
+            entities = t.query_entities(
+                f"RowKey eq '{HEADER_ROW}' and OutstandingSince lt @cutoff",
+                parameters={"cutoff": created_before},
+                select=["Data"],
+            )
+            return [BatchHeader.model_validate_json(entity["Data"]) for entity in entities]
+
+        return self.table.run(read, "Batches to sweep")
 
     def header(self, batch_id: str) -> BatchHeader:
         try:
@@ -107,6 +129,7 @@ class BatchStore:
                 {
                     "PartitionKey": batch_id,
                     "RowKey": row_key(outcome.index),
+                    "Index": outcome.index,  # the row's own, or a row the request never stored (see BatchRow.status)
                     "InvitationId": outcome.invitation_id,
                     "Error": outcome.error,
                 },
