@@ -16,11 +16,16 @@ log = logging.getLogger(__name__)
 
 def message_body(message: func.QueueMessage, model: type[Model], queue: str) -> Model | None:
     """The body as `model`, or None when it is not one: retrying cannot fix a malformed message,
-    so it is logged and let go instead of poisoning the queue with it."""
+    so it is logged (where and what is wrong, never the values: a message may carry an address)
+    and let go instead of poisoning the queue with it."""
     from pydantic import ValidationError  # on the first message: pydantic costs a cold start
 
     try:
         return model.model_validate_json(message.get_body())
-    except ValidationError:
-        log.error("Dropped malformed %s message %s", queue, message.id)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or '(body)'}: {item['msg']}"
+            for item in error.errors(include_input=False, include_url=False)
+        )
+        log.error("Dropped malformed %s message %s: %s", queue, message.id, problems)
         return None

@@ -61,3 +61,13 @@ def test_outside_a_worker_records_name_no_invitation(app: Services, caplog: pyte
         send_invitation_email.build().get_user_function()(func.QueueMessage(body=b"not an intent"))
     (dropped,) = app_records(caplog)
     assert dropped.getMessage().startswith("Dropped malformed") and not hasattr(dropped, INVITATION_ID)
+    assert dropped.getMessage().endswith(": (body): Invalid JSON: expected ident at line 1 column 2")
+
+
+def test_a_dropped_message_is_logged_with_what_is_wrong_but_not_its_values(app: Services, caplog: pytest.LogCaptureFixture) -> None:
+    body = json.dumps({"invitationId": ["anna.keller@contoso.example"]}).encode()
+    with caplog.at_level(logging.INFO):
+        send_invitation_email.build().get_user_function()(func.QueueMessage(body=body))
+    (dropped,) = app_records(caplog)
+    assert dropped.getMessage().endswith(": invitationId: Input should be a valid string; sendId: Field required")
+    assert "anna.keller" not in dropped.getMessage()
