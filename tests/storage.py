@@ -55,9 +55,9 @@ class Stored:
         """The invitation's audit events, oldest first: the `created` event its Data holds, then any in
         audit rows of its partition (archived, or from before the History column), then its History
         column; every other row of its partition must be an audit row."""
-        return list(self.audit_rows(invitation_id).values())
+        return list(self.audit_by_key(invitation_id).values())
 
-    def audit_rows(self, invitation_id: str) -> dict[str, dict[str, Any]]:
+    def audit_by_key(self, invitation_id: str) -> dict[str, dict[str, Any]]:
         """The audit events by the key each is published under (`audit_key`), oldest first."""
         rows = self.table(INVITATIONS).query_entities("PartitionKey eq @pk", parameters={"pk": invitation_id})
         ordered = sorted(rows, key=lambda row: row["RowKey"])

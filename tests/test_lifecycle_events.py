@@ -57,7 +57,7 @@ def check_events(
 ) -> dict[str, dict[str, Any]]:
     """Every event delivered about the invitation is a valid CloudEvent reporting one of its audit
     rows, each re-delivery equal to the first; the distinct events by id."""
-    audit = stored.audit_rows(invitation_id)
+    audit = stored.audit_by_key(invitation_id)
     deliveries = events.deliveries(invitation_id)
     assert deliveries, f"no event about {invitation_id}"
     first: dict[str, dict[str, Any]] = {}
