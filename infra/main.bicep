@@ -134,3 +134,5 @@ output B2C_REDIRECT_URI string = resources.outputs.b2cRedirectUri
 output ENTRA_ADMIN_CONSENT_REDIRECT_URI string = resources.outputs.entraAdminConsentRedirectUri
 output HEALTH_URL string = resources.outputs.healthUrl
 output ACS_SENDER_ADDRESS string = resources.outputs.acsSenderAddress
+// The deploy workflow subscribes the app to its delivery reports (Event Grid) once the code runs.
+output AZURE_ACS_RESOURCE_ID string = resources.outputs.acsResourceId

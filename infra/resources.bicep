@@ -509,3 +509,4 @@ output b2cRedirectUri string = '${baseUrl}/api/InviteUser/callback'
 output entraAdminConsentRedirectUri string = '${baseUrl}/api/AdminConsent/callback'
 output healthUrl string = '${baseUrl}/api/health'
 output acsSenderAddress string = senderAddress
+output acsResourceId string = communication.id

@@ -89,9 +89,19 @@ def test_deploy_signs_in_with_oidc_builds_the_package_deploys_and_smoke_tests() 
     publish = step_using(deploy, "deploy", "Azure/functions-action")["with"]
     assert publish["package"] in build["run"] and publish["remote-build"] is True
     assert publish["sku"] == "flexconsumption"
-    smoke = job["steps"][-1]
+    smoke = next(s for s in job["steps"] if "HEALTH_URL" in s.get("env", {}))
     assert smoke["env"]["HEALTH_URL"].endswith("/api/health")
     assert '"$status" = "200"' in smoke["run"] and "exit 1" in smoke["run"]
-    # Order: build, sign in, publish, smoke test.
+    # Last, once the app answers: the Event Grid subscription for ACS's delivery reports, to the
+    # route and function the app registers, with the function key masked in the log.
+    import function_app
+    from devhost import index
+
+    reports = next(f for f in index(function_app.app) if f.get_function_name() == "acs_delivery_reports")
+    subscribe = job["steps"][-1]
+    assert subscribe["env"]["REPORTS_URL"].endswith(f"/api/{getattr(reports.get_trigger(), 'route', None)}")
+    assert "--function-name acs_delivery_reports" in subscribe["run"] and '::add-mask::$key' in subscribe["run"]
+    assert "Microsoft.Communication.EmailDeliveryReportReceived" in subscribe["run"] and "${{" not in subscribe["run"]
+    # Order: build, sign in, publish, smoke test, subscribe.
     order = [names.index(n) for n in ("azure/login", "Azure/functions-action")]
-    assert job["steps"].index(build) < order[0] < order[1] < len(names) - 1
+    assert job["steps"].index(build) < order[0] < order[1] < job["steps"].index(smoke) < len(names) - 1
