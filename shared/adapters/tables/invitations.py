@@ -42,6 +42,12 @@ class Version:
     archived: int = 0  # archive rows holding its older events
     legacy_rows: bool = False  # per-event audit rows from before the History column
 
+    @property
+    def has_legacy_rows(self) -> bool:
+        """Whether older events are in per-event audit rows: a row from before the History column,
+        or one that started its History since."""
+        return self.legacy_rows or self.history is None
+
 
 Loaded = tuple[Invitation, Version]  # the invitation and what its next write must carry
 Read = tuple[Invitation, Version, list[AuditEvent]]  # ...and its audit trail, oldest first
@@ -137,7 +143,7 @@ class InvitationStore:
         archived). The trail starts with the `created` event the invitation's Data holds."""
         invitation, version = self.load(invitation_id)
         history = [] if invitation.creation is None else [invitation.creation]
-        if version.history is None or version.legacy_rows or version.archived:
+        if version.has_legacy_rows or version.archived:
             history.extend(self._audit_rows(invitation_id, version))
         history.extend(AuditEvent.model_validate(event) for event in json.loads(version.history or "[]"))
         return invitation, version, history
@@ -172,7 +178,7 @@ class InvitationStore:
         changed it since `version` was read (else ConcurrentUpdate); returns the new Version. One
         guarded update; a transaction only in the write that archives a full History."""
         # A row from before the History column: its first write starts one, its audit rows stay.
-        legacy_rows = version.legacy_rows or version.history is None
+        legacy_rows = version.has_legacy_rows
         history, archived = version.history or "[]", version.archived
         archive: dict[str, Any] | None = None
         if event is not None:
