@@ -1,21 +1,34 @@
-# The two commands of the README.
-.PHONY: run test bench
+# The two commands of the README (make run, make test), and the fast loop (make check).
+.PHONY: run test check bench guide mutation
+
+VENV := .venv/.installed
+
+$(VENV): requirements.txt requirements-dev.txt
+	python3 -m venv .venv
+	.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
 
 run:  ## install, start Azurite + local B2C + the function app on :7071, print a demo invitation
-	./scripts/bootstrap.sh
-	.venv/bin/python -m scripts.run_local
+	./tools/localstack/bootstrap.sh
+	.venv/bin/python -m tools.localstack.run_local
 
-test:  ## install (Chromium and the infra/workflow checkers included), type-check and run every test
-	./scripts/bootstrap.sh --browser --tools
-	.venv/bin/python -m mypy
+test:  ## install (Chromium and the infra/workflow checkers included), check, and run every test
+	./tools/localstack/bootstrap.sh --browser --tools
+	$(MAKE) --no-print-directory check
 	.venv/bin/python -m pytest
 
-bench:  ## measure latency and throughput of the main paths against the local stack
-	./scripts/bootstrap.sh
-	.venv/bin/python -m scripts.benchmark
+check: $(VENV)  ## the fast loop: lint, format, types, layer contracts, unit tests; starts no process
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/python -m mypy
+	.venv/bin/lint-imports
+	.venv/bin/python -m pytest tests/unit -q
 
-.PHONY: guide
+bench:  ## measure latency and throughput of the main paths against the local stack
+	./tools/localstack/bootstrap.sh
+	.venv/bin/python -m tools.bench.benchmark
+
 guide:  ## the customer guide in docs/guide/ (en, fr, de) from the browser journeys' screenshots
-	./scripts/bootstrap.sh --browser
+	./tools/localstack/bootstrap.sh --browser
 	.venv/bin/python -m pytest tests/test_guide_journeys.py -q
-	.venv/bin/python -m scripts.guide
+	.venv/bin/python -m tools.localstack.guide

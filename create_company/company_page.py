@@ -47,9 +47,7 @@ def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Loaded] | func.Ht
     return session, access.loaded
 
 
-def _form_page(
-    loaded: Loaded, session: InviteeSession, values: dict[str, str], errors: set[str], status: int
-) -> func.HttpResponse:
+def _form_page(loaded: Loaded, session: InviteeSession, values: dict[str, str], errors: set[str], status: int) -> func.HttpResponse:
     from shared.domain.models import CONTROL_CHARACTERS
     from shared.presentation import company_form
     from shared.presentation.countries import country_choices

@@ -28,7 +28,7 @@ class EventGridEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str
-    eventType: str  # noqa: N815 - the Event Grid schema's spelling
+    eventType: str
     subject: str = ""
     data: dict[str, Any]
 
@@ -43,7 +43,9 @@ def parse_events(req: func.HttpRequest) -> list[EventGridEvent]:
     try:
         return _BATCH.validate_python(json.loads(body or b"null"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValidationError):
-        raise Problem(400, "Not an Event Grid batch", "The body must be a JSON array of Event Grid events.", code="malformed-events") from None
+        raise Problem(
+            400, "Not an Event Grid batch", "The body must be a JSON array of Event Grid events.", code="malformed-events"
+        ) from None
 
 
 def delivery_report(event: EventGridEvent) -> DeliveryReport | None:

@@ -21,8 +21,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     body = {
         "status": "healthy" if report.healthy else "unhealthy",
         "checks": {
-            name: {"status": check.status, "detail": check.detail, "durationMs": check.duration_ms}
-            for name, check in report.checks.items()
+            name: {"status": check.status, "detail": check.detail, "durationMs": check.duration_ms} for name, check in report.checks.items()
         },
     }
     headers = {"Cache-Control": "no-store"}

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # The SDKs, stores and services are imported by the factories below, when the first request of the
 # process builds them: the function modules import this module, and indexing the app needs none of them.
 
+
 def credential(settings: Settings) -> TokenCredential:
     """The app's Azure identity, as the host reads an identity-based connection: with
     STORAGE__credential=managedidentity or STORAGE__clientId, the managed identity (the user-assigned

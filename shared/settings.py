@@ -37,9 +37,7 @@ class WelcomeLink(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        extra="ignore", frozen=True, hide_input_in_errors=True, env_ignore_empty=True, populate_by_name=True
-    )
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True, env_ignore_empty=True, populate_by_name=True)
 
     # Storage (Tables and Queues), named like a Functions host connection: either STORAGE, a
     # connection string, or STORAGE__tableServiceUri + STORAGE__queueServiceUri reached with

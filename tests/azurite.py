@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from scripts.stack import ROOT, azurite_connection_string, free_port
+from tools.localstack.stack import ROOT, azurite_connection_string, free_port
 
 
 class Azurite:
@@ -26,12 +26,27 @@ class Azurite:
     def __enter__(self) -> Azurite:
         log = (self.folder / "azurite.log").open("wb")
         self._process = subprocess.Popen(
-            [str(ROOT / "node_modules" / ".bin" / "azurite"), "--inMemoryPersistence", "--silent",
-             "--blobPort", str(free_port()),
-             "--tableHost", "127.0.0.1", "--tablePort", str(self.table_port),
-             "--queueHost", "127.0.0.1", "--queuePort", str(self.queue_port),
-             "--skipApiVersionCheck", "--disableTelemetry"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                str(ROOT / "tools" / "node_modules" / ".bin" / "azurite"),
+                "--inMemoryPersistence",
+                "--silent",
+                "--blobPort",
+                str(free_port()),
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                str(self.table_port),
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                str(self.queue_port),
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while not all(_listening(port) for port in (self.table_port, self.queue_port)):

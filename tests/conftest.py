@@ -15,13 +15,13 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 from playwright.sync_api import Browser, sync_playwright
 
-from scripts.run_local import RUN_APP_SETTINGS
-from scripts.stack import LocalStack, StackConfig
 from tests.azurite import Azurite
 from tests.fakes.acs_email_server import AcsEmailFake
 from tests.queues import EventLog, Queues
 from tests.storage import Stored
 from tests.support import Api, Outbox
+from tools.localstack.run_local import RUN_APP_SETTINGS
+from tools.localstack.stack import LocalStack, StackConfig
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -136,7 +136,7 @@ def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         # CI runs every test: a missing browser is a broken setup, never a reason to skip.
         pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: run `make test` (its `scripts/bootstrap.sh --browser` "
+            f"Chromium is not installed at {CHROMIUM}: run `make test` (its `tools/localstack/bootstrap.sh --browser` "
             "installs Debian's chromium package), or `sudo apt-get install chromium`",
             pytrace=False,
         )

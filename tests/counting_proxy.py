@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from scripts.stack import azurite_connection_string
+from tools.localstack.stack import azurite_connection_string
 
 Request = tuple[str, str]  # (table or queue name, kind), e.g. ("Invitations", "partition-query")
 _ENTITY = re.compile(r"^(?P<table>[^/(]+)\((?P<keys>[^)]*)\)$")
@@ -95,7 +95,7 @@ class CountingProxy:
         class Forward(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
             def forward(self) -> None:

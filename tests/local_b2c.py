@@ -1,4 +1,4 @@
-"""What the tests need to walk the local B2C's pages (idp/) like a customer: a password
+"""What the tests need to walk the local B2C's pages (tools/idp/) like a customer: a password
 that meets B2C's rules, and the verification code from the e-mail it writes to the outbox."""
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
 
-from scripts.stack import LocalStack
 from tests.support import eventually
+from tools.localstack.stack import LocalStack
 
 EVENTS = "invitation-events"
 COMPANY_CREATE = "company-create"

@@ -13,12 +13,12 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from scripts.stack import LocalStack
 from shared.adapters.tables import ADMIN_CONSENTS, COMPANIES, IDEMPOTENCY_KEYS, INVITATIONS, USERS
 from shared.adapters.tables.idempotency_keys import key_hash
 from shared.adapters.tables.invitations import INVITATION_ROW, audit_key
 from shared.domain.models import AuditEvent
 from tests.support import eventually
+from tools.localstack.stack import LocalStack
 
 
 def iso(moment: datetime) -> str:
@@ -77,9 +77,7 @@ class Stored:
 
     def rows_for_email(self, address: str) -> list[dict[str, Any]]:
         return list(
-            self.table(INVITATIONS).query_entities(
-                "RowKey eq 'invitation' and EmailLower eq @email", parameters={"email": address.lower()}
-            )
+            self.table(INVITATIONS).query_entities("RowKey eq 'invitation' and EmailLower eq @email", parameters={"email": address.lower()})
         )
 
     def queued_emails(self) -> int:
@@ -149,4 +147,3 @@ class Stored:
             return list(self.table(ADMIN_CONSENTS).query_entities("PartitionKey eq @pk", parameters={"pk": tenant}))
         except ResourceNotFoundError:
             return []
-

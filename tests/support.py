@@ -15,11 +15,10 @@ from typing import Any, TypeVar
 
 import requests
 
-from scripts.run_local import DEMO_INVITATION
-from scripts.stack import STAFF_API_AUDIENCE, STAFF_TENANT_ID, LocalStack
+from tools.localstack.run_local import DEMO_INVITATION
+from tools.localstack.stack import STAFF_API_AUDIENCE, STAFF_TENANT_ID, LocalStack
 
-
-# The local IdP's staff tenant (idp/staff.mjs): a staff user with the app role Invitations.Manage.
+# The local IdP's staff tenant (tools/idp/staff.mjs): a staff user with the app role Invitations.Manage.
 STAFF_ADMIN = "staff.admin@rconnect.example"
 STAFF_PASSWORD = "Staff-local-password-1"
 
@@ -47,7 +46,7 @@ def unique_email(prefix: str = "anna", domain: str = "contoso.example") -> str:
 
 
 def tenant_guid(domain: str) -> str:
-    """The local IdP's deterministic tenant id of a domain (see idp/server.mjs)."""
+    """The local IdP's deterministic tenant id of a domain (see tools/idp/server.mjs)."""
     return str(uuid.UUID(hashlib.sha256(f"tenant:{domain.lower()}".encode()).hexdigest()[:32]))
 
 
@@ -128,16 +127,16 @@ class Outbox:
 def staff_token(stack: LocalStack, **form: str) -> str:
     """An access token for the staff API from the local IdP's staff tenant."""
     form.setdefault("scope", f"{STAFF_API_AUDIENCE}/.default")
-    response = requests.post(
-        f"{stack.idp_url}/{STAFF_TENANT_ID}/oauth2/v2.0/token", data=form, verify=str(stack.ca_bundle), timeout=30
-    )
+    response = requests.post(f"{stack.idp_url}/{STAFF_TENANT_ID}/oauth2/v2.0/token", data=form, verify=str(stack.ca_bundle), timeout=30)
     assert response.status_code == 200, response.text
     access_token: str = response.json()["access_token"]
     return access_token
 
 
 def user_token(stack: LocalStack, username: str = STAFF_ADMIN, **form: str) -> str:
-    return staff_token(stack, grant_type="password", client_id="rconnect-staff-cli-local", username=username, password=STAFF_PASSWORD, **form)
+    return staff_token(
+        stack, grant_type="password", client_id="rconnect-staff-cli-local", username=username, password=STAFF_PASSWORD, **form
+    )
 
 
 def app_token(stack: LocalStack, client_id: str, secret: str) -> str:

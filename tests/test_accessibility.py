@@ -28,7 +28,7 @@ from tests.test_journey_browser import (
     sign_in_with_work_account,
 )
 
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parent.parent / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 
 # WCAG 2.x contrast ratio of an element's text colour against its own background colour.
 CONTRAST = """selector => {
@@ -43,9 +43,7 @@ CONTRAST = """selector => {
 
 def new_page(browser: Browser, locale: str = "en-GB") -> Page:
     # bypass_csp: the pages allow only their own nonce'd script, and axe-core is injected from outside.
-    context = browser.new_context(
-        ignore_https_errors=True, bypass_csp=True, locale=locale, viewport={"width": 1100, "height": 1300}
-    )
+    context = browser.new_context(ignore_https_errors=True, bypass_csp=True, locale=locale, viewport={"width": 1100, "height": 1300})
     context.set_default_timeout(TIMEOUT_MS)
     return context.new_page()
 
@@ -59,7 +57,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:
     if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run ./scripts/bootstrap.sh (npm ci installs axe-core)", pytrace=False)
+        pytest.fail(f"{AXE} is missing: run ./tools/localstack/bootstrap.sh (npm ci installs axe-core)", pytrace=False)
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
     return [
@@ -171,9 +169,7 @@ def test_grey_button_stays_focusable_and_leads_to_the_first_invalid_field(
     assert stored.invitation(invitation["id"])["Status"] == "completed"
 
 
-def test_on_a_phone_the_reason_is_on_screen_with_the_grey_button(
-    stack: Any, api: Any, outbox: Any, page: Page
-) -> None:
+def test_on_a_phone_the_reason_is_on_screen_with_the_grey_button(stack: Any, api: Any, outbox: Any, page: Page) -> None:
     company_page(api, outbox, page, stack)
     page.set_viewport_size({"width": 390, "height": 844})
     page.fill("#name", "")  # the first field, far above the button on a phone
@@ -188,9 +184,7 @@ def test_on_a_phone_the_reason_is_on_screen_with_the_grey_button(
     assert_accessible(page)
 
 
-def test_server_refusal_shows_the_same_summary_beside_the_button(
-    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored
-) -> None:
+def test_server_refusal_shows_the_same_summary_beside_the_button(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     invitation = company_page(api, outbox, page, stack)
     # Post an invalid form past the page's own checks: a copy of the form has none of its listeners.
     page.evaluate(

@@ -14,10 +14,10 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
-from scripts.stack import LocalStack
 from tests.storage import Stored
 from tests.support import Api, tenant_guid
 from tests.test_invitee_pages import TIMEOUT, assert_html_page, page_kind
+from tools.localstack.stack import LocalStack
 
 
 def consent_state(stack: LocalStack, invitation_id: str, tenant: str) -> str:

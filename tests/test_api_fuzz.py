@@ -26,11 +26,11 @@ from schemathesis.checks import (
 )
 from schemathesis.specs.openapi.checks import ignored_auth
 
-from scripts.stack import LocalStack
 from shared.adapters.queue_names import INVITATION_BATCH
 from tests.queues import Queues
 from tests.support import Api
 from tests.test_invitation_batches import completed
+from tools.localstack.stack import LocalStack
 
 STAFF_OPERATIONS = {
     ("post", "/invitations"),

@@ -19,12 +19,12 @@ import pytest
 import requests
 from azure.data.tables import UpdateMode
 
-from scripts.stack import LocalStack
 from shared.adapters.tables import INVITATIONS
 from shared.adapters.tables.invitations import HISTORY_LIMIT, INVITATION_ROW, audit_key
 from shared.domain.models import AuditEvent, InvitationStatus
 from tests.storage import Stored
 from tests.support import Api
+from tools.localstack.stack import LocalStack
 
 
 def actions(view: dict[str, Any]) -> list[str]:
@@ -38,8 +38,16 @@ def partition(stored: Stored, invitation_id: str) -> dict[str, dict[str, Any]]:
 def filler(count: int, start: datetime) -> list[dict[str, Any]]:
     """`count` stored audit events (a long life of resends), one second apart."""
     return [
-        json.loads(AuditEvent(at=start + timedelta(seconds=n), action="email-resent", actor=f"staff-{n}@rconnect.example",
-                              from_status=InvitationStatus.PENDING, to_status=InvitationStatus.PENDING, detail=f"attempt {n}").model_dump_json())
+        json.loads(
+            AuditEvent(
+                at=start + timedelta(seconds=n),
+                action="email-resent",
+                actor=f"staff-{n}@rconnect.example",
+                from_status=InvitationStatus.PENDING,
+                to_status=InvitationStatus.PENDING,
+                detail=f"attempt {n}",
+            ).model_dump_json()
+        )
         for n in range(count)
     ]
 
@@ -87,7 +95,9 @@ def test_a_trail_from_before_the_history_column_reads_whole_and_grows_in_the_row
     entity["Data"] = json.dumps(data)
     table.update_entity(entity, mode=UpdateMode.REPLACE)
     for event in events:
-        table.create_entity({"PartitionKey": invitation_id, "RowKey": audit_key(AuditEvent.model_validate(event)), "Data": json.dumps(event)})
+        table.create_entity(
+            {"PartitionKey": invitation_id, "RowKey": audit_key(AuditEvent.model_validate(event)), "Data": json.dumps(event)}
+        )
 
     assert api.invitation(invitation_id)["history"] == before["history"]
     revoked = api.post(f"/invitations/{invitation_id}/revoke")
@@ -129,8 +139,11 @@ def test_racing_writes_archive_a_full_history_once(stack: LocalStack, api: Api, 
     def race(n: int) -> requests.Response:
         start.wait(timeout=10)
         action = "revoke" if n % 2 else "resend"
-        return requests.post(f"{stack.base_url}/api/invitations/{invitation_id}/{action}",
-                             headers={"x-functions-key": stack.config.functions_key}, timeout=30)
+        return requests.post(
+            f"{stack.base_url}/api/invitations/{invitation_id}/{action}",
+            headers={"x-functions-key": stack.config.functions_key},
+            timeout=30,
+        )
 
     with ThreadPoolExecutor(workers) as pool:
         responses = list(pool.map(race, range(workers)))
@@ -143,7 +156,7 @@ def test_racing_writes_archive_a_full_history_once(stack: LocalStack, api: Api, 
     view = api.email_settled(invitation_id)  # a resend that won is sent (or skipped, revoked) first
     # The trail before the race, then what the race wrote: one revoke, at most one resend, each once.
     assert view["history"][: len(history_before)] == history_before
-    raced = actions(view)[len(history_before):]
+    raced = actions(view)[len(history_before) :]
     assert raced.count("revoked") == 1 and raced.count("email-resent") <= 1
     assert set(raced) <= {"revoked", "email-resent", "email-sent", "email-failed"}, raced
     assert [event["action"] for event in stored.audit(invitation_id)] == actions(view)

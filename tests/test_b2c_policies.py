@@ -88,10 +88,15 @@ def test_work_accounts_email_comes_only_from_verified_claims(policies: dict[str,
     assert mapped["xms_edov"] == "emailDomainOwnerVerified" and mapped["upn"] == "entraUpn"
     assert mapped["iss"] == "identityProvider"
     # The step that copies entraEmail to email runs only when xms_edov is True.
-    step = next(s for s in extensions.iterfind(".//p:OrchestrationStep", NS)
-                if s.find(".//p:ClaimsExchange[@TechnicalProfileReferenceId='WorkAccount-EmailFromVerifiedEmail']", NS) is not None)
-    conditions = [[v.text for v in p.iterfind("p:Value", NS)] + [p.get("Type"), p.get("ExecuteActionsIf")]
-                  for p in step.iterfind(".//p:Precondition", NS)]
+    step = next(
+        s
+        for s in extensions.iterfind(".//p:OrchestrationStep", NS)
+        if s.find(".//p:ClaimsExchange[@TechnicalProfileReferenceId='WorkAccount-EmailFromVerifiedEmail']", NS) is not None
+    )
+    conditions = [
+        [v.text for v in p.iterfind("p:Value", NS)] + [p.get("Type"), p.get("ExecuteActionsIf")]
+        for p in step.iterfind(".//p:Precondition", NS)
+    ]
     assert ["emailDomainOwnerVerified", "True", "ClaimEquals", "false"] in conditions
 
 
@@ -102,12 +107,28 @@ def test_relying_party_issues_the_claims_the_app_reads(policies: dict[str, ET.El
     assert claims["tfp"].get("AlwaysUseDefaultValue") == "true"
     # The two token shapes, as the app's own reader sees them.
     object_id, tenant = str(uuid.uuid4()), str(uuid.uuid4())
-    local = user_from_claims({"sub": object_id, "oid": object_id, "name": "Anna", "emails": ["anna@contoso.example"],
-                              "idp": "LocalAccount", "tfp": "B2C_1A_SIGNUP_SIGNIN"})
+    local = user_from_claims(
+        {
+            "sub": object_id,
+            "oid": object_id,
+            "name": "Anna",
+            "emails": ["anna@contoso.example"],
+            "idp": "LocalAccount",
+            "tfp": "B2C_1A_SIGNUP_SIGNIN",
+        }
+    )
     assert (local.account_type, local.email, local.object_id) == ("local", "anna@contoso.example", object_id)
-    work = user_from_claims({"sub": object_id, "oid": object_id, "name": "Ben", "email": "ben@fabrikam.example",
-                             "upn": "ben@fabrikam.example", "idp": f"https://login.microsoftonline.com/{tenant}/v2.0",
-                             "tfp": "B2C_1A_SIGNUP_SIGNIN"})
+    work = user_from_claims(
+        {
+            "sub": object_id,
+            "oid": object_id,
+            "name": "Ben",
+            "email": "ben@fabrikam.example",
+            "upn": "ben@fabrikam.example",
+            "idp": f"https://login.microsoftonline.com/{tenant}/v2.0",
+            "tfp": "B2C_1A_SIGNUP_SIGNIN",
+        }
+    )
     assert (work.account_type, work.email, work.home_tenant_id) == ("work", "ben@fabrikam.example", tenant)
 
 

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 import requests
 
-from scripts.stack import LocalStack
 from tests.storage import Stored
 from tests.support import Api, Outbox, invitation_body, unique_email
 from tests.test_invitations_api import pointers, problem, snapshot
 from tests.test_invitee_pages import TIMEOUT, Invitee, assert_html_page, form_of, page_kind
+from tools.localstack.stack import LocalStack
 
 # Characters no text field may hold: C0 controls (line breaks included), DEL, C1 controls, and the
 # bidi embeddings/overrides/isolates that make a name display as something else ("Trojan Source").
@@ -139,9 +139,7 @@ JSON_ODDITIES: dict[str, Callable[[], bytes]] = {
 
 
 @pytest.mark.parametrize("case", list(JSON_ODDITIES))
-def test_json_oddities_are_400_or_422_never_500_and_nothing_happens(
-    api: Api, unchanged: Callable[[], None], case: str
-) -> None:
+def test_json_oddities_are_400_or_422_never_500_and_nothing_happens(api: Api, unchanged: Callable[[], None], case: str) -> None:
     response = api.post("/invitations", data=JSON_ODDITIES[case](), headers={"Content-Type": "application/json"})
     assert response.status_code in (400, 422), (response.status_code, response.text[:500])
     problem(response, response.status_code)
@@ -172,9 +170,7 @@ def test_control_and_bidi_characters_in_api_text_fields_are_a_field_error(
 
 
 @pytest.mark.parametrize("name", ["NUL", "ESC", "DEL", "NEL (C1)", "CSI (C1)", "RLO", "RLI", "TAB"])
-def test_control_and_bidi_characters_in_the_message_are_a_field_error(
-    api: Api, unchanged: Callable[[], None], name: str
-) -> None:
+def test_control_and_bidi_characters_in_the_message_are_a_field_error(api: Api, unchanged: Callable[[], None], name: str) -> None:
     response = api.post("/invitations", json=invitation_body(message=f"Welcome{FORBIDDEN[name]}aboard"))
     assert "/message" in pointers(problem(response, 422, "validation-error"))
     unchanged()
@@ -186,18 +182,14 @@ def test_the_message_keeps_its_line_breaks(api: Api, stored: Stored) -> None:
 
 
 @pytest.mark.parametrize("name", ["NUL", "LF", "RLO", "DEL"])
-def test_control_and_bidi_characters_in_the_email_address_are_a_field_error(
-    api: Api, unchanged: Callable[[], None], name: str
-) -> None:
+def test_control_and_bidi_characters_in_the_email_address_are_a_field_error(api: Api, unchanged: Callable[[], None], name: str) -> None:
     address = unique_email().replace("@", f"{FORBIDDEN[name]}x@")
     response = api.post("/invitations", json=invitation_body(invitee={"email": address, "displayName": "Anna"}))
     assert "/invitee/email" in pointers(problem(response, 422, "validation-error"))
     unchanged()
 
 
-def test_control_and_bidi_characters_in_the_company_form_are_field_errors(
-    api: Api, stack: LocalStack, stored: Stored
-) -> None:
+def test_control_and_bidi_characters_in_the_company_form_are_field_errors(api: Api, stack: LocalStack, stored: Stored) -> None:
     invitee = Invitee(stack, api.invite())
     assert invitee.sign_in().status_code == 302
     values = invitee.company_form()

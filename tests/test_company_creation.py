@@ -11,14 +11,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 
-from scripts.stack import LocalStack
 from shared.adapters.tables import COMPANIES, INVITATIONS
 from tests.queues import COMPANY_CREATE, EventLog, Queues
 from tests.storage import Stored, iso
@@ -34,6 +33,7 @@ from tests.test_invitee_pages import (  # noqa: F401  (invite is a fixture)
     signed_in,
     text_of,
 )
+from tools.localstack.stack import LocalStack
 
 ROUNDS = 10
 SUBMITS, REVOKES, RESETS = 4, 3, 3  # per round, all released at once
@@ -81,8 +81,14 @@ def complete_without_message(stored: Stored, invitation_id: str, company_id: str
     data = stored.invitation(invitation_id)["data"]
     now = iso(datetime.now(UTC))
     completion = {
-        "company_id": company_id, "company": data["company"], "contact_name": "Anna Keller", "account": data["accepted_by"],
-        "completed_at": now, "status": "pending", "error": None, "updated_at": now,
+        "company_id": company_id,
+        "company": data["company"],
+        "contact_name": "Anna Keller",
+        "account": data["accepted_by"],
+        "completed_at": now,
+        "status": "pending",
+        "error": None,
+        "updated_at": now,
     }
     stored.rewrite(invitation_id, status="completed", completed_at=now, company_id=company_id, completion=completion)
 

@@ -13,13 +13,26 @@ from pathlib import Path
 
 import pytest
 
-from scripts.package_app import ROOT, CoreToolsIgnore, build_zip, candidate_files
+from tools.localstack.package_app import ROOT, CoreToolsIgnore, build_zip, candidate_files
 
 APP_FILES = {"function_app.py", "host.json", "requirements.txt"}
 # Never in the package, whatever the .funcignore becomes.
 FORBIDDEN_TOP_LEVEL = {
-    ".venv", ".venv-tools", "node_modules", ".local", ".git", ".github", ".ci", "tests", "devhost", "idp",
-    "scripts", "infra", "docs", "test-artifacts", "dist", "local.settings.json", "local.settings.json.example",
+    ".venv",
+    ".venv-tools",
+    "node_modules",
+    ".local",
+    ".git",
+    ".github",
+    ".ci",
+    "tests",
+    "tools",
+    "infra",
+    "docs",
+    "test-artifacts",
+    "dist",
+    "local.settings.json",
+    "local.settings.json.example",
 }
 FORBIDDEN_SUFFIXES = (".pem", ".key", ".pyc", ".eml")
 
@@ -58,11 +71,26 @@ def test_core_tools_ignore_port_matches_core_tools_own_unit_tests() -> None:
         "# comment\nnode_modules\n*.log\nnonexistent\n!/nonexistent/foo\n/baz\nfoo/*.wat\n/test1\ntest2\n"
         "othernonexistent/**/what\n!/othernonexistent/**/what/foo\n*.swp\n"
     )
-    for accepted in ("test/index.js", "wat/test/index.js", "/othernonexistent/blah/adsasd/whatads",
-                     "/othernonexistent/blah/adsasd/what/foo", "test1File.wat", "nonexistent/foo", "nonexistent/foo/wat"):
+    for accepted in (
+        "test/index.js",
+        "wat/test/index.js",
+        "/othernonexistent/blah/adsasd/whatads",
+        "/othernonexistent/blah/adsasd/what/foo",
+        "test1File.wat",
+        "nonexistent/foo",
+        "nonexistent/foo/wat",
+    ):
         assert parser.accepts(accepted), accepted
-    for denied in ("test2", "test.swp", "node_modules/what.js", "foo/bar.wat", "othernonexistent/blah/what",
-                   "nonexistent", "nonexistent/bar", "test1"):
+    for denied in (
+        "test2",
+        "test.swp",
+        "node_modules/what.js",
+        "foo/bar.wat",
+        "othernonexistent/blah/what",
+        "nonexistent",
+        "nonexistent/bar",
+        "test1",
+    ):
         assert not parser.accepts(denied), denied
     assert CoreToolsIgnore("node_modules").accepts("test/index.js")
     assert not CoreToolsIgnore("node_modules").accepts("node_modules")
@@ -71,7 +99,7 @@ def test_core_tools_ignore_port_matches_core_tools_own_unit_tests() -> None:
 def test_package_holds_the_app_and_nothing_else(package: tuple[Path, list[str]]) -> None:
     _, names = package
     top_level = {name.split("/")[0] for name in names}
-    assert APP_FILES <= top_level
+    assert top_level >= APP_FILES
     assert not top_level & FORBIDDEN_TOP_LEVEL
     assert not [n for n in names if n.endswith(FORBIDDEN_SUFFIXES) or "__pycache__" in n or "/fakes/" in n]
     # Everything else at the top is a Python package (checked below to be one the app imports).
@@ -87,8 +115,12 @@ def test_git_reads_the_funcignore_the_same_way(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=env)
     (tmp_path / ".git" / "info" / "exclude").write_text((ROOT / ".funcignore").read_text(encoding="utf-8"))
     result = subprocess.run(
-        ["git", "check-ignore", "--no-index", "--stdin", "-z"], cwd=tmp_path, env=env,
-        input="\0".join(walked).encode(), capture_output=True, check=False,
+        ["git", "check-ignore", "--no-index", "--stdin", "-z"],
+        cwd=tmp_path,
+        env=env,
+        input="\0".join(walked).encode(),
+        capture_output=True,
+        check=False,
     )
     assert result.returncode in (0, 1), result.stderr
     git_ignored = set(filter(None, result.stdout.decode().split("\0")))
@@ -103,18 +135,29 @@ def test_app_imports_and_indexes_from_the_package_in_a_clean_venv(package: tuple
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", "-r", str(app_dir / "requirements.txt")],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "-r",
+            str(app_dir / "requirements.txt"),
+        ],
         check=True,
     )
     # -I: no user site, no PYTHONPATH, not the repository's folder; only the venv and the package.
     env = {"PATH": os.environ["PATH"], "HOME": str(folder)}
-    probe = subprocess.run([str(python), "-I", "-c", PROBE, str(app_dir)], cwd=app_dir, env=env,
-                           capture_output=True, text=True, check=False)
+    probe = subprocess.run(
+        [str(python), "-I", "-c", PROBE, str(app_dir)], cwd=app_dir, env=env, capture_output=True, text=True, check=False
+    )
     assert probe.returncode == 0, probe.stderr
     report = json.loads(probe.stdout.strip().splitlines()[-1])
 
     import function_app  # the same app, from the repository, with the development venv
-    from devhost import index  # indexed once per process
+    from tools.devhost import index  # indexed once per process
 
     assert report["functions"] == sorted(str(f.get_function_name()) for f in index(function_app.app))
     assert report["functions"]

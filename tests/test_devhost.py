@@ -7,10 +7,10 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import textwrap
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +18,8 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 import requests
-from devhost import HostConfig, create_http_server, create_wsgi_app, index
+
+from tools.devhost import HostConfig, create_http_server, create_wsgi_app, index
 
 KEY = "test-functions-key"
 GUID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -237,7 +238,7 @@ def test_cli_serves_app_with_host_json_prefix_and_generated_key(tmp_path: Path) 
     )
     env = {k: v for k, v in os.environ.items() if k != "FUNCTIONS_KEY"} | {"PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "devhost", "--app", "myapp:app", "--port", "0"],
+        [sys.executable, "-m", "tools.devhost", "--app", "myapp:app", "--port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

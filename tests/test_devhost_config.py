@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from devhost.connections import queue_service
-from devhost.hostconfig import HostConfig, QueueOptions, parse_timespan
-from devhost.timers import parse_schedule
+from tools.devhost.connections import queue_service
+from tools.devhost.hostconfig import HostConfig, QueueOptions, parse_timespan
+from tools.devhost.timers import parse_schedule
 
 WEDNESDAY = datetime(2026, 11, 25, 12, 3, 10, 500000, tzinfo=UTC)
 
@@ -36,8 +36,20 @@ def test_ncrontab_next_occurrence(schedule: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize(
     "schedule",
-    ["60 * * * * *", "* * 24 * * *", "0 0 0 0 * *", "* * * * 13 *", "* * * * * 7", "*/0 * * * * *", "5-1 * * * * *",
-     "* * * * * * *", "0 0 0 30 2 *", "0 0 0 * Foo *", "every minute", "00:00:00"],
+    [
+        "60 * * * * *",
+        "* * 24 * * *",
+        "0 0 0 0 * *",
+        "* * * * 13 *",
+        "* * * * * 7",
+        "*/0 * * * * *",
+        "5-1 * * * * *",
+        "* * * * * * *",
+        "0 0 0 30 2 *",
+        "0 0 0 * Foo *",
+        "every minute",
+        "00:00:00",
+    ],
 )
 def test_bad_schedules_are_refused(schedule: str) -> None:
     with pytest.raises(ValueError):
@@ -54,7 +66,9 @@ def test_timespan_schedule_and_values() -> None:
 
 def test_queue_defaults_are_the_hosts(tmp_path: Path) -> None:
     options = HostConfig.load(tmp_path / "host.json", {}).queues
-    assert options == QueueOptions(batch_size=16, max_polling_interval=60.0, visibility_timeout=0.0, max_dequeue_count=5, message_encoding="base64")
+    assert options == QueueOptions(
+        batch_size=16, max_polling_interval=60.0, visibility_timeout=0.0, max_dequeue_count=5, message_encoding="base64"
+    )
     assert options.batch_threshold > 0
 
 
@@ -84,7 +98,10 @@ def test_connection_settings_resolve_like_the_host() -> None:
     assert queue_service("Jobs", {"AzureWebJobsJobs": connection, "Jobs": "UseDevelopmentStorage=true"}).account_name == "prod"
     assert queue_service(None, {"AzureWebJobsStorage": connection}).account_name == "prod"
     identity = queue_service("STORAGE", {"STORAGE__queueServiceUri": "https://prod.queue.core.windows.net"})
-    assert (identity.url.rstrip("/"), type(identity.credential).__name__) == ("https://prod.queue.core.windows.net", "DefaultAzureCredential")
+    assert (identity.url.rstrip("/"), type(identity.credential).__name__) == (
+        "https://prod.queue.core.windows.net",
+        "DefaultAzureCredential",
+    )
     assert queue_service("S", {"S__accountName": "prod"}).url.rstrip("/") == "https://prod.queue.core.windows.net"
     with pytest.raises(SystemExit, match="STORAGE__queueServiceUri"):
         queue_service("STORAGE", {})

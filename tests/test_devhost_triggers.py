@@ -27,8 +27,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.queue import QueueClient
 
-from scripts.stack import LocalStack, StackConfig
 from tests.support import eventually
+from tools.localstack.stack import LocalStack, StackConfig
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_DEQUEUE_COUNT = 3  # tests/apps/host.json
@@ -72,12 +72,16 @@ def dev_host(stack: LocalStack, tmp_path: Path, **settings: str) -> Iterator[Dev
     log = tmp_path / f"devhost-{suffix}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--app", "tests.apps.triggers_app:app", "--port", "0"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "tools.devhost", "--app", "tests.apps.triggers_app:app", "--port", "0"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     try:
         ready = eventually(
-            lambda: process.poll() is None and re.search(r"Dev host ready on (\S+)", log.read_text()) or process.poll() is not None,
+            lambda: (process.poll() is None and re.search(r"Dev host ready on (\S+)", log.read_text())) or process.poll() is not None,
             "the dev host starts",
         )
         assert isinstance(ready, re.Match), log.read_text()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import scripts.guide as guide
-from scripts.guide import DOCS, GUIDE_LANGUAGES, LABEL, LABELS, PLACEHOLDER, STEPS, TEMPLATES, image, label, render
+import tools.localstack.guide as guide
 from shared.presentation.i18n import catalog
+from tools.localstack.guide import DOCS, GUIDE_LANGUAGES, LABEL, LABELS, PLACEHOLDER, STEPS, TEMPLATES, image, label, render
 
 _IMAGE = re.compile(r"!\[[^\]]+\]\(([^)]+)\)")
 

@@ -1,6 +1,6 @@
 """The customer guide's two journeys in English, French and German, in headless Chromium, with a
 screenshot of every step the guide shows (JPEG, 1000 px wide) in test-artifacts/guide/{language}/.
-`make guide` runs these and turns the screenshots into docs/guide/ (scripts/guide.py)."""
+`make guide` runs these and turns the screenshots into docs/guide/ (tools/localstack/guide.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from scripts.guide import GUIDE_LANGUAGES, STEPS, label
 from tests.local_b2c import STRONG_PASSWORD, verification_code
 from tests.test_journey_browser import TIMEOUT_MS, link_from_outbox
+from tools.localstack.guide import GUIDE_LANGUAGES, STEPS, label
 
 WIDTH = 1000
 
@@ -33,7 +33,7 @@ def page(browser: Browser, language: str) -> Iterator[Page]:
 
 
 class Shots:
-    """Screenshots named after the guide's steps (scripts.guide.STEPS), one folder per language."""
+    """Screenshots named after the guide's steps (tools.localstack.guide.STEPS), one folder per language."""
 
     def __init__(self, page: Page, folder: Path) -> None:
         self.page, self.folder = page, folder
@@ -92,9 +92,7 @@ def test_case1_work_account(stack: Any, api: Any, outbox: Any, page: Page, artif
     company_page_then_welcome(page, stack, shot, "case1", language)
 
 
-def test_case2_new_account_with_a_verification_code(
-    stack: Any, api: Any, outbox: Any, page: Page, artifacts: Path, language: str
-) -> None:
+def test_case2_new_account_with_a_verification_code(stack: Any, api: Any, outbox: Any, page: Page, artifacts: Path, language: str) -> None:
     shot = Shots(page, artifacts / "guide" / language)
     invitation = open_the_invitation(api, outbox, page, shot, "case2", language)
     email = invitation["invitee"]["email"]

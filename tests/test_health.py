@@ -2,7 +2,7 @@
 
 import requests
 
-from scripts.stack import AZURITE_ACCOUNT_KEY, LocalStack
+from tools.localstack.stack import AZURITE_ACCOUNT_KEY, LocalStack
 
 
 def test_health_is_anonymous_and_healthy_on_the_local_stack(stack: LocalStack) -> None:

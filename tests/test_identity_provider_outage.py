@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.stack import LocalStack, StackConfig, free_port
 from tests.support import Api
+from tools.localstack.stack import LocalStack, StackConfig, free_port
 
 
 @pytest.fixture(scope="module")

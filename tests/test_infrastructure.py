@@ -131,9 +131,15 @@ def test_identity_holds_the_roles_the_app_needs(resources: dict[str, Any]) -> No
         and "condition" not in r["config"]
         and "identity" in json.dumps(r["config"]["properties"]["principalId"])
     }
-    for role in ("storageBlobDataOwner", "storageTableDataContributor", "storageQueueDataContributor",
-                 "storageQueueDataMessageProcessor", "storageQueueDataMessageSender", "monitoringMetricsPublisher",
-                 "keyVaultSecretsUser"):
+    for role in (
+        "storageBlobDataOwner",
+        "storageTableDataContributor",
+        "storageQueueDataContributor",
+        "storageQueueDataMessageProcessor",
+        "storageQueueDataMessageSender",
+        "monitoringMetricsPublisher",
+        "keyVaultSecretsUser",
+    ):
         assert any(f'"{role}"' in a for a in assigned), role
     assert any("emailSenderRole" in a for a in assigned)
     assert resources["appInsights"]["config"]["properties"]["DisableLocalAuth"] is True
@@ -151,7 +157,7 @@ def test_function_app_is_flex_consumption_python_311_with_the_identity(resources
 
 def test_outputs_name_the_urls_to_register(bicep: dict[str, Any]) -> None:
     import function_app
-    from devhost import index
+    from tools.devhost import index
 
     routes = {str(getattr(f.get_trigger(), "route", None)) for f in index(function_app.app)}
     outputs = bicep["infra/resources.bicep"]["outputs"]
@@ -174,8 +180,10 @@ def test_azd_supplies_every_parameter_without_a_default(bicep: dict[str, Any]) -
     supplied = set(json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"])
     assert supplied <= set(parameters)
     generated = {
-        name for name, p in parameters.items()
-        for d in p["decorators"] if d["type"] == "metadata" and d["argument"].get("azd", {}).get("type") == "generate"
+        name
+        for name, p in parameters.items()
+        for d in p["decorators"]
+        if d["type"] == "metadata" and d["argument"].get("azd", {}).get("type") == "generate"
     }
     assert generated == {"sessionSecret"}
     length = next(d["argument"]["azd"]["config"]["length"] for d in parameters["sessionSecret"]["decorators"] if d["type"] == "metadata")

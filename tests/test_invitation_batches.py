@@ -12,7 +12,6 @@ from typing import Any
 
 from azure.data.tables import UpdateMode
 
-from scripts.stack import LocalStack
 from shared.adapters.queue_names import INVITATION_BATCH
 from shared.adapters.tables import BATCHES
 from shared.adapters.tables.batches import HEADER_ROW, row_key
@@ -20,6 +19,7 @@ from shared.domain.batches import CHUNK_ROWS, TRANSACTION_ROWS, row_invitation_i
 from tests.queues import Queues
 from tests.storage import Stored
 from tests.support import Api, Outbox, eventually, invitation_body, unique_email
+from tools.localstack.stack import LocalStack
 from web.batch_body import csv_columns
 
 BATCH_SECONDS = 300.0  # 1,000 invitations, each with its e-mail queued, on a shared 2-core machine

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from scripts.stack import LocalStack
 from tests.fakes.acs_email_server import AcsEmailFake
 from tests.storage import Stored
 from tests.support import Api, invitation_body, unique_email
+from tools.localstack.stack import LocalStack
 
 SENDER = "DoNotReply@mail.rconnect.example"  # what the acs_stack fixture configures
 ACS_ATTEMPTS_PER_SEND = 3  # one try and the ACS client's two retries, per delivery of the queue message
@@ -30,15 +30,10 @@ def healthy_fake(acs_fake: AcsEmailFake) -> Iterator[None]:
 
 
 def posted_to(fake: AcsEmailFake, address: str) -> list[dict[str, Any]]:
-    return [
-        message for message in fake.messages
-        if any(to["address"].lower() == address.lower() for to in message["recipients"]["to"])
-    ]
+    return [message for message in fake.messages if any(to["address"].lower() == address.lower() for to in message["recipients"]["to"])]
 
 
-def test_an_invitation_is_delivered_through_acs(
-    acs_api: Api, acs_stack: LocalStack, acs_fake: AcsEmailFake, acs_stored: Stored
-) -> None:
+def test_an_invitation_is_delivered_through_acs(acs_api: Api, acs_stack: LocalStack, acs_fake: AcsEmailFake, acs_stored: Stored) -> None:
     address = unique_email()
     unauthorized = acs_fake.unauthorized
     created = acs_api.invite(invitee={"email": address, "displayName": "Anna Keller"})
@@ -99,6 +94,4 @@ def test_a_failing_acs_ends_in_a_stored_failed_email_that_resend_delivers(
     assert created["inviteRedeemUrl"] in message["content"]["plainText"]
     data = acs_stored.invitation(created["id"])["data"]
     assert data["email"]["status"] == "sent" and data["email"]["attempt"] == 2 and data["email"]["error"] is None
-    assert [event["action"] for event in acs_stored.audit(created["id"])] == [
-        "created", "email-failed", "email-resent", "email-sent"
-    ]
+    assert [event["action"] for event in acs_stored.audit(created["id"])] == ["created", "email-failed", "email-resent", "email-sent"]

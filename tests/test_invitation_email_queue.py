@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import pytest
 import requests
 
-from scripts.stack import LocalStack
 from tests.fakes.acs_email_server import AcsEmailFake
 from tests.storage import Stored
 from tests.support import Api, Outbox, eventually, invitation_body, unique_email
 from tests.test_invitations_api import problem
+from tools.localstack.stack import LocalStack
 
 FINAL_STATES = {"Delivered": "delivered", "Bounced": "bounced", "Suppressed": "suppressed", "Failed": "failed"}
 
@@ -54,9 +54,7 @@ def sends_in_history(invitation: dict[str, Any]) -> list[str]:
     return [event["sendId"] for event in invitation["history"] if event["action"] in ("created", "email-resent")]
 
 
-def test_create_answers_queued_and_the_queue_worker_writes_the_email_to_the_outbox(
-    api: Api, outbox: Outbox, stored: Stored
-) -> None:
+def test_create_answers_queued_and_the_queue_worker_writes_the_email_to_the_outbox(api: Api, outbox: Outbox, stored: Stored) -> None:
     address = unique_email()
     response = api.post("/invitations", json=invitation_body(invitee={"email": address, "displayName": "Anna Keller"}))
 
@@ -77,9 +75,7 @@ def test_create_answers_queued_and_the_queue_worker_writes_the_email_to_the_outb
     assert len(outbox.messages_to(address)) == 1
 
 
-def test_twenty_concurrent_resends_record_every_email_that_left_exactly_once(
-    acs_api: Api, acs_fake: AcsEmailFake
-) -> None:
+def test_twenty_concurrent_resends_record_every_email_that_left_exactly_once(acs_api: Api, acs_fake: AcsEmailFake) -> None:
     address = unique_email()
     created = acs_api.invite(invitee={"email": address, "displayName": "Anna Keller"})
     acs_fake.stall_next(1.0, times=3)  # ACS slow to accept: some resends meet a send still queued
@@ -119,9 +115,7 @@ def test_a_resend_while_the_send_is_queued_returns_that_send(acs_api: Api, acs_f
     assert [event["action"] for event in settled["history"]] == ["created", "email-sent"]
 
 
-def test_a_revoked_invitation_is_not_resent_whether_or_not_its_send_is_still_queued(
-    acs_api: Api, acs_fake: AcsEmailFake
-) -> None:
+def test_a_revoked_invitation_is_not_resent_whether_or_not_its_send_is_still_queued(acs_api: Api, acs_fake: AcsEmailFake) -> None:
     address = unique_email()
     acs_fake.stall_next(3.0)
     before = acs_fake.send_attempts
@@ -141,9 +135,7 @@ def test_a_revoked_invitation_is_not_resent_whether_or_not_its_send_is_still_que
 
 
 @pytest.mark.parametrize("fault", ["confirms-after-15-s", "status-poll-404"])
-def test_a_slow_or_forgetful_acs_neither_fails_the_send_nor_duplicates_it(
-    acs_api: Api, acs_fake: AcsEmailFake, fault: str
-) -> None:
+def test_a_slow_or_forgetful_acs_neither_fails_the_send_nor_duplicates_it(acs_api: Api, acs_fake: AcsEmailFake, fault: str) -> None:
     if fault == "confirms-after-15-s":
         acs_fake.confirm_after(15)
     else:
@@ -180,9 +172,7 @@ def test_a_delivery_report_settles_the_email_in_the_api_and_the_history(
     assert acs_stored.invitation(sent["id"])["data"]["email"]["status"] == state
 
 
-def test_a_report_delivered_twice_or_for_an_unknown_send_changes_nothing(
-    acs_api: Api, acs_fake: AcsEmailFake, webhook: str
-) -> None:
+def test_a_report_delivered_twice_or_for_an_unknown_send_changes_nothing(acs_api: Api, acs_fake: AcsEmailFake, webhook: str) -> None:
     created = acs_api.invite()
     operation_id = created["email"]["operationId"]
 
@@ -194,9 +184,7 @@ def test_a_report_delivered_twice_or_for_an_unknown_send_changes_nothing(
     assert [event["action"] for event in history] == ["created", "email-sent", "email-bounced"]
 
 
-def test_reports_arriving_with_the_send_still_settle_it(
-    acs_api: Api, acs_fake: AcsEmailFake, webhook: str
-) -> None:
+def test_reports_arriving_with_the_send_still_settle_it(acs_api: Api, acs_fake: AcsEmailFake, webhook: str) -> None:
     acs_fake.report_automatically("Delivered")
     created = acs_api.invite()
 
@@ -233,7 +221,7 @@ def test_an_email_whose_enqueue_was_lost_in_a_crash_is_sent_by_the_sweeper(sweep
     sweeping_stack.start_service("azurite-queue")
     sweeping_stack.start_service("app")  # nothing enqueued the e-mail: only the sweeper can send it
 
-    [message] = outbox.wait_for(address)
+    [_message] = outbox.wait_for(address)
     settled = api.email_settled(created["id"])
     assert settled["email"]["status"] == "sent" and settled["email"]["sendId"] == created["email"]["sendId"]
     assert not email_outstanding(Stored.of(sweeping_stack), settled)

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import requests
 
-from scripts.stack import LocalStack
 from tests.storage import Stored
 from tests.support import STAFF_ADMIN, Api, Outbox, eventually, invitation_body, unique_email, user_token
+from tools.localstack.stack import LocalStack
 
 PROBLEM_BASE = "https://rconnect.example/problems/"
 PROBLEM_TYPE = "application/problem+json"
@@ -34,7 +34,7 @@ def staff_auth(stack: LocalStack) -> dict[str, str]:
     return {"Authorization": f"Bearer {user_token(stack)}"}
 
 
-FRENCH_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+FRENCH_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -103,9 +103,7 @@ def unchanged(stored: Stored, outbox: Outbox) -> Callable[[], None]:
 # -- create -----------------------------------------------------------------------------------------
 
 
-def test_create_answers_201_stores_the_invitation_audits_and_emails_it(
-    api: Api, stack: LocalStack, stored: Stored, outbox: Outbox
-) -> None:
+def test_create_answers_201_stores_the_invitation_audits_and_emails_it(api: Api, stack: LocalStack, stored: Stored, outbox: Outbox) -> None:
     address = unique_email()
     body = invitation_body(invitee=invitee(address), ttlDays=10, message="Looking forward\nto working with you")
     before = datetime.now(UTC)
@@ -237,9 +235,7 @@ def test_the_api_refuses_requests_without_the_function_key(
     assert api.get(f"/invitations/{existing['id']}").json()["status"] == "pending"
 
 
-def test_the_function_key_also_works_as_the_code_query_parameter(
-    stack: LocalStack, api: Api, stored: Stored
-) -> None:
+def test_the_function_key_also_works_as_the_code_query_parameter(stack: LocalStack, api: Api, stored: Stored) -> None:
     key = {"code": stack.config.functions_key}
     base = f"{stack.base_url}/api/invitations"
     address = unique_email()
@@ -313,9 +309,7 @@ def test_an_invalid_body_is_a_422_problem_with_pointers_and_nothing_happens(
         "http://portal.rconnect.example/welcome",  # another scheme is another origin
     ],
 )
-def test_a_redirect_url_outside_the_allow_list_is_refused(
-    api: Api, stored: Stored, unchanged: Callable[[], None], target: str
-) -> None:
+def test_a_redirect_url_outside_the_allow_list_is_refused(api: Api, stored: Stored, unchanged: Callable[[], None], target: str) -> None:
     address, key = unique_email(), f"key-{uuid.uuid4()}"
     response = api.post(
         "/invitations", json=invitation_body(invitee=invitee(address), redirectUrl=target), headers={"Idempotency-Key": key}
@@ -339,9 +333,7 @@ RAW_BODIES: dict[str, tuple[bytes, int, str]] = {
 
 
 @pytest.mark.parametrize("case", list(RAW_BODIES))
-def test_an_unreadable_body_is_a_problem_and_nothing_happens(
-    api: Api, unchanged: Callable[[], None], case: str
-) -> None:
+def test_an_unreadable_body_is_a_problem_and_nothing_happens(api: Api, unchanged: Callable[[], None], case: str) -> None:
     raw, status, code = RAW_BODIES[case]
     response = api.post("/invitations", data=raw, headers={"Content-Type": "application/json"})
     problem(response, status, code)
@@ -361,9 +353,7 @@ def test_a_body_of_exactly_64_kib_is_read(api: Api) -> None:
 # -- Idempotency-Key --------------------------------------------------------------------------------
 
 
-def test_the_same_idempotency_key_and_body_replay_the_first_invitation(
-    api: Api, outbox: Outbox, stored: Stored
-) -> None:
+def test_the_same_idempotency_key_and_body_replay_the_first_invitation(api: Api, outbox: Outbox, stored: Stored) -> None:
     address, key = unique_email(), f"order-{uuid.uuid4()}"
     body = invitation_body(invitee=invitee(address))
     first = api.post("/invitations", json=body, headers={"Idempotency-Key": key})
@@ -384,9 +374,7 @@ def test_the_same_idempotency_key_and_body_replay_the_first_invitation(
     assert claim is not None and claim["InvitationId"] == first.json()["id"]
 
 
-def test_the_same_idempotency_key_with_another_body_is_refused(
-    api: Api, outbox: Outbox, stored: Stored
-) -> None:
+def test_the_same_idempotency_key_with_another_body_is_refused(api: Api, outbox: Outbox, stored: Stored) -> None:
     key = f"order-{uuid.uuid4()}"
     first = api.post("/invitations", json=invitation_body(), headers={"Idempotency-Key": key})
     assert first.status_code == 201, first.text
@@ -560,9 +548,7 @@ def test_revoke_without_a_principal_is_recorded_as_the_api_key(api: Api, stored:
     assert stored.audit(created["id"])[-1]["actor"] == "staff-api-key"
 
 
-def test_resend_sends_a_new_email_and_counts_the_attempt(
-    api: Api, stored: Stored, outbox: Outbox, staff_auth: dict[str, str]
-) -> None:
+def test_resend_sends_a_new_email_and_counts_the_attempt(api: Api, stored: Stored, outbox: Outbox, staff_auth: dict[str, str]) -> None:
     address = unique_email()
     created = api.invite(invitee=invitee(address))
     response = api.post(f"/invitations/{created['id']}/resend", headers=staff_auth)
@@ -594,9 +580,7 @@ def test_reset_of_a_pending_invitation_conflicts(api: Api, stored: Stored) -> No
     assert stored.actions(created["id"]) == ["created", "email-sent"]
 
 
-def test_expiry_is_derived_from_time_and_resend_renews_it(
-    api: Api, stored: Stored, outbox: Outbox
-) -> None:
+def test_expiry_is_derived_from_time_and_resend_renews_it(api: Api, stored: Stored, outbox: Outbox) -> None:
     address = unique_email("expired")
     created = api.invite(invitee=invitee(address), ttlDays=3)
     past = datetime.now(UTC) - timedelta(hours=1)
@@ -674,17 +658,20 @@ def test_reset_of_an_accepted_invitation_makes_it_pending_again(api: Api, stored
     assert entity["Status"] == "pending"
     assert entity["data"]["accepted_by"] is None and entity["data"]["accepted_at"] is None
     event = stored.audit(created["id"])[-1]
-    assert (event["action"], event["actor"], event["from_status"], event["to_status"]) == (
-        "redemption-reset", STAFF, "accepted", "pending"
-    )
+    assert (event["action"], event["actor"], event["from_status"], event["to_status"]) == ("redemption-reset", STAFF, "accepted", "pending")
     problem(api.post(f"/invitations/{created['id']}/reset"), 409, "invitation-pending")
 
 
 def test_a_completed_invitation_can_no_longer_be_changed(api: Api, stored: Stored, outbox: Outbox) -> None:
     address = unique_email("completed")
     created = api.invite(invitee=invitee(address))
-    stored.rewrite(created["id"], status="completed", accepted_by=ACCEPTED_BY_STORED, accepted_at=datetime.now(UTC),
-        completed_at=datetime.now(UTC), company_id=str(uuid.uuid4()),
+    stored.rewrite(
+        created["id"],
+        status="completed",
+        accepted_by=ACCEPTED_BY_STORED,
+        accepted_at=datetime.now(UTC),
+        completed_at=datetime.now(UTC),
+        company_id=str(uuid.uuid4()),
     )
     for action in ("revoke", "resend", "reset"):
         problem(api.post(f"/invitations/{created['id']}/{action}"), 409, "invitation-completed")
@@ -774,9 +761,7 @@ def test_a_second_open_invitation_for_an_address_is_a_409_naming_the_first(api: 
 
 
 @pytest.mark.parametrize("closing", ["revoke", "expire"])
-def test_once_the_open_invitation_is_revoked_or_expired_the_address_can_be_invited_again(
-    api: Api, stored: Stored, closing: str
-) -> None:
+def test_once_the_open_invitation_is_revoked_or_expired_the_address_can_be_invited_again(api: Api, stored: Stored, closing: str) -> None:
     address = unique_email()
     first = api.invite(invitee=invitee(address))
     if closing == "revoke":

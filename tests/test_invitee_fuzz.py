@@ -21,9 +21,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts.stack import LocalStack
 from tests.support import Api
 from tests.test_invitee_pages import COOKIE, TIMEOUT, Invitee
+from tools.localstack.stack import LocalStack
 
 FUZZ = settings(
     max_examples=150,
@@ -90,7 +90,9 @@ def text_values() -> st.SearchStrategy[str]:
 
 def raw_value() -> st.SearchStrategy[str]:
     """A query value already percent-encoded: arbitrary text, or arbitrary bytes (not always UTF-8)."""
-    return st.one_of(text_values().map(lambda text: quote(text, safe="")), st.binary(max_size=40).map(lambda raw: quote_from_bytes(raw, safe="")))
+    return st.one_of(
+        text_values().map(lambda text: quote(text, safe="")), st.binary(max_size=40).map(lambda raw: quote_from_bytes(raw, safe=""))
+    )
 
 
 # Characters that have broken identifiers before: line breaks, NUL, spaces, bidi overrides, '%'.

@@ -198,15 +198,11 @@ class Invitee:
             idp, page, email=address, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
         )
         assert isinstance(code_page, requests.Response) and 'id="verify"' in code_page.text, code_page
-        consent = self.submit_idp_form(
-            idp, code_page, code=verification_code(Outbox(self.stack.outbox), address), action="verify"
-        )
+        consent = self.submit_idp_form(idp, code_page, code=verification_code(Outbox(self.stack.outbox), address), action="verify")
         assert isinstance(consent, requests.Response) and 'id="accept"' in consent.text, consent
         return idp, consent
 
-    def at_idp(
-        self, authorize_url: str, *, email: str | None = None, kind: str = "work", password: str = STRONG_PASSWORD
-    ) -> str:
+    def at_idp(self, authorize_url: str, *, email: str | None = None, kind: str = "work", password: str = STRONG_PASSWORD) -> str:
         """Through the IdP's pages, the URL of our callback it redirects to. `kind`: "work" (CASE 1),
         "local" (CASE 2: sign up, code from the outbox, terms accepted), "decline" (the same, terms
         declined), "password" (a returning local account) or "cancel"."""
@@ -272,9 +268,7 @@ def signed_in(invite: Any, **overrides: Any) -> Invitee:
 
 @pytest.mark.parametrize("raw", ["not-a-uuid", "3f2504e0-4f89-11d3-9a0c", "<script>alert(1)</script>", ""])
 def test_malformed_invitation_id_is_a_readable_400(stack: Any, raw: str) -> None:
-    response = requests.get(
-        f"{stack.base_url}/api/InviteUser", params={"invitationId": raw}, allow_redirects=False, timeout=TIMEOUT
-    )
+    response = requests.get(f"{stack.base_url}/api/InviteUser", params={"invitationId": raw}, allow_redirects=False, timeout=TIMEOUT)
     assert_html_page(response, 400)
     assert title_of(response) == "This link is not complete"
     assert "<title>This link is not complete" in response.text
@@ -341,6 +335,7 @@ def test_expired_invitation_with_the_inviters_address_writes_to_the_inviter(invi
     assert href and href.startswith("mailto:tamer.mohamed-nour@gfms.example?subject=") and invitee.id in href
     assert "Ask Mohamed-Nour, Tamer from GFMS to send it again" in text_of(response)
     assert "customer success" not in text_of(response)
+
 
 def test_valid_link_redirects_to_the_idp_with_pkce_state_nonce_and_login_hint(stack: Any, invite: Any, stored: Stored) -> None:
     invitee = invite()
@@ -615,7 +610,7 @@ def idp_error(page: requests.Response | str) -> str:
 
 
 def user_id(email: str, kind: str) -> str:
-    """The local IdP's deterministic object id of a work or local account (see idp/server.mjs):
+    """The local IdP's deterministic object id of a work or local account (see tools/idp/server.mjs):
     like B2C, it keeps a local and a federated account with the same e-mail as two users."""
     prefix = "local-user" if kind == "local" else "user"
     return str(uuid.UUID(hashlib.sha256(f"{prefix}:{email.lower()}".encode()).hexdigest()[:32]))
@@ -638,9 +633,7 @@ def test_sign_up_with_a_weak_or_mismatched_password_is_refused(
     invitee = invite()
     idp, page = invitee.open_sign_up(invitee.start().headers["Location"])
     assert "8 to 64 characters" in text_of(page)  # the rules are said before they are enforced
-    answer = invitee.submit_idp_form(
-        idp, page, email=invitee.email, newPassword=password, reenterPassword=confirm, action="send-code"
-    )
+    answer = invitee.submit_idp_form(idp, page, email=invitee.email, newPassword=password, reenterPassword=confirm, action="send-code")
     assert isinstance(answer, requests.Response) and answer.status_code == 400
     assert message in idp_error(answer)
     assert form_of(answer.text).values["email"] == invitee.email  # what was typed is kept, passwords are not
@@ -1130,15 +1123,13 @@ def test_french_invitation_shows_french_pages(api: Any, invite: Any) -> None:
         ("en", ["Costa Rica", "Côte d'Ivoire", "Croatia", "Cuba", "Curaçao", "Cyprus"]),
     ],
 )
-def test_countries_are_in_the_alphabetical_order_of_the_pages_language(
-    invite: Any, language: str, in_order: list[str]
-) -> None:
+def test_countries_are_in_the_alphabetical_order_of_the_pages_language(invite: Any, language: str, in_order: list[str]) -> None:
     page = signed_in(invite, language=language).company_page()
     assert_html_page(page, 200)
     names = [html.unescape(name) for name in re.findall(r'<option value="[A-Z]{2}"[^>]*>([^<]+)</option>', page.text)]
     assert len(names) == 249
     positions = [names.index(name) for name in in_order]
-    assert positions == sorted(positions), list(zip(in_order, positions))
+    assert positions == sorted(positions), list(zip(in_order, positions, strict=False))
     if language == "de":
         assert positions[-2] == positions[-3] + 1 == positions[-1] - 1  # Österreich right between Oman and Pakistan
         assert names[-1] == "Zypern"
@@ -1172,7 +1163,10 @@ def test_admin_consent_page_rejects_a_bad_tenant(stack: Any, invite: Any) -> Non
 
 
 def test_admin_consent_callback_without_our_state_is_400(stack: Any, stored: Stored) -> None:
-    for params in ({"admin_consent": "True", "tenant": str(uuid.uuid4())}, {"admin_consent": "True", "tenant": str(uuid.uuid4()), "state": "forged"}):
+    for params in (
+        {"admin_consent": "True", "tenant": str(uuid.uuid4())},
+        {"admin_consent": "True", "tenant": str(uuid.uuid4()), "state": "forged"},
+    ):
         response = requests.get(f"{stack.base_url}/api/AdminConsent/callback", params=params, allow_redirects=False, timeout=TIMEOUT)
         assert_html_page(response, 400)
         assert stored.consents(params["tenant"]) == []

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from scripts.guide import label
 from tests.local_b2c import STRONG_PASSWORD, verification_code
 from tests.storage import Stored
 from tests.support import tenant_guid, unique_email
+from tools.localstack.guide import label
 
 ORANGE = "rgb(243, 146, 0)"  # --orange: #F39200
 GREY = "rgb(185, 190, 198)"  # .button[aria-disabled="true"]: #b9bec6
@@ -120,9 +120,7 @@ def assert_completed(stored: Stored, invitation: dict[str, Any], account_type: s
 # -- the journeys ----------------------------------------------------------------------------------
 
 
-def test_full_journey_with_a_work_account(
-    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored, artifacts: Path
-) -> None:
+def test_full_journey_with_a_work_account(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored, artifacts: Path) -> None:
     invitation = invite_and_open(api, outbox, page)
     sign_in_with_work_account(page, "case1", artifacts)
     on_company_page(page, stack)
@@ -217,9 +215,7 @@ def test_wrong_code_at_the_idp_is_refused_there(stack: Any, api: Any, outbox: An
     on_company_page(page, stack)
 
 
-def test_back_button_and_second_submit_create_no_second_company(
-    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored
-) -> None:
+def test_back_button_and_second_submit_create_no_second_company(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     invitation = invite_and_open(api, outbox, page)
     sign_in_with_work_account(page)
     on_company_page(page, stack)
@@ -260,9 +256,7 @@ def test_back_button_and_second_submit_create_no_second_company(
     assert [event["action"] for event in history].count("completed") == 1
 
 
-def test_completion_lands_on_the_invitations_redirect_url(
-    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored
-) -> None:
+def test_completion_lands_on_the_invitations_redirect_url(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     portal = "https://portal.rconnect.example/start"
     page.context.route(
         "https://portal.rconnect.example/**",
@@ -277,9 +271,7 @@ def test_completion_lands_on_the_invitations_redirect_url(
     assert_completed(stored, invitation, "work")
 
 
-def test_work_account_that_needs_admin_consent(
-    stack: Any, api: Any, outbox: Any, page: Page, stored: Stored
-) -> None:
+def test_work_account_that_needs_admin_consent(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     domain = "needs-consent.example"
     tenant = tenant_guid(domain)
     assert stored.consents(tenant) == [], "the IdP's consent is per run: this test must come first for this tenant"

@@ -15,13 +15,13 @@ import jsonschema_rs
 import pytest
 from azure.data.tables import UpdateMode
 
-from scripts.stack import LocalStack
 from tests.fakes.acs_email_server import AcsEmailFake
 from tests.queues import COMPANY_CREATE, EventLog, Queues
 from tests.storage import Stored
 from tests.support import STAFF_ADMIN, Api, eventually, user_token
 from tests.test_company_creation import completion_settled
 from tests.test_invitee_pages import invite, signed_in  # noqa: F401  (invite is a fixture)
+from tools.localstack.stack import LocalStack
 
 PREFIX = "com.rconnect.invitation."
 # The audit action each event type reports.
@@ -43,18 +43,14 @@ def event_schema(stack: LocalStack) -> jsonschema_rs.Validator:
     api = Api(stack)
     document = api.get("/openapi.json").json()
     assert "InvitationEvent" in document["components"]["schemas"]
-    return jsonschema_rs.validator_for(
-        {"$ref": "#/components/schemas/InvitationEvent", "components": document["components"]}
-    )
+    return jsonschema_rs.validator_for({"$ref": "#/components/schemas/InvitationEvent", "components": document["components"]})
 
 
 def when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def check_events(
-    events: EventLog, stored: Stored, schema: jsonschema_rs.Validator, invitation_id: str
-) -> dict[str, dict[str, Any]]:
+def check_events(events: EventLog, stored: Stored, schema: jsonschema_rs.Validator, invitation_id: str) -> dict[str, dict[str, Any]]:
     """Every event delivered about the invitation is a valid CloudEvent reporting one of its audit
     rows, each re-delivery equal to the first; the distinct events by id."""
     audit = stored.audit_by_key(invitation_id)
@@ -177,9 +173,7 @@ def test_an_expiry_is_reported_once_by_the_sweeper_and_a_resend_renews_it(
     events.wait_for(invitation_id, [f"{PREFIX}expired"])
     expired = one(check_events(events, stored, event_schema, invitation_id), "expired")
     assert expired["data"]["status"] == "expired" and expired["data"]["actor"] == "expiry"
-    eventually(
-        lambda: "ExpiryUnreported" not in invitations.get_entity(invitation_id, "invitation"), "the expiry recorded as reported"
-    )
+    eventually(lambda: "ExpiryUnreported" not in invitations.get_entity(invitation_id, "invitation"), "the expiry recorded as reported")
     assert stored.actions(invitation_id).count("expired") == 1
 
     renewed = api.post(f"/invitations/{invitation_id}/resend")

@@ -1,4 +1,4 @@
-"""The local B2C (idp/) started on its own with settings the shared stack does not use: a
+"""The local B2C (tools/idp/) started on its own with settings the shared stack does not use: a
 verification code that expires at once, and start-up refusals that name the problem."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from urllib.parse import urlencode, urljoin
 import pytest
 import requests
 
-from scripts.make_certs import ensure_certs
-from scripts.stack import ROOT, free_port
 from tests.local_b2c import STRONG_PASSWORD, verification_code
 from tests.support import Outbox, unique_email
+from tools.localstack.make_certs import ensure_certs
+from tools.localstack.stack import ROOT, free_port
 
 TIMEOUT = 30
 REDIRECT_URI = "http://localhost:9/callback"  # registered, never visited: the tests stop at the redirect
@@ -85,18 +85,22 @@ def test_an_expired_verification_code_is_refused(expiring_idp: tuple[str, reques
     challenge = base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(32)).digest()).rstrip(b"=").decode()
     email = unique_email("late")
     query = {
-        "client_id": "rconnect-invitations-local", "redirect_uri": REDIRECT_URI, "response_type": "code",
-        "scope": "openid profile", "state": secrets.token_urlsafe(16), "nonce": secrets.token_urlsafe(16),
-        "code_challenge": challenge, "code_challenge_method": "S256", "login_hint": email,
+        "client_id": "rconnect-invitations-local",
+        "redirect_uri": REDIRECT_URI,
+        "response_type": "code",
+        "scope": "openid profile",
+        "state": secrets.token_urlsafe(16),
+        "nonce": secrets.token_urlsafe(16),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "login_hint": email,
     }
     sign_in = client.get(f"{endpoint}?{urlencode(query)}", timeout=TIMEOUT)
     assert sign_in.status_code == 200 and 'id="createAccount"' in sign_in.text, sign_in.text[:2000]
     sign_up_link = re.search(r'id="createAccount" href="([^"]+)"', sign_in.text)
     assert sign_up_link
     sign_up = client.get(urljoin(sign_in.url, html.unescape(sign_up_link.group(1))), timeout=TIMEOUT)
-    code_page = post_form(
-        client, sign_up, email=email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
-    )
+    code_page = post_form(client, sign_up, email=email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code")
     assert code_page.status_code == 200 and 'id="verify"' in code_page.text
     refused = post_form(client, code_page, code=verification_code(outbox, email), action="verify")
     assert refused.status_code == 400

@@ -100,9 +100,7 @@ def test_acs_rejects_a_wrong_access_key(acs: AcsEmailFake, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("status", "error"), [(500, "ACS answered 500 Internal Server Error"), (429, "ACS answered 429 Too Many Requests")]
 )
-def test_acs_failures_come_back_readable_and_quickly(
-    acs: AcsEmailFake, tmp_path: Path, status: int, error: str
-) -> None:
+def test_acs_failures_come_back_readable_and_quickly(acs: AcsEmailFake, tmp_path: Path, status: int, error: str) -> None:
     acs.fail_next(status, times=10)  # more than the sender retries
     sender = create_sender(settings(tmp_path, acs.connection_string))
 
@@ -303,20 +301,22 @@ def test_english_html_says_what_the_customer_guide_says_in_its_order() -> None:
 def test_english_text_part_has_the_same_paragraphs_with_each_link_below_its_text() -> None:
     lines = [line for line in guide_invitation().text.splitlines() if line.strip()]
 
-    assert lines == [
-        *GUIDE[:4],
-        GUIDE_URL,  # below "Get started now"
-        GUIDE[4],
-        CUSTOMER_SUCCESS,
-        *GUIDE[5:8],
-        DOCS,
-        *GUIDE[8:],
-        "This invitation is valid until March 5, 2030.",
-        "Signing in with your company's Microsoft work account? Your IT administrator may need to approve "
-        "My rConnect (Stag) once.",
-        "How your administrator approves My rConnect (Stag): https://help.rconnect.example/admin-consent",
-        "This invitation was sent to jane.doe@customer.example. If you weren't expecting it, you can ignore this e-mail.",
-    ]
+    assert (
+        lines
+        == [
+            *GUIDE[:4],
+            GUIDE_URL,  # below "Get started now"
+            GUIDE[4],
+            CUSTOMER_SUCCESS,
+            *GUIDE[5:8],
+            DOCS,
+            *GUIDE[8:],
+            "This invitation is valid until March 5, 2030.",
+            "Signing in with your company's Microsoft work account? Your IT administrator may need to approve My rConnect (Stag) once.",
+            "How your administrator approves My rConnect (Stag): https://help.rconnect.example/admin-consent",
+            "This invitation was sent to jane.doe@customer.example. If you weren't expecting it, you can ignore this e-mail.",
+        ]
+    )
 
 
 def test_inviters_message_stays_between_the_introduction_and_the_button() -> None:

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from scripts.stack import LocalStack, StackConfig
 from tests.fakes.managed_identity import ManagedIdentityEndpoint
 from tests.support import Api, invitation_body
+from tools.localstack.stack import LocalStack, StackConfig
 
 CLIENT_ID = "6a1f0c9e-2b7d-4e8a-9c3f-0d5e7b1a2c44"  # the user-assigned identity STORAGE__clientId names
 

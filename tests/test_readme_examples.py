@@ -1,5 +1,5 @@
 """The README's staff API example, as written, against a fresh stack configured as `make run`
-configures it (`scripts.run_local.RUN_APP_SETTINGS`)."""
+configures it (`tools.localstack.run_local.RUN_APP_SETTINGS`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from scripts.run_local import DEMO_INVITATION, RUN_APP_SETTINGS, create_demo_invitation
-from scripts.stack import ROOT, LocalStack, StackConfig
+from tools.localstack.run_local import DEMO_INVITATION, RUN_APP_SETTINGS, create_demo_invitation
+from tools.localstack.stack import ROOT, LocalStack, StackConfig
 
 # The README's create call: `curl -s -X POST $API/invitations -H "…" … -d '{…}'`.
 _CREATE = re.compile(r"curl -s -X POST \$API/invitations (?P<options>.*?) -d '(?P<body>\{.*?\})'", re.S)
@@ -53,4 +53,3 @@ def test_the_readme_create_example_works_under_make_run(run_stack: LocalStack) -
     again = requests.post(url, data=body.encode(), headers=headers, timeout=30)
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == invitation["id"]
-

@@ -11,10 +11,10 @@ import re
 import zlib
 from urllib.parse import parse_qs, urlparse
 
-from scripts.stack import LocalStack
 from tests.storage import Stored
 from tests.support import Api
 from tests.test_invitee_pages import Invitee, assert_html_page, page_kind, session_cookie, title_of
+from tools.localstack.stack import LocalStack
 
 
 def readable_forms(token: str) -> list[bytes]:

@@ -60,9 +60,7 @@ def test_a_complete_production_configuration_is_accepted(environment: pytest.Mon
         ("ACS_CONNECTION_STRING", "ACS_CONNECTION_STRING or ACS_ENDPOINT must be set"),
     ],
 )
-def test_a_public_deployment_refuses_development_defaults(
-    environment: pytest.MonkeyPatch, missing: str, message: str
-) -> None:
+def test_a_public_deployment_refuses_development_defaults(environment: pytest.MonkeyPatch, missing: str, message: str) -> None:
     for name, value in PRODUCTION.items():
         if name != missing:
             environment.setenv(name, value)

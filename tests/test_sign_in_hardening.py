@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from scripts.stack import LocalStack
 from tests.storage import Stored
 from tests.support import Api
 from tests.test_invitee_pages import Invitee, action_href, assert_html_page, page_kind, session_cookie
+from tools.localstack.stack import LocalStack
 
 
 def invite_as(api: Api, stack: LocalStack, address: str) -> Invitee:
@@ -80,8 +80,16 @@ def _wrapped(inner: str) -> str:
 
 B2C_ERRORS = {
     "wrapped consent required": (_wrapped("AADSTS65001: The user or administrator has not consented."), 403, "consent-required"),
-    "wrapped admin consent required": (_wrapped("AADSTS90094: An administrator of Contoso has not granted consent."), 403, "consent-required"),
-    "wrapped user not in tenant": (_wrapped("AADSTS50020: User account from identity provider does not exist in tenant."), 400, "sign-in-failed"),
+    "wrapped admin consent required": (
+        _wrapped("AADSTS90094: An administrator of Contoso has not granted consent."),
+        403,
+        "consent-required",
+    ),
+    "wrapped user not in tenant": (
+        _wrapped("AADSTS50020: User account from identity provider does not exist in tenant."),
+        400,
+        "sign-in-failed",
+    ),
     "wrapped app not found": (_wrapped("AADSTS700016: Application with identifier 'x' was not found."), 400, "sign-in-failed"),
     "wrapped without inner code": ("AADB2C90273: An invalid response was received : 'Error: server_error'", 400, "sign-in-failed"),
     "bare consent required": ("AADSTS65001: The user or administrator has not consented.", 403, "consent-required"),

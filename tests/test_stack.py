@@ -17,15 +17,15 @@ from azure.core.exceptions import ServiceRequestError
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient
 
-from scripts.stack import LocalStack, StackConfig, free_ports
+from tools.localstack.stack import LocalStack, StackConfig, free_ports
 
 
 def _write(stack: LocalStack, table: str, queue: str) -> str:
     """One entity and one queue message, written the instant before a stop (no 5 s autosave to hide behind)."""
     key = uuid.uuid4().hex
-    TableServiceClient.from_connection_string(stack.storage_connection_string).create_table_if_not_exists(
-        table
-    ).create_entity({"PartitionKey": "p", "RowKey": key, "Value": "kept"})
+    TableServiceClient.from_connection_string(stack.storage_connection_string).create_table_if_not_exists(table).create_entity(
+        {"PartitionKey": "p", "RowKey": key, "Value": "kept"}
+    )
     queue_client = QueueClient.from_connection_string(stack.storage_connection_string, queue)
     queue_client.create_queue()
     queue_client.send_message(key)
@@ -33,11 +33,7 @@ def _write(stack: LocalStack, table: str, queue: str) -> str:
 
 
 def _read(stack: LocalStack, table: str, queue: str, key: str) -> tuple[str, list[str]]:
-    entity = (
-        TableServiceClient.from_connection_string(stack.storage_connection_string)
-        .get_table_client(table)
-        .get_entity("p", key)
-    )
+    entity = TableServiceClient.from_connection_string(stack.storage_connection_string).get_table_client(table).get_entity("p", key)
     messages = QueueClient.from_connection_string(stack.storage_connection_string, queue).peek_messages(max_messages=32)
     return entity["Value"], [m.content for m in messages]
 
@@ -54,9 +50,7 @@ def test_azurite_stopped_and_restarted_mid_flow(tmp_path: Path) -> None:
     with LocalStack(StackConfig.on_free_ports(tmp_path)) as stack:
         key = _write(stack, "MidFlow", "mid-flow")
         stack.stop_service("azurite")
-        tables = TableServiceClient.from_connection_string(
-            stack.storage_connection_string, retry_total=0, connection_timeout=2
-        )
+        tables = TableServiceClient.from_connection_string(stack.storage_connection_string, retry_total=0, connection_timeout=2)
         with pytest.raises(ServiceRequestError):
             tables.get_table_client("MidFlow").get_entity("p", key)
         stack.start_service("azurite")
@@ -123,7 +117,7 @@ def test_a_service_that_hangs_while_starting_is_described_and_started_again(tmp_
     assert f"port {config.idp_port}: no TCP socket" in warning and "load average" in warning
     assert "its output:" in warning and "IdP ready" not in warning
     # The log keeps both starts, the harness's note between them.
-    first, second = log.split("[scripts/stack.py] ")
+    first, second = log.split("[tools/localstack/stack.py] ")
     assert "IdP ready at" not in first and "killed; starting idp again" in second and "IdP ready at" in second
 
 
@@ -154,4 +148,4 @@ def test_a_service_that_exits_while_starting_fails_at_once_naming_who_holds_its_
     assert message.startswith("idp exited with code 1 during start-up")
     assert f"127.0.0.1:{config.idp_port} LISTEN held by pid {os.getpid()} " in message
     assert "IdP failed to start: listen EADDRINUSE" in message
-    assert "[scripts/stack.py]" not in message  # not started again
+    assert "[tools/localstack/stack.py]" not in message  # not started again

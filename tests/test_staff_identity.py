@@ -1,5 +1,5 @@
 """Staff identity on the staff API, through the dev host with tokens from the local IdP's staff
-tenant (idp/staff.mjs, shaped like Entra ID v2.0 access tokens): the function key still opens the
+tenant (tools/idp/staff.mjs, shaped like Entra ID v2.0 access tokens): the function key still opens the
 route; a bearer token beside it names the person in the audit, and a token that does not pass is
 refused (401, or 403 without the app role), never taken as the key's anonymous caller."""
 
@@ -18,9 +18,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from scripts.stack import STAFF_API_AUDIENCE, LocalStack
-from tests.support import STAFF_ADMIN as ADMIN, Api, app_token, invitation_body, user_token
-
+from tests.support import STAFF_ADMIN as ADMIN
+from tests.support import Api, app_token, invitation_body, user_token
+from tools.localstack.stack import STAFF_API_AUDIENCE, LocalStack
 
 
 def create(api: Api, **headers: str) -> requests.Response:

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import requests
 
-from scripts.stack import LocalStack, StackConfig
 from tests.storage import Stored
 from tests.support import Api, eventually, invitation_body
 from tests.test_invitee_pages import Invitee, assert_html_page, page_kind, session_cookie
+from tools.localstack.stack import LocalStack, StackConfig
 
 OUTAGE_ANSWER_SECONDS = 4.5  # issue 9: "within about 3 s"; the rest is this 2-core machine's noise
 

@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from scripts.stack import ROOT, LocalStack
 from tests.fakes.http import JsonHandler
 from tests.support import Api, eventually, invitation_body, user_token
 from tests.test_invitee_pages import Invitee, invite  # noqa: F401  (invite is a fixture)
+from tools.localstack.stack import ROOT, LocalStack
 
 INVITATION = "0f8fad5b-d9cb-469f-a165-70867728950e"
 EMIT = f"""
@@ -41,9 +41,7 @@ if "azure.monitor.opentelemetry" in sys.modules:
 
 def run_app_process(**environment: str) -> str:
     env = {name: value for name, value in os.environ.items() if not name.startswith("APPLICATIONINSIGHTS_")}
-    result = subprocess.run(
-        [sys.executable, "-c", EMIT], cwd=ROOT, env={**env, **environment}, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-c", EMIT], cwd=ROOT, env={**env, **environment}, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -78,7 +76,10 @@ def test_without_a_connection_string_azure_monitor_is_not_even_imported() -> Non
 def test_logs_reach_application_insights_with_the_invitation_id(ingestion: tuple[str, list[dict[str, Any]]]) -> None:
     endpoint, envelopes = ingestion
     connection_string = f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
-    assert run_app_process(APPLICATIONINSIGHTS_CONNECTION_STRING=connection_string, APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true") == "True"
+    assert (
+        run_app_process(APPLICATIONINSIGHTS_CONNECTION_STRING=connection_string, APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true")
+        == "True"
+    )
     messages = {
         envelope["data"]["baseData"]["message"]: envelope["data"]["baseData"].get("properties", {})
         for envelope in envelopes

@@ -85,7 +85,7 @@ def test_deploy_signs_in_with_oidc_builds_the_package_deploys_and_smoke_tests() 
     login = step_using(deploy, "deploy", "azure/login")["with"]
     assert set(login) == {"client-id", "tenant-id", "subscription-id"}
     assert all(value.startswith("${{ vars.") for value in login.values())
-    build = next(s for s in job["steps"] if "scripts.package_app" in s.get("run", ""))
+    build = next(s for s in job["steps"] if "tools.localstack.package_app" in s.get("run", ""))
     publish = step_using(deploy, "deploy", "Azure/functions-action")["with"]
     assert publish["package"] in build["run"] and publish["remote-build"] is True
     assert publish["sku"] == "flexconsumption"
@@ -95,12 +95,12 @@ def test_deploy_signs_in_with_oidc_builds_the_package_deploys_and_smoke_tests() 
     # Last, once the app answers: the Event Grid subscription for ACS's delivery reports, to the
     # route and function the app registers, with the function key masked in the log.
     import function_app
-    from devhost import index
+    from tools.devhost import index
 
     reports = next(f for f in index(function_app.app) if f.get_function_name() == "acs_delivery_reports")
     subscribe = job["steps"][-1]
     assert subscribe["env"]["REPORTS_URL"].endswith(f"/api/{getattr(reports.get_trigger(), 'route', None)}")
-    assert "--function-name acs_delivery_reports" in subscribe["run"] and '::add-mask::$key' in subscribe["run"]
+    assert "--function-name acs_delivery_reports" in subscribe["run"] and "::add-mask::$key" in subscribe["run"]
     assert "Microsoft.Communication.EmailDeliveryReportReceived" in subscribe["run"] and "${{" not in subscribe["run"]
     # Order: build, sign in, publish, smoke test, subscribe.
     order = [names.index(n) for n in ("azure/login", "Azure/functions-action")]

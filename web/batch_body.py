@@ -90,7 +90,9 @@ def read_rows(req: func.HttpRequest) -> tuple[list[Any], str]:
     kind = media_type(req)
     if kind not in (JSON, CSV):
         raise Problem(
-            415, "Unsupported media type", "A batch is sent as Content-Type: application/json (an array) or text/csv.",
+            415,
+            "Unsupported media type",
+            "A batch is sent as Content-Type: application/json (an array) or text/csv.",
             code="unsupported-media-type",
         )
     body = req.get_body()
@@ -113,7 +115,5 @@ def read_rows(req: func.HttpRequest) -> tuple[list[Any], str]:
 def handling(req: func.HttpRequest) -> Handling:
     """RFC 7240's `Prefer: handling=lenient` accepts the valid rows and reports the others;
     strict (the default) refuses the batch when any row is invalid."""
-    preferences = {
-        part.split(";", 1)[0].strip().lower().replace(" ", "") for part in req.headers.get("prefer", "").split(",")
-    }
+    preferences = {part.split(";", 1)[0].strip().lower().replace(" ", "") for part in req.headers.get("prefer", "").split(",")}
     return "lenient" if "handling=lenient" in preferences else "strict"

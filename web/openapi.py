@@ -77,7 +77,7 @@ _ERRORS = {
     400: "Malformed JSON, an invalid invitation id or continuation token, or a redirectUrl outside the allow-list.",
     401: (
         "A bearer token was sent and refused (not `Bearer <token>`, bad signature, issuer, audience or lifetime; or this "
-        "deployment takes no tokens): problem details with `WWW-Authenticate: Bearer error=\"invalid_token\"`. A missing "
+        'deployment takes no tokens): problem details with `WWW-Authenticate: Bearer error="invalid_token"`. A missing '
         "or wrong function key is refused by the Functions host before the app, with an empty body and no problem details."
     ),
     403: f"A valid bearer token without the app role `{STAFF_ROLE}` (even to read).",
@@ -255,7 +255,10 @@ def _batch_paths() -> dict[str, Any]:
                 "requestBody": _BATCH_REQUEST,
                 "responses": _responses(
                     (202, "The batch, its rows queued (or rejected, with lenient handling).", "BatchView"),
-                    400, 413, 415, 422,
+                    400,
+                    413,
+                    415,
+                    422,
                     headers={
                         "Location": location,
                         "Preference-Applied": {"schema": {"type": "string"}, "description": "The handling applied."},
@@ -372,7 +375,11 @@ def build(base_url: str, tokens: StaffTokenIssuer | None = None) -> dict[str, An
                     "requestBody": {"required": True, **_json(_ref("InvitationRequest"), example=REQUEST_EXAMPLE)},
                     "responses": _responses(
                         (201, "The invitation (also for a replayed Idempotency-Key).", "InvitationView"),
-                        400, 409, 413, 415, 422,
+                        400,
+                        409,
+                        413,
+                        415,
+                        422,
                         headers={
                             "Location": {"schema": {"type": "string"}, "description": "The invitation's URL."},
                             "Idempotent-Replayed": {

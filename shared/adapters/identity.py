@@ -33,7 +33,7 @@ class B2CSignIn:
     def __init__(self, settings: Settings, redirect_uri: str) -> None:
         self._settings = settings
         self._redirect_uri = redirect_uri
-        self._msal: "msal.ConfidentialClientApplication | None" = None
+        self._msal: msal.ConfidentialClientApplication | None = None
         self._lock = threading.Lock()
 
     def _client(self) -> "msal.ConfidentialClientApplication":

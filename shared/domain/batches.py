@@ -135,6 +135,11 @@ class BatchView(ApiModel):
         done = counts["created"] + counts["failed"]
         status: BatchStatus = "completed" if counts["queued"] == 0 else ("running" if done else "queued")
         return cls(
-            id=header.id, status=status, handling=header.handling, created_at=header.created_at, total=header.total, rows=views,
+            id=header.id,
+            status=status,
+            handling=header.handling,
+            created_at=header.created_at,
+            total=header.total,
+            rows=views,
             **counts,
         )

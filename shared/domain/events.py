@@ -90,8 +90,6 @@ def event_for(invitation_id: str, pending: PendingEvent) -> InvitationEvent:
             company_id=audit.company_id,
             send_id=audit.send_id,
             detail=audit.detail,
-            account=EventAccount(object_id=account.object_id, email=account.email, account_type=account.account_type)
-            if account
-            else None,
+            account=EventAccount(object_id=account.object_id, email=account.email, account_type=account.account_type) if account else None,
         ),
     )

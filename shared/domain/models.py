@@ -8,7 +8,6 @@ from functools import lru_cache
 from typing import Annotated, Literal, get_args
 
 import pycountry
-
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -93,7 +92,9 @@ def _without(pattern: re.Pattern[str]) -> Callable[[object], object]:
 
 # The one text type of every field a person or a CRM fills in (and its multi-line variant); the
 # JSON Schema carries the rule as a pattern so the OpenAPI document states it too.
-SafeText = Annotated[str, AfterValidator(_without(CONTROL_CHARACTERS)), Field(json_schema_extra={"pattern": rf"^[^\x00-\x1f{_INVISIBLE}]*$"})]
+SafeText = Annotated[
+    str, AfterValidator(_without(CONTROL_CHARACTERS)), Field(json_schema_extra={"pattern": rf"^[^\x00-\x1f{_INVISIBLE}]*$"})
+]
 SafeMultilineText = Annotated[str, AfterValidator(_without(_CONTROL_CHARACTERS_BUT_LINE_BREAKS))]
 Text = Annotated[SafeText, StringConstraints(min_length=1, max_length=200)]
 # email-validator takes internationalized addresses (RFC 6531: `zoë@…`), so the schema says idn-email.

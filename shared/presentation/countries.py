@@ -21,9 +21,7 @@ def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     CLDR's root order, which is what de/fr/it/en use for these names; Spanish tailors only ñ,
     which starts no country name and decides no order among them.
     """
-    translation = gettext.translation(
-        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
-    )
+    translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
     names = ((c.alpha_2, translation.gettext(c.name)) for c in pycountry.countries)
     collator = _collator()
     return tuple(sorted(names, key=lambda pair: collator.sort_key(pair[1])))

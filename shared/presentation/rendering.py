@@ -22,6 +22,4 @@ def _environment() -> Environment:
 
 def render(template: str, *, catalog_name: str, language: str, **context: Any) -> str:
     """Render `template` with `t` (the language's catalog) and `lang` in its context."""
-    return _environment().get_template(template).render(
-        t=catalog(catalog_name, language), lang=language, **context
-    )
+    return _environment().get_template(template).render(t=catalog(catalog_name, language), lang=language, **context)

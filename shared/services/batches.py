@@ -61,9 +61,7 @@ class BatchService:
                 checked.append(BatchRow(index=index, request=request))
         return checked
 
-    def submit(
-        self, batch_id: str, rows: list[Any], *, handling: Handling, actor: str, request_hash: str
-    ) -> tuple[BatchView, bool]:
+    def submit(self, batch_id: str, rows: list[Any], *, handling: Handling, actor: str, request_hash: str) -> tuple[BatchView, bool]:
         """Store the batch and queue its rows; (view, created). InvalidRows if a row is invalid
         (strict handling) or none is valid. A batch id seen before (its Idempotency-Key) with the same
         request is a replay, finishing what a crashed first try left undone; with another, IdempotencyMismatch."""

@@ -67,7 +67,12 @@ class InvitationEmailService:
         log.info("Invitation %s e-mail %s: %s", invitation.id, intent.send_id, result.status)
         if result.status == "sent":
             self.invitations.record_email(
-                intent, "sent", action="email-sent", actor=WORKER, after=("queued",), operation_id=result.operation_id,
+                intent,
+                "sent",
+                action="email-sent",
+                actor=WORKER,
+                after=("queued",),
+                operation_id=result.operation_id,
                 current=loaded,  # its ETag still guards the write: a change meanwhile makes it read again
             )
         elif result.retryable:
@@ -99,8 +104,13 @@ class InvitationEmailService:
         with invitation_context(invitation_id):  # one webhook call carries reports about many invitations
             try:
                 self.invitations.record_email(
-                    intent, report.state, action=f"email-{report.state}", actor=DELIVERY_REPORTS, after=("queued", "sent"),
-                    operation_id=report.operation_id, error=error,
+                    intent,
+                    report.state,
+                    action=f"email-{report.state}",
+                    actor=DELIVERY_REPORTS,
+                    after=("queued", "sent"),
+                    operation_id=report.operation_id,
+                    error=error,
                 )
             except NotFound:
                 log.warning("Delivery report for deleted invitation %s", invitation_id)

@@ -339,10 +339,12 @@ class InvitationService:
                 raise _StillQueued(invitation)
             expired = invitation.effective_status(now) == EXPIRED
             attempt = invitation.email.attempt + 1 if invitation.email else 1
-            return invitation.model_copy(update={
-                "expires_at": now + timedelta(days=invitation.ttl_days) if expired else invitation.expires_at,
-                "email": email.model_copy(update={"attempt": attempt, "queued_at": now, "updated_at": now}),
-            })
+            return invitation.model_copy(
+                update={
+                    "expires_at": now + timedelta(days=invitation.ttl_days) if expired else invitation.expires_at,
+                    "email": email.model_copy(update={"attempt": attempt, "queued_at": now, "updated_at": now}),
+                }
+            )
 
         current = self.store.read(invitation_id)
         invitation = current[0]
@@ -418,8 +420,15 @@ class InvitationService:
 
         # The e-mail's fate is recorded whatever the invitation's status (a report may follow a revoke).
         return self._transition(
-            current or self.store.load(intent.invitation_id), actor, action, allowed=tuple(InvitationStatus), change=change,
-            done=done, detail=error, send_id=intent.send_id, settle_events=True,
+            current or self.store.load(intent.invitation_id),
+            actor,
+            action,
+            allowed=tuple(InvitationStatus),
+            change=change,
+            done=done,
+            detail=error,
+            send_id=intent.send_id,
+            settle_events=True,
         )
 
     def note_email_error(self, intent: EmailIntent, error: str) -> None:
@@ -474,12 +483,20 @@ class InvitationService:
             )
 
         def done(invitation: Invitation) -> bool:
-            return invitation.status == COMPLETED and invitation.completion is not None and (
-                invitation.completion.account.object_id == user.object_id
+            return (
+                invitation.status == COMPLETED
+                and invitation.completion is not None
+                and (invitation.completion.account.object_id == user.object_id)
             )
 
         return self._transition(
-            current, user.email, "completed", allowed=(ACCEPTED,), change=change, done=done, account=user,
+            current,
+            user.email,
+            "completed",
+            allowed=(ACCEPTED,),
+            change=change,
+            done=done,
+            account=user,
             company_id=completion.company_id,
         )
 

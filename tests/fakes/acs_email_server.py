@@ -26,8 +26,8 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from email.message import Message
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -93,18 +93,14 @@ class AcsEmailFake:
         context.load_cert_chain(cert_file, key_file)
         self._server = _Server(("127.0.0.1", 0), _Handler, fake=self)
         # Handshake lazily, in the request's own thread, so one stuck client cannot block accept().
-        self._server.socket = context.wrap_socket(
-            self._server.socket, server_side=True, do_handshake_on_connect=False
-        )
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True, do_handshake_on_connect=False)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="acs-email-fake", daemon=True
         )
         self._thread.start()
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         assert self._server and self._thread and self._tempdir
         self._server.shutdown()
         self._server.server_close()
@@ -182,9 +178,7 @@ class AcsEmailFake:
         event = _event_grid_event(
             SUBSCRIPTION_VALIDATION, "", {"validationCode": code, "validationUrl": f"{self.endpoint}validate?code={code}"}
         )
-        answer = requests.post(
-            webhook_url, json=[event], headers={"aeg-event-type": "SubscriptionValidation"}, timeout=30
-        )
+        answer = requests.post(webhook_url, json=[event], headers={"aeg-event-type": "SubscriptionValidation"}, timeout=30)
         if answer.status_code != 200 or answer.json().get("validationResponse") != code:
             raise AssertionError(f"Event Grid validation failed: {answer.status_code} {answer.text[:300]}")
         with self._lock:
@@ -233,10 +227,7 @@ class AcsEmailFake:
             return False
         string_to_sign = f"{verb}\n{path}\n{date};{headers.get('Host', '')};{content_hash}"
         digest = hmac.new(base64.b64decode(self.access_key), string_to_sign.encode(), hashlib.sha256).digest()
-        expected = (
-            "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256"
-            f"&Signature={base64.b64encode(digest).decode()}"
-        )
+        expected = f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={base64.b64encode(digest).decode()}"
         return hmac.compare_digest(headers.get("Authorization", ""), expected)
 
     def _send(self, handler: _Handler, api_version: str, body: bytes) -> None:
@@ -384,7 +375,5 @@ def _write_self_signed_cert(directory: Path) -> tuple[Path, Path]:
     )
     cert_file, key_file = directory / "cert.pem", directory / "key.pem"
     cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return cert_file, key_file

@@ -57,9 +57,15 @@ class ManagedIdentityEndpoint:
         claims: dict[str, Any] = {
             "iss": f"https://sts.windows.net/{self.tenant_id}/",
             "aud": "https://management.azure.com/" if self.mode == "wrong-audience" else resource,
-            "iat": lifetime[0], "nbf": lifetime[0], "exp": lifetime[1],
-            "oid": self.principal_id, "sub": self.principal_id, "appid": self.client_id,
-            "tid": self.tenant_id, "idtyp": "app", "ver": "1.0",
+            "iat": lifetime[0],
+            "nbf": lifetime[0],
+            "exp": lifetime[1],
+            "oid": self.principal_id,
+            "sub": self.principal_id,
+            "appid": self.client_id,
+            "tid": self.tenant_id,
+            "idtyp": "app",
+            "ver": "1.0",
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": "msi-stand-in"})
 
@@ -75,13 +81,16 @@ class ManagedIdentityEndpoint:
                     self.reply(400, {"statusCode": 400, "message": "Invalid request"})
                     return
                 endpoint.requests.append(query)
-                self.reply(200, {
-                    "access_token": endpoint.token(query["resource"]),
-                    "expires_on": str(int(time.time()) + 3600),
-                    "resource": query["resource"],
-                    "token_type": "Bearer",
-                    "client_id": endpoint.client_id,
-                })
+                self.reply(
+                    200,
+                    {
+                        "access_token": endpoint.token(query["resource"]),
+                        "expires_on": str(int(time.time()) + 3600),
+                        "resource": query["resource"],
+                        "token_type": "Bearer",
+                        "client_id": endpoint.client_id,
+                    },
+                )
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

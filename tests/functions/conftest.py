@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import azure.functions as func
 import pytest
 
-from scripts.stack import free_port
 from shared.composition import Services, clients, services
 from shared.settings import get_settings
 from tests.azurite import Azurite
 from tests.test_local_b2c import issuer_when_ready, start_idp
+from tools.localstack.stack import free_port
 
 APP_URL = "http://localhost:7071"  # the default PUBLIC_BASE_URL
 CALLBACK = f"{APP_URL}/api/InviteUser/callback"

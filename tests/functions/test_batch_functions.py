@@ -97,7 +97,6 @@ def test_a_worker_reads_its_chunk_once_and_records_outcomes_per_100_rows(counted
     assert proxy.counts() == {(BATCHES, "partition-query"): 1}
 
 
-
 def test_the_sweeper_hands_over_a_1000_row_batch_in_10_storage_round_trips(
     counted: tuple[Services, CountingProxy], azurite: Azurite
 ) -> None:

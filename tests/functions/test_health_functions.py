@@ -28,7 +28,10 @@ def test_each_check_is_reported_and_b2c_down_is_a_503(app: Services) -> None:
     status, headers, body = get_health()
     checks = body["checks"]
     assert {name: check["status"] for name, check in checks.items()} == {
-        "settings": "ok", "storage": "ok", "queues": "ok", "b2c": "failed",  # the function tests' B2C is down
+        "settings": "ok",
+        "storage": "ok",
+        "queues": "ok",
+        "b2c": "failed",  # the function tests' B2C is down
     }
     assert status == 503 and body["status"] == "unhealthy" and headers["Retry-After"] == "30"
     assert checks["b2c"]["detail"] == "ConnectionError"

@@ -54,7 +54,9 @@ def test_create_answers_201_with_location_and_the_queue_function_sends_the_email
     for _ in range(2):  # a redelivered message sends nothing more
         send_invitation_email.build().get_user_function()(message)
     assert [body["invitee"]["email"] in path.read_text() for path in outbox.glob("*.eml")].count(True) == 1
-    sent = json.loads(call(get_invitation, request("GET", f"/api/invitations/{created['id']}", route_params={"id": created["id"]})).get_body())
+    sent = json.loads(
+        call(get_invitation, request("GET", f"/api/invitations/{created['id']}", route_params={"id": created["id"]})).get_body()
+    )
     assert sent["email"]["status"] == "sent"
 
 

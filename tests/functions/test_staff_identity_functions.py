@@ -27,7 +27,9 @@ def actor_of_a_new_invitation() -> str:
     return actor
 
 
-@pytest.mark.parametrize(("setting", "actor"), [("True", "anna.staff@rconnect.example"), (None, "staff-api-key"), ("False", "staff-api-key")])
+@pytest.mark.parametrize(
+    ("setting", "actor"), [("True", "anna.staff@rconnect.example"), (None, "staff-api-key"), ("False", "staff-api-key")]
+)
 def test_the_principal_header_is_trusted_only_with_app_service_authentication(
     app: Services, monkeypatch: pytest.MonkeyPatch, setting: str | None, actor: str
 ) -> None:

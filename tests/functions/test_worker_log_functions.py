@@ -52,7 +52,9 @@ def test_the_queue_workers_records_name_the_invitation(app: Services, caplog: py
     messages = [record.getMessage() for record in records]
     assert f"Invitation {invitation_id} e-mail {send.send_id}: sent" in messages  # the e-mail worker
     assert any(message.startswith(f"company-create for invitation {invitation_id} poisoned") for message in messages)
-    assert [message for record, message in zip(records, messages) if getattr(record, INVITATION_ID, None) != invitation_id] == []
+    assert [
+        message for record, message in zip(records, messages, strict=False) if getattr(record, INVITATION_ID, None) != invitation_id
+    ] == []
 
 
 def test_outside_a_worker_records_name_no_invitation(app: Services, caplog: pytest.LogCaptureFixture) -> None:

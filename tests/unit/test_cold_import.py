@@ -14,22 +14,47 @@ from pathlib import Path
 import azure.functions as func
 
 import function_app
-from devhost import index
+from tools.devhost import index
 
 ROOT = Path(__file__).resolve().parents[2]
 
 DEFERRED = (
     # the SDKs and what they stand on
-    "azure.core", "azure.data.tables", "azure.storage.queue", "azure.identity", "azure.communication",
-    "azure.monitor", "opentelemetry", "msal", "jwt", "requests", "urllib3", "cryptography",
+    "azure.core",
+    "azure.data.tables",
+    "azure.storage.queue",
+    "azure.identity",
+    "azure.communication",
+    "azure.monitor",
+    "opentelemetry",
+    "msal",
+    "jwt",
+    "requests",
+    "urllib3",
+    "cryptography",
     # pydantic, and what the models validate with
-    "pydantic", "pydantic_core", "pydantic_settings", "email_validator", "pycountry",
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "email_validator",
+    "pycountry",
     # rendering
     "jinja2",
     # the app's own modules behind them
-    "shared.settings", "shared.domain.models", "shared.domain.batches", "shared.services", "shared.adapters.tables",
-    "shared.adapters.queues", "shared.adapters.identity", "shared.adapters.staff_tokens", "shared.adapters.mail",
-    "shared.presentation", "shared.health", "web.cookies", "web.openapi", "web.batch_body",
+    "shared.settings",
+    "shared.domain.models",
+    "shared.domain.batches",
+    "shared.services",
+    "shared.adapters.tables",
+    "shared.adapters.queues",
+    "shared.adapters.identity",
+    "shared.adapters.staff_tokens",
+    "shared.adapters.mail",
+    "shared.presentation",
+    "shared.health",
+    "web.cookies",
+    "web.openapi",
+    "web.batch_body",
 )
 
 PROBE = "import json, sys; import function_app; print(json.dumps(sorted(sys.modules)))"

@@ -118,9 +118,7 @@ def test_delivery_reports_settle_the_send_once(app: Services) -> None:
     app.emails.settle(DeliveryReport(operation_id="not-ours", state="delivered"))  # unknown: ignored
 
 
-def test_the_sweeper_re_enqueues_an_email_queued_longer_than_the_threshold(
-    app: Services, clock: Clock, azurite: Azurite
-) -> None:
+def test_the_sweeper_re_enqueues_an_email_queued_longer_than_the_threshold(app: Services, clock: Clock, azurite: Azurite) -> None:
     waiting = created(app)
     outstanding, _ = app.sweeper.store.sweepable(clock.now - timedelta(minutes=2), clock.now)
     assert waiting.invitation_id not in {invitation.id for invitation in outstanding}

@@ -104,4 +104,3 @@ def test_a_stored_invitation_is_read_back_without_validating_its_addresses_again
     with pytest.raises(ValidationError):
         Invitation.model_validate_json(unchecked)
     assert stored_invitation(data) == Invitation.model_validate_json(data)
-

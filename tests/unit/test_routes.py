@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 import function_app
-from devhost import index
 from shared import routes
 from shared.routes import Links
+from tools.devhost import index
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,10 +19,7 @@ def test_prefix_is_host_json_route_prefix() -> None:
 def test_every_registered_route_is_a_template_of_routes_py() -> None:
     templates = {value for name, value in vars(routes).items() if name.isupper() and isinstance(value, str)}
     registered = {
-        getattr(binding, "route")
-        for function in index(function_app.app)
-        for binding in function.get_bindings()
-        if getattr(binding, "route", None)
+        route for function in index(function_app.app) for binding in function.get_bindings() if (route := getattr(binding, "route", None))
     }
     assert registered and registered <= templates, registered - templates
 

@@ -64,7 +64,9 @@ def test_racing_creates_take_over_a_closed_invitations_claim_once_and_both_stay_
     def create(_: int) -> str:
         start.wait()
         try:
-            return app.invitations.create(request(invitee={"email": email, "displayName": "Anna"}), actor="staff", idempotency_key=None)[0].id
+            return app.invitations.create(request(invitee={"email": email, "displayName": "Anna"}), actor="staff", idempotency_key=None)[
+                0
+            ].id
         except DuplicateInvitation as duplicate:
             return f"409 {duplicate.existing_id}"
 

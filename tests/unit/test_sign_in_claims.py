@@ -9,8 +9,13 @@ import pytest
 from shared.adapters.identity import user_from_claims
 
 TENANT = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-COMMON = {"sub": "5a1c0f4e-0000-4000-8000-000000000001", "oid": "5a1c0f4e-0000-4000-8000-000000000001",
-          "name": "Anna Muster", "tfp": "B2C_1A_signup_signin", "ver": "1.0"}
+COMMON = {
+    "sub": "5a1c0f4e-0000-4000-8000-000000000001",
+    "oid": "5a1c0f4e-0000-4000-8000-000000000001",
+    "name": "Anna Muster",
+    "tfp": "B2C_1A_signup_signin",
+    "ver": "1.0",
+}
 
 
 @pytest.mark.parametrize(
@@ -22,9 +27,15 @@ COMMON = {"sub": "5a1c0f4e-0000-4000-8000-000000000001", "oid": "5a1c0f4e-0000-4
         ({**COMMON, "emails": ["anna@contoso.example"]}, "local", "anna@contoso.example", None),
         # a work account federated from Entra ID: the verified mailbox in `email`, the home tenant in `idp`
         (
-            {**COMMON, "email": "anna@contoso.example", "upn": "anna@contoso.example",
-             "idp": f"https://login.microsoftonline.com/{TENANT}/v2.0"},
-            "work", "anna@contoso.example", TENANT,
+            {
+                **COMMON,
+                "email": "anna@contoso.example",
+                "upn": "anna@contoso.example",
+                "idp": f"https://login.microsoftonline.com/{TENANT}/v2.0",
+            },
+            "work",
+            "anna@contoso.example",
+            TENANT,
         ),
         ({**COMMON, "email": "anna@contoso.example", "idp": f"https://sts.windows.net/{TENANT}/"}, "work", "anna@contoso.example", TENANT),
         # a social account

@@ -8,6 +8,7 @@ handed to the queue; the sweeper's scan filters on it, so it returns only the ba
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
@@ -61,7 +62,7 @@ class BatchStore:
 
     def _submit(self, batch_id: str, operations: list[Any]) -> None:
         for chunk in _chunks(operations):
-            self.table.run(lambda t: t.submit_transaction(chunk), f"Batch {batch_id}")
+            self.table.run(partial(TableClient.submit_transaction, operations=chunk), f"Batch {batch_id}")
 
     def begin(self, header: BatchHeader, rows: list[BatchRow]) -> list[BatchRow]:
         """Create the header with the first 99 rows in one transaction (AlreadyExists, nothing

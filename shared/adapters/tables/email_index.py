@@ -76,7 +76,9 @@ class EmailIndexStore:
 
         def read(t: TableClient) -> tuple[list[str], str | None]:
             pages: Iterator[Any] = t.query_entities(
-                "PartitionKey eq @pk", parameters={"pk": email_key(email)}, results_per_page=page_size,
+                "PartitionKey eq @pk",
+                parameters={"pk": email_key(email)},
+                results_per_page=page_size,
                 select=["RowKey", "InvitationId"],
             ).by_page(continuation_token=continuation)  # type: ignore[arg-type]  # tables' tokens are dicts
             for page in pages:

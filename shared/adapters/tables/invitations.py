@@ -156,10 +156,13 @@ class InvitationStore:
             high = _archive_key(version.archived)
 
         def query(t: TableClient) -> list[Any]:
-            return list(t.query_entities(
-                "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
-                parameters={"pk": invitation_id, "low": low, "high": high}, select=["RowKey", "Data"],
-            ))
+            return list(
+                t.query_entities(
+                    "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+                    parameters={"pk": invitation_id, "low": low, "high": high},
+                    select=["RowKey", "Data"],
+                )
+            )
 
         events: list[AuditEvent] = []
         for row in sorted(self.table.run(query, f"Invitation {invitation_id}"), key=lambda row: row["RowKey"]):

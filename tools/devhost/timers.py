@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from azure.functions.timer import TimerRequest
 
-from devhost.functions import invoke
-from devhost.hostconfig import parse_timespan
+from tools.devhost.functions import invoke
+from tools.devhost.hostconfig import parse_timespan
 
 log = logging.getLogger("devhost")
 

@@ -1,4 +1,4 @@
-"""``python -m devhost``: run the function app like ``func start``.
+"""``python -m tools.devhost``: run the function app like ``func start``.
 
 HTTP functions on http://127.0.0.1:7071/api, queue triggers polling Azure Storage (Azurite
 locally) and timer triggers, with the host.json settings the host honours (see README).
@@ -20,12 +20,12 @@ import azure.functions as func
 from azure.functions.decorators.queue import QueueTrigger
 from azure.functions.decorators.timer import TimerTrigger
 
-from devhost.connections import queue_service
-from devhost.functions import index, resolve_setting
-from devhost.hostconfig import HostConfig
-from devhost.queues import LEASE_SECONDS, QueueFunction, QueueListener
-from devhost.timers import TimerFunction, TimerListener
-from devhost.wsgi import create_http_server, create_wsgi_app
+from tools.devhost.connections import queue_service
+from tools.devhost.functions import index, resolve_setting
+from tools.devhost.hostconfig import HostConfig
+from tools.devhost.queues import LEASE_SECONDS, QueueFunction, QueueListener
+from tools.devhost.timers import TimerFunction, TimerListener
+from tools.devhost.wsgi import create_http_server, create_wsgi_app
 
 
 def load_app(spec: str) -> tuple[func.FunctionApp, Path]:
@@ -50,7 +50,7 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.devhost", description=__doc__)
     parser.add_argument("--app", default="function_app:app", help="module:attribute of the func.FunctionApp")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Install everything the project needs into the project: .venv, node_modules, local certificates.
+# Install everything the project needs into the project: .venv, tools/node_modules, local certificates.
 # --browser also installs Debian's Chromium for the browser tests (no browser download).
 # --tools also installs the offline checkers of infra/ and .github/ into .venv-tools (own pins).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 browser=false tools=false
 for arg in "$@"; do
   case "$arg" in
@@ -15,10 +15,10 @@ done
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-if [ ! -x node_modules/.bin/azurite-table ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+if [ ! -x tools/node_modules/.bin/azurite-table ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  npm ci --prefix tools --no-audit --no-fund --loglevel=error
 fi
-.venv/bin/python scripts/make_certs.py --dir .local/certs >/dev/null
+.venv/bin/python -m tools.localstack.make_certs --dir .local/certs >/dev/null
 
 # checkov alone takes a minute to install: only when requirements-tools.txt changed.
 if $tools && ! cmp -s requirements-tools.txt .venv-tools/installed-requirements.txt; then

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from scripts.stack import ROOT, LocalStack, StackConfig
+from tools.localstack.stack import ROOT, LocalStack, StackConfig
 from web.openapi import REQUEST_EXAMPLE
 
 # The staff API's documented example, in English and for another invitee (the README's curl example
@@ -79,11 +79,11 @@ My rConnect invitations is running.
   Storage          Azurite: tables on 127.0.0.1:{stack.config.table_port}, queues on 127.0.0.1:{stack.config.queue_port}, data in .local/azurite
   E-mail outbox    {stack.outbox.relative_to(ROOT)}/
 
-Demo invitation for {DEMO_INVITATION['invitee']['email']} (e-mail {invitation['email']['status']} through the invitation-email queue):
-  {invitation['inviteRedeemUrl']}
+Demo invitation for {DEMO_INVITATION["invitee"]["email"]} (e-mail {invitation["email"]["status"]} through the invitation-email queue):
+  {invitation["inviteRedeemUrl"]}
 
 Open it, accept the local sign-in page's certificate warning once, and sign in as
-{DEMO_INVITATION['invitee']['email']} with "work account" (CASE 1) or "e-mail code" (CASE 2).
+{DEMO_INVITATION["invitee"]["email"]} with "work account" (CASE 1) or "e-mail code" (CASE 2).
 Logs: .local/logs/. Press Ctrl+C to stop.""",
             flush=True,
         )

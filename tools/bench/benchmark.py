@@ -33,10 +33,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
-from scripts.run_local import DEMO_INVITATION
-from scripts.stack import LocalStack, StackConfig
 from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import connection_string_clients
+from tools.localstack.run_local import DEMO_INVITATION
+from tools.localstack.stack import LocalStack, StackConfig
 
 TIME_CAP_SECONDS = 72.0  # all measured phases together; start-up (~1-5 s), cold requests and seeding come on top
 REQUEST_TIMEOUT_SECONDS = 10.0
@@ -134,8 +134,10 @@ def operations(api: str, ids: list[str]) -> dict[str, Operation]:
     def email_link(session: requests.Session, n: int) -> requests.Response:
         # The 302 to B2C is the answer being measured; following it would time the IdP instead.
         return session.get(
-            f"{api}/InviteUser", params={"invitationId": ids[n % len(ids)]},
-            allow_redirects=False, timeout=REQUEST_TIMEOUT_SECONDS,
+            f"{api}/InviteUser",
+            params={"invitationId": ids[n % len(ids)]},
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT_SECONDS,
         )
 
     return {
@@ -161,8 +163,13 @@ def call(operation: Operation, session: requests.Session, n: int) -> tuple[float
 
 
 def worker(
-    operation: Operation, functions_key: str, warmup: Iterable[int], tickets: Iterator[int],
-    planned: int, deadline: float, barrier: threading.Barrier,
+    operation: Operation,
+    functions_key: str,
+    warmup: Iterable[int],
+    tickets: Iterator[int],
+    planned: int,
+    deadline: float,
+    barrier: threading.Barrier,
 ) -> Tally:
     tally = Tally()
     with new_session(functions_key) as session:
@@ -182,19 +189,14 @@ def worker(
     return tally
 
 
-def run_phase(
-    operation: Operation, functions_key: str, planned: int, concurrency: int, deadline: float, warmup: int
-) -> Result:
+def run_phase(operation: Operation, functions_key: str, planned: int, concurrency: int, deadline: float, warmup: int) -> Result:
     """`planned` requests from `concurrency` threads, each with its own session, timed from a common start."""
     tickets = itertools.count()  # next() on a count is atomic under the GIL: the workers need no lock
     started: list[float] = []
     barrier = threading.Barrier(concurrency, action=lambda: started.append(time.perf_counter()))
     with ThreadPoolExecutor(concurrency) as pool:
         warmups = [range(w * warmup, (w + 1) * warmup) for w in range(concurrency)]
-        futures = [
-            pool.submit(worker, operation, functions_key, numbers, tickets, planned, deadline, barrier)
-            for numbers in warmups
-        ]
+        futures = [pool.submit(worker, operation, functions_key, numbers, tickets, planned, deadline, barrier) for numbers in warmups]
         tallies = [future.result() for future in futures]
     latencies = [ms for tally in tallies for ms in tally.latencies_ms]
     errors = sum(tally.errors for tally in tallies)
@@ -355,10 +357,12 @@ def ratios(stack: LocalStack, ids: list[str]) -> list[dict[str, dict[str, float]
                         samples[name].append((time.perf_counter() - start) * 1000)
                 wait_until_quiet(email_queue)  # the round's e-mail is sent before the next round starts
             medians = {name: sorted(values)[len(values) // 2] for name, values in samples.items()}
-            runs.append({
-                name: {"median_ms": medians[name], "bare": medians[floor], "ratio": medians[name] / medians[floor], "target": target}
-                for name, (floor, target) in TARGETS.items()
-            })
+            runs.append(
+                {
+                    name: {"median_ms": medians[name], "bare": medians[floor], "ratio": medians[name] / medians[floor], "target": target}
+                    for name, (floor, target) in TARGETS.items()
+                }
+            )
     finally:
         client.close()
     return runs
@@ -370,7 +374,10 @@ def import_ms() -> list[float]:
     for _ in range(IMPORT_RUNS):
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", "import function_app"],
-            cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, check=True,
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         line = next(line for line in reversed(done.stderr.splitlines()) if line.rstrip().endswith("| function_app"))
         figures.append(int(line.split("|")[1]) / 1000)
@@ -386,7 +393,8 @@ def outbox_ms(stack: LocalStack) -> list[float]:
             start = time.perf_counter()
             response = session.post(
                 f"http://127.0.0.1:{stack.config.app_port}/api/invitations",
-                json={**DEMO_INVITATION, "invitee": {"email": email, "displayName": "Bench"}}, timeout=REQUEST_TIMEOUT_SECONDS,
+                json={**DEMO_INVITATION, "invitee": {"email": email, "displayName": "Bench"}},
+                timeout=REQUEST_TIMEOUT_SECONDS,
             )
             response.raise_for_status()
             while not any(email in path.read_text(errors="replace") for path in stack.outbox.glob("*.eml")):
@@ -400,7 +408,7 @@ def outbox_ms(stack: LocalStack) -> list[float]:
 def ratio_table(runs: list[dict[str, dict[str, float]]], ops: dict[str, Operation], imports: list[float], outbox: list[float]) -> str:
     """The middle of the runs' ratios for each hot path (with its times), and the spread of all runs."""
     lines = [
-        f"| hot path | median ms | bare call | bare median ms | ratio (middle of {len(runs)}) | spread of {len(runs)} runs | target | met |",
+        f"| hot path | median ms | bare call | bare median ms | ratio (middle of {len(runs)}) | spread of {len(runs)} runs | target | met |",  # noqa: E501
         "|---|---:|---|---:|---:|---:|---:|---|",
     ]
     for name, (floor, target) in TARGETS.items():
@@ -411,11 +419,15 @@ def ratio_table(runs: list[dict[str, dict[str, float]]], ops: dict[str, Operatio
             f"| {ordered[0]['ratio']:.2f}–{ordered[-1]['ratio']:.2f}× | ≤ {target:.1f}× | {'yes' if m['ratio'] <= target else 'NO'} |"
         )
     best = min(imports)
-    lines.append(f"| cold `import function_app` (min of {len(imports)}) | {best:.0f} | | | "
-                 f"| {best:.0f}–{max(imports):.0f} ms | ≤ {IMPORT_TARGET_MS:.0f} ms | {'yes' if best <= IMPORT_TARGET_MS else 'NO'} |")
+    lines.append(
+        f"| cold `import function_app` (min of {len(imports)}) | {best:.0f} | | | "
+        f"| {best:.0f}–{max(imports):.0f} ms | ≤ {IMPORT_TARGET_MS:.0f} ms | {'yes' if best <= IMPORT_TARGET_MS else 'NO'} |"
+    )
     ordered_outbox = sorted(outbox)
-    lines.append(f"| POST /api/invitations → e-mail in the outbox (median of {len(outbox)}, via the queue) "
-                 f"| {ordered_outbox[len(ordered_outbox) // 2]:.0f} | | | | | | |")
+    lines.append(
+        f"| POST /api/invitations → e-mail in the outbox (median of {len(outbox)}, via the queue) "
+        f"| {ordered_outbox[len(ordered_outbox) // 2]:.0f} | | | | | | |"
+    )
     return "\n".join(lines)
 
 
@@ -455,7 +467,7 @@ def positive_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m scripts.benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.bench.benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=positive_int, default=300, metavar="N", help="requests per row (default 300)")
     parser.add_argument("--concurrency", type=positive_int, default=8, metavar="C", help="threads (default 8)")
@@ -482,32 +494,43 @@ def main(argv: list[str] | None = None) -> None:
             if failed:
                 print(f"App log tail:\n{stack.log_text('app')[-2000:]}", file=sys.stderr)
 
-    print(f"\nMachine: {facts['usable_cpus']} usable CPUs (os.cpu_count() {facts['cpu_count']}), "
-          f"Python {facts['python']}, {facts['platform']}; stack started in {stack_seconds:.1f} s.")
-    print(f"Note: everything runs on this one machine — Azurite, the IdP, the app (waitress) and this load "
-          f"generator compete for its {facts['usable_cpus']} CPUs.\n")
+    print(
+        f"\nMachine: {facts['usable_cpus']} usable CPUs (os.cpu_count() {facts['cpu_count']}), "
+        f"Python {facts['python']}, {facts['platform']}; stack started in {stack_seconds:.1f} s."
+    )
+    print(
+        f"Note: everything runs on this one machine — Azurite, the IdP, the app (waitress) and this load "
+        f"generator compete for its {facts['usable_cpus']} CPUs.\n"
+    )
     print(markdown_table(results))
     print("\nRatios (same run, same Azurite, interleaved; robust to the load of the shared machine, unlike the times).")
     print("The bare calls use the app's storage client configuration (shared.composition.connection_string_clients) and")
     print("call options; the hot paths are sent on one keep-alive http.client connection, so requests' own CPU is not counted.\n")
     imports = import_ms()
     print(ratio_table(measured, ops, imports, outbox))
-    print(f"\nThe list by e-mail reads one partition of the e-mail index, then the invitations it names: "
-          f"{list_table_size} invitations in the table when measured, {LIST_MATCHES} matching.")
+    print(
+        f"\nThe list by e-mail reads one partition of the e-mail index, then the invitations it names: "
+        f"{list_table_size} invitations in the table when measured, {LIST_MATCHES} matching."
+    )
     for result in failed:
         print(f"First error of {result.operation} ×{result.concurrency}: {result.first_error}")
 
     if args.json:
-        args.json.write_text(json.dumps({
-            "machine": facts,
-            "settings": {"requests": args.requests, "concurrency": args.concurrency, "time_cap_s": TIME_CAP_SECONDS},
-            "stack_start_seconds": stack_seconds,
-            "list_table_size": list_table_size,
-            "results": [r.as_json() for r in results],
-            "ratios": measured,
-            "import_function_app_ms": imports,
-            "outbox_ms": outbox,
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": facts,
+                    "settings": {"requests": args.requests, "concurrency": args.concurrency, "time_cap_s": TIME_CAP_SECONDS},
+                    "stack_start_seconds": stack_seconds,
+                    "list_table_size": list_table_size,
+                    "results": [r.as_json() for r in results],
+                    "ratios": measured,
+                    "import_function_app_ms": imports,
+                    "outbox_ms": outbox,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ The stand-in identity provider must speak HTTPS because MSAL refuses plain
 HTTP authorities; clients trust it by pointing REQUESTS_CA_BUNDLE (Python) or
 NODE_EXTRA_CA_CERTS (Node) at the generated ``ca.pem``.
 
-Usage: python scripts/make_certs.py [--dir .local/certs]
+Usage: python -m tools.localstack.make_certs [--dir .local/certs]
 """
 
 from __future__ import annotations
@@ -40,9 +40,7 @@ def ensure_certs(directory: pathlib.Path = DEFAULT_DIR) -> CertPaths:
     """Create the CA and the localhost certificate unless valid ones exist."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_path, ca_key_path = directory / "ca.pem", directory / "ca-key.pem"
-    paths = CertPaths(
-        ca=ca_path, cert=directory / "localhost.pem", key=directory / "localhost-key.pem"
-    )
+    paths = CertPaths(ca=ca_path, cert=directory / "localhost.pem", key=directory / "localhost-key.pem")
 
     if not (ca_path.exists() and ca_key_path.exists()):
         ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -79,9 +77,15 @@ def _build_ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -90,9 +94,7 @@ def _build_ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
     )
 
 
-def _build_server_cert(
-    key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
-) -> x509.Certificate:
+def _build_server_cert(key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
     now = _now()
     return (
         x509.CertificateBuilder()
@@ -104,25 +106,23 @@ def _build_server_cert(
         # The server cert must not outlive its issuer, or verification fails.
         .not_valid_after(min(now + SERVER_VALIDITY, ca_cert.not_valid_after_utc))
         .add_extension(
-            x509.SubjectAlternativeName([
-                x509.DNSName("localhost"),
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                x509.IPAddress(ipaddress.ip_address("::1")),
-            ]),
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("::1")),
+                ]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
 
-def _server_cert_is_usable(
-    cert_path: pathlib.Path, key_path: pathlib.Path, ca_cert: x509.Certificate
-) -> bool:
+def _server_cert_is_usable(cert_path: pathlib.Path, key_path: pathlib.Path, ca_cert: x509.Certificate) -> bool:
     if not (cert_path.exists() and key_path.exists()):
         return False
     try:

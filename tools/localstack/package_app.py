@@ -9,7 +9,7 @@ word boundary, so `tests` also denies `tests/x.py` but `__pycache__` only denies
 folder. With a remote build the zip holds just these files; the platform installs requirements.txt.
 
 The deploy workflow ships this zip, so what the package test checks is what gets deployed.
-Usage: python -m scripts.package_app [--output dist/app.zip]
+Usage: python -m tools.localstack.package_app [--output dist/app.zip]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ALWAYS_IGNORED_DIRS = frozenset({".git", ".vscode"})
 ALWAYS_IGNORED_FILES = frozenset({".funcignore", ".gitignore", "local.settings.json", "project.lock.json"})
 _REGEX_SPECIALS = re.compile(r"[\-\[\]/\{\}\(\)\+\?\.\\\^\$\|]")

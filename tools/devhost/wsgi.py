@@ -16,11 +16,11 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.urls import iri_to_uri
 from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Request, Response
 
-from devhost.functions import call
+from tools.devhost.functions import call
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -128,7 +128,7 @@ class HttpRoute:
 
 
 def http_routes(functions: Iterable[Function], route_prefix: str = "api") -> list[HttpRoute]:
-    """The HTTP functions among the app's indexed functions (``devhost.functions.index``)."""
+    """The HTTP functions among the app's indexed functions (``tools.devhost.functions.index``)."""
     routes: list[HttpRoute] = []
     for f in functions:
         if not f.is_http_function():
@@ -243,7 +243,13 @@ def _to_response(result: Any, method: str) -> _Answer | Response:
             headers.append((key, value))
     status = result.status_code
     uri_headers = [key for key, _ in headers if key.lower() in _URI_HEADERS]
-    if method == "HEAD" or status < 200 or status in (204, 304) or status not in HTTP_STATUS_CODES or len(set(uri_headers)) < len(uri_headers):
+    if (
+        method == "HEAD"
+        or status < 200
+        or status in (204, 304)
+        or status not in HTTP_STATUS_CODES
+        or len(set(uri_headers)) < len(uri_headers)
+    ):
         # No body, an unknown status or a doubled Location: werkzeug's rules for those, as they were.
         response = Response(result.get_body(), status=status)
         response.headers["Content-Type"] = content_type
@@ -325,6 +331,4 @@ def create_wsgi_app(functions: Iterable[Function], route_prefix: str = "api", *,
 
 def create_http_server(app: WSGIApplication, host: str, port: int, threads: int) -> BaseWSGIServer | MultiSocketServer:
     """The waitress server the dev host runs (``port=0``: a free port, see ``effective_port``)."""
-    return create_server(
-        app, host=host, port=port, threads=threads, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS
-    )
+    return create_server(app, host=host, port=port, threads=threads, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS)

@@ -89,7 +89,9 @@ class QueueOptions:
             batch_size=batch_size,
             new_batch_threshold=None if threshold is None else int(threshold),
             # The host refuses intervals under 100 ms.
-            max_polling_interval=max(0.1, _seconds(polling, "maxPollingInterval")) if polling is not None else defaults.max_polling_interval,
+            max_polling_interval=max(0.1, _seconds(polling, "maxPollingInterval"))
+            if polling is not None
+            else defaults.max_polling_interval,
             visibility_timeout=_seconds(visibility, "visibilityTimeout") if visibility is not None else 0.0,
             max_dequeue_count=max_dequeue,
             message_encoding=encoding,

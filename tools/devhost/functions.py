@@ -34,9 +34,7 @@ def index(function_app: func.FunctionApp) -> list[Function]:
         if function.is_http_function():
             extra = [name for name in extra if name != "$return"]  # the HTTP response
         if extra:
-            raise SystemExit(
-                f"Function {function.get_function_name()}: the dev host runs triggers only, not the bindings {extra}"
-            )
+            raise SystemExit(f"Function {function.get_function_name()}: the dev host runs triggers only, not the bindings {extra}")
     return functions
 
 
@@ -144,11 +142,7 @@ def invoke(name: str, handler: Callable[..., Any], arguments: Mapping[str, Any],
     try:
         call(name, handler, arguments, invocation_id)
     except Exception:
-        log.exception(
-            "Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)", name, invocation_id, (time.monotonic() - started) * 1000
-        )
+        log.exception("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)", name, invocation_id, (time.monotonic() - started) * 1000)
         return False
-    log.info(
-        "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)", name, invocation_id, (time.monotonic() - started) * 1000
-    )
+    log.info("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)", name, invocation_id, (time.monotonic() - started) * 1000)
     return True

@@ -20,7 +20,7 @@ import { writeVerificationEmail } from './mail.mjs';
 import { createStaffTenant, staffConfig } from './staff.mjs';
 import { adminConsentPage, codePage, consentPage, documentPage, errorPage, signInPage, signUpPage } from './views.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_BODY_BYTES = 64 * 1024;
@@ -76,7 +76,7 @@ function readConfig(env) {
     appName: env.IDP_APP_NAME || 'My rConnect',
     termsUrl: env.IDP_TERMS_URL || `https://localhost:${port}/terms-of-use`,
     privacyUrl: env.IDP_PRIVACY_URL || `https://localhost:${port}/privacy`,
-    // The staff's Entra ID tenant (idp/staff.mjs), for the staff API's bearer tokens.
+    // The staff's Entra ID tenant (tools/idp/staff.mjs), for the staff API's bearer tokens.
     staff: staffConfig(env),
   };
 }

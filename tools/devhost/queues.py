@@ -16,8 +16,8 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,8 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage as FunctionsQueueMessage
 from azure.storage.queue import QueueClient, QueueMessage, QueueServiceClient
 
-from devhost.functions import invoke
-from devhost.hostconfig import QueueOptions
+from tools.devhost.functions import invoke
+from tools.devhost.hostconfig import QueueOptions
 
 log = logging.getLogger("devhost")
 
@@ -157,9 +157,7 @@ class QueueListener:
             self._move_to_poison(message)
         else:
             try:
-                self.queue.update_message(
-                    message, pop_receipt=message.pop_receipt, visibility_timeout=int(self.options.visibility_timeout)
-                )
+                self.queue.update_message(message, pop_receipt=message.pop_receipt, visibility_timeout=int(self.options.visibility_timeout))
             except ResourceNotFoundError:
                 pass  # the message or the queue is gone: nothing to release
 

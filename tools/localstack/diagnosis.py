@@ -14,12 +14,26 @@ from pathlib import Path
 
 PROC = Path("/proc")
 _STATES = {
-    "R": "running", "S": "sleeping", "D": "blocked in the kernel (uninterruptible)", "T": "stopped",
-    "t": "stopped by a tracer", "Z": "exited, not reaped", "I": "idle",
+    "R": "running",
+    "S": "sleeping",
+    "D": "blocked in the kernel (uninterruptible)",
+    "T": "stopped",
+    "t": "stopped by a tracer",
+    "Z": "exited, not reaped",
+    "I": "idle",
 }
 _TCP_STATES = {
-    "01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
-    "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING",
+    "01": "ESTABLISHED",
+    "02": "SYN_SENT",
+    "03": "SYN_RECV",
+    "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2",
+    "06": "TIME_WAIT",
+    "07": "CLOSE",
+    "08": "CLOSE_WAIT",
+    "09": "LAST_ACK",
+    "0A": "LISTEN",
+    "0B": "CLOSING",
 }
 
 
@@ -59,8 +73,7 @@ def describe_port(port: int) -> str:
     owners = _socket_owners({inode for inode, _ in sockets})
     # Inode 0: a connection in TIME_WAIT, which no process holds any more.
     return f"port {port}: " + "; ".join(
-        entry if inode == "0" else f"{entry} held by {owners.get(inode, 'a process this user cannot see')}"
-        for inode, entry in sockets
+        entry if inode == "0" else f"{entry} held by {owners.get(inode, 'a process this user cannot see')}" for inode, entry in sockets
     )
 
 
@@ -80,8 +93,9 @@ def describe_machine() -> str:
         parts.append("share of the last 10 s some task waited for " + ", ".join(pressure))
     try:
         meminfo = dict(line.split(":", 1) for line in (PROC / "meminfo").read_text().splitlines())
-        parts.append(f"memory available {int(meminfo['MemAvailable'].split()[0]) // 1024} MiB "
-                     f"of {int(meminfo['MemTotal'].split()[0]) // 1024} MiB")
+        parts.append(
+            f"memory available {int(meminfo['MemAvailable'].split()[0]) // 1024} MiB of {int(meminfo['MemTotal'].split()[0]) // 1024} MiB"
+        )
     except (OSError, KeyError, ValueError):
         pass
     return "; ".join(parts)
@@ -90,7 +104,7 @@ def describe_machine() -> str:
 def _stat(folder: Path) -> tuple[str, float]:
     """The state letter and the user+system CPU seconds from a /proc/<pid>[/task/<tid>]/stat file."""
     text = (folder / "stat").read_text()
-    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+    fields = text[text.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
     return fields[0], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -106,7 +120,7 @@ def _wchan(folder: Path) -> str:
 def _address(hex_address: str, family: int) -> str:
     raw = bytes.fromhex(hex_address)
     # /proc/net/tcp* print each 32-bit word of the address in host (little-endian) order.
-    ordered = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    ordered = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
     text = socket.inet_ntop(family, ordered)
     return f"[{text}]" if family == socket.AF_INET6 else text
 

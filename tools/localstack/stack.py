@@ -23,18 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from scripts.diagnosis import describe_machine, describe_port, describe_process
-from scripts.make_certs import ensure_certs
+from tools.localstack.diagnosis import describe_machine, describe_port, describe_process
+from tools.localstack.make_certs import ensure_certs
 
-ROOT = Path(__file__).resolve().parent.parent
-AZURITE_ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+ROOT = Path(__file__).resolve().parents[2]
+AZURITE_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 STARTUP_SECONDS = 60
 # Azurite writes its database on SIGINT (and otherwise only every 5 s): give it time to finish.
 SAVE_SECONDS = 30
 STORAGE_SERVICES = ("azurite-table", "azurite-queue")
-# The staff's Entra ID tenant the local IdP plays (idp/staff.mjs) and the audience of its staff API tokens.
+# The staff's Entra ID tenant the local IdP plays (tools/idp/staff.mjs) and the audience of its staff API tokens.
 STAFF_TENANT_ID = str(uuid.UUID(hashlib.sha256(b"tenant:rconnect.example").hexdigest()[:32]))
 STAFF_API_AUDIENCE = "api://rconnect-invitations-local"
 
@@ -110,7 +108,7 @@ class LocalStack:
     same folder finds every write that was acknowledged before the stop.
 
     A service that is still running but not serving ``config.startup_seconds`` after its spawn is
-    described (its process state, its port, the machine's load: ``scripts/diagnosis.py``), killed
+    described (its process state, its port, the machine's load: ``tools/localstack/diagnosis.py``), killed
     and started once more on the same port, with a RuntimeWarning saying so; if it stalls again,
     the start fails with both descriptions. One that exits while starting fails at once.
     """
@@ -186,19 +184,29 @@ class LocalStack:
         self.logs.mkdir(parents=True, exist_ok=True)
         certs = ensure_certs(config.data_dir / "certs")
         self.ca_bundle.write_text("".join(path.read_text() for path in (certs.ca, *config.extra_ca_files)))
-        node_bin = ROOT / "node_modules" / ".bin"
+        node_bin = ROOT / "tools" / "node_modules" / ".bin"
         location = str(config.data_dir / "azurite")
         oauth = ["--oauth", "basic", "--cert", str(certs.cert), "--key", str(certs.key)] if config.storage_oauth else []
         for kind, port in (("table", config.table_port), ("queue", config.queue_port)):
             self._services[f"azurite-{kind}"] = _Service(
-                [str(node_bin / f"azurite-{kind}"), f"--{kind}Host", "127.0.0.1", f"--{kind}Port", str(port),
-                 "--location", location, "--skipApiVersionCheck", "--disableTelemetry", *oauth],
+                [
+                    str(node_bin / f"azurite-{kind}"),
+                    f"--{kind}Host",
+                    "127.0.0.1",
+                    f"--{kind}Port",
+                    str(port),
+                    "--location",
+                    location,
+                    "--skipApiVersionCheck",
+                    "--disableTelemetry",
+                    *oauth,
+                ],
                 env={},
                 port=port,
                 stop_signal=signal.SIGINT,
             )
         self._services["idp"] = _Service(
-            ["node", str(ROOT / "idp" / "server.mjs")],
+            ["node", str(ROOT / "tools" / "idp" / "server.mjs")],
             env={
                 "IDP_PORT": str(config.idp_port),
                 "IDP_TLS_CERT": str(certs.cert),
@@ -213,7 +221,7 @@ class LocalStack:
             ready_line="IdP ready at",
         )
         self._services["app"] = _Service(
-            [sys.executable, "-m", "devhost", "--port", str(config.app_port), "--host", "127.0.0.1"],
+            [sys.executable, "-m", "tools.devhost", "--port", str(config.app_port), "--host", "127.0.0.1"],
             env=self.app_environment(),
             port=config.app_port,
             ready_line="Dev host ready on",
@@ -309,7 +317,7 @@ class LocalStack:
         if again is not None:
             self.kill_service(name)
             raise RuntimeError(f"{name} did not start, twice:\n{stalled}\n{again}")
-        warnings.warn(f"{name} started on the second try; the first: {stalled}", RuntimeWarning)
+        warnings.warn(f"{name} started on the second try; the first: {stalled}", RuntimeWarning, stacklevel=2)
 
     def _stalled(self, name: str) -> str | None:
         """None once the service serves; what it is doing if it still does not at the deadline."""
@@ -335,7 +343,7 @@ class LocalStack:
     def _note(self, name: str, text: str) -> None:
         """A line of the harness's own in a service's log, between the output of two of its starts."""
         with (self.logs / f"{name}.log").open("ab") as log:
-            log.write(f"\n[scripts/stack.py] {text}\n".encode())
+            log.write(f"\n[tools/localstack/stack.py] {text}\n".encode())
 
     def _ready(self, name: str, service: _Service) -> bool:
         if service.ready_line is None:
