@@ -13,7 +13,7 @@ from accept_invitation.invitation_pages import sign_in_again_url, sign_in_unavai
 from shared import routes
 from shared.composition import services
 from shared.domain.errors import SignInFailed, Unavailable
-from shared.telemetry import invitation_context
+from shared.log_context import invitation_context
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from create_company.blueprint import bp
-from shared.adapters.queue_names import COMPANY_CREATE
 from shared.composition import services
-from shared.telemetry import invitation_context
+from shared.log_context import invitation_context
+from shared.queue_names import COMPANY_CREATE
 from web.queue_messages import message_body
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from invite_user.blueprint import bp
-from shared.adapters.queue_names import INVITATION_BATCH
 from shared.composition import services
 from shared.domain.errors import NotFound
+from shared.queue_names import INVITATION_BATCH
 from web.queue_messages import message_body
 
 if TYPE_CHECKING:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from invite_user.blueprint import bp
-from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import services
 from shared.domain.errors import DomainError
-from shared.telemetry import invitation_context
+from shared.log_context import invitation_context
+from shared.queue_names import INVITATION_EMAIL
 from web.queue_messages import message_body
 
 if TYPE_CHECKING:

@@ -20,18 +20,17 @@ if TYPE_CHECKING:
     from azure.data.tables import TableServiceClient
     from azure.storage.queue import QueueServiceClient
 
-    from shared.adapters.mail import EmailSender
     from shared.adapters.queues import QueueSender
     from shared.adapters.staff_tokens import StaffTokens
     from shared.adapters.transport import StorageTransport
     from shared.domain.models import Invitation
-    from shared.services import Clock
     from shared.services.admin_consent import AdminConsentService
     from shared.services.batches import BatchService
     from shared.services.companies import CompanyService
     from shared.services.intents import Enqueue, IntentSweeper
     from shared.services.invitation_email import InvitationEmailService
     from shared.services.invitations import InvitationService
+    from shared.services.ports import Clock, EmailSender
     from shared.services.sign_in import SignInService
     from shared.settings import Settings
 

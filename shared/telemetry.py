@@ -5,7 +5,7 @@ The Application Insights settings are the host's (it reads the same variables), 
 from the environment here rather than through the app's Settings. The distro is imported only when
 the connection string is set: it is heavy and nothing of it is needed otherwise.
 
-Every log record created while an invitation is in context (`invitation_context`) carries the
+Every log record created while an invitation is in context (`shared.log_context`) carries the
 attribute `invitation_id`; the OpenTelemetry log handler exports a record's extra attributes, so it
 is a custom dimension in Application Insights (`customDimensions.invitation_id`), filterable without
 parsing messages. Nothing else is added: no cookie, token or secret is ever put on a record, and the
@@ -14,43 +14,14 @@ HTTP instrumentations record URLs and status codes, not headers or bodies.
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from typing import Any
 
-INVITATION_ID = "invitation_id"  # the log record attribute / custom dimension
-_current_invitation: ContextVar[str | None] = ContextVar(INVITATION_ID, default=None)
-_state = {"log_context": False, "azure_monitor": False}
+from shared.log_context import install_log_context
+
+_state = {"azure_monitor": False}
 # The distro instruments these libraries by default; the app uses none of them.
 _UNUSED_INSTRUMENTATIONS = ("django", "fastapi", "flask", "httpx", "psycopg2")
-
-
-@contextmanager
-def invitation_context(invitation_id: str | None) -> Iterator[None]:
-    """Log records created inside name this invitation (contextvars: per thread and per invocation)."""
-    token = _current_invitation.set(invitation_id)
-    try:
-        yield
-    finally:
-        _current_invitation.reset(token)
-
-
-def install_log_context() -> None:
-    """Put the invitation in context on every log record, whichever handler exports it (once per process)."""
-    if _state["log_context"]:
-        return
-    _state["log_context"] = True
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        invitation_id = _current_invitation.get()
-        if invitation_id:
-            setattr(record, INVITATION_ID, invitation_id)
-        return record
-
-    logging.setLogRecordFactory(factory)
 
 
 def _credential(environ: Mapping[str, str]) -> Any:

@@ -26,7 +26,7 @@ from schemathesis.checks import (
 )
 from schemathesis.specs.openapi.checks import ignored_auth
 
-from shared.adapters.queue_names import INVITATION_BATCH
+from shared.queue_names import INVITATION_BATCH
 from tests.queues import Queues
 from tests.support import Api
 from tests.test_invitation_batches import completed

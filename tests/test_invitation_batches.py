@@ -12,10 +12,10 @@ from typing import Any
 
 from azure.data.tables import UpdateMode
 
-from shared.adapters.queue_names import INVITATION_BATCH
 from shared.adapters.tables import BATCHES
 from shared.adapters.tables.batches import HEADER_ROW, row_key
 from shared.domain.batches import CHUNK_ROWS, TRANSACTION_ROWS, row_invitation_id
+from shared.queue_names import INVITATION_BATCH
 from tests.queues import Queues
 from tests.storage import Stored
 from tests.support import Api, Outbox, eventually, invitation_body, unique_email

@@ -17,8 +17,8 @@ from uuid import uuid4
 import pytest
 from pydantic import SecretStr
 
-from shared.adapters.mail import OutgoingEmail
 from shared.composition import email_sender as create_sender
+from shared.domain.mail import OutgoingEmail
 from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.settings import Settings
 from tests.fakes.acs_email_server import AcsEmailFake

@@ -26,7 +26,7 @@ INVITATION = "0f8fad5b-d9cb-469f-a165-70867728950e"
 EMIT = f"""
 import logging
 import function_app
-from shared.telemetry import invitation_context
+from shared.log_context import invitation_context
 logging.getLogger().setLevel(logging.INFO)
 with invitation_context("{INVITATION}"):
     logging.getLogger("shared.services.example").warning("about an invitation")

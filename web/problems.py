@@ -26,7 +26,7 @@ from shared.domain.errors import (
     Unavailable,
 )
 from shared.domain.ids import parse_invitation_id
-from shared.telemetry import invitation_context
+from shared.log_context import invitation_context
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError

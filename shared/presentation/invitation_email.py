@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.adapters.mail.message import OutgoingEmail
+from shared.domain.mail import OutgoingEmail
 from shared.domain.models import Language
 from shared.presentation.i18n import catalog, format_date
 from shared.presentation.rendering import render

@@ -3,9 +3,8 @@
 import re
 from urllib.parse import urlencode
 
-from shared.adapters.tables.admin_consents import AdminConsentStore
 from shared.domain.errors import InvalidInput
-from shared.services import Clock
+from shared.services.ports import AdminConsentLog, Clock
 
 _TENANT_ID = r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 _TENANT = re.compile(rf"organizations|common|{_TENANT_ID}|([a-zA-Z0-9-]{{1,63}}\.)+[a-zA-Z]{{2,63}}")
@@ -43,7 +42,7 @@ def outcome_tenant(issued_for: str, reported: str | None, *, granted: bool) -> s
 
 
 class AdminConsentService:
-    def __init__(self, store: AdminConsentStore, clock: Clock, *, login_host: str, client_id: str, callback_url: str) -> None:
+    def __init__(self, store: AdminConsentLog, clock: Clock, *, login_host: str, client_id: str, callback_url: str) -> None:
         self.store, self.clock = store, clock
         self._login_host, self._client_id, self._callback_url = login_host.rstrip("/"), client_id, callback_url
 

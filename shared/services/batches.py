@@ -15,9 +15,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.adapters.queue_names import INVITATION_BATCH
-from shared.adapters.queues import QueueSender
-from shared.adapters.tables.batches import BatchStore
 from shared.domain.batches import (
     CHUNK_ROWS,
     TRANSACTION_ROWS,
@@ -32,9 +29,10 @@ from shared.domain.batches import (
 )
 from shared.domain.errors import AlreadyExists, DomainError, IdempotencyMismatch, InvalidInput, Unavailable
 from shared.domain.models import FieldError, InvitationRequest, field_errors
-from shared.services import Clock
+from shared.log_context import invitation_context
+from shared.queue_names import INVITATION_BATCH
 from shared.services.invitations import InvitationService
-from shared.telemetry import invitation_context
+from shared.services.ports import BatchRepository, Clock, QueueSender
 
 log = logging.getLogger(__name__)
 UNSTORED = "The request ended before every row of the batch was stored, so none was created: submit the batch again."
@@ -42,7 +40,7 @@ POISONED = "The rows could not be processed after repeated tries (storage or e-m
 
 
 class BatchService:
-    def __init__(self, invitations: InvitationService, store: BatchStore, queues: QueueSender, clock: Clock) -> None:
+    def __init__(self, invitations: InvitationService, store: BatchRepository, queues: QueueSender, clock: Clock) -> None:
         self._invitations, self._store, self._queues, self._clock = invitations, store, queues, clock
 
     def check(self, rows: list[Any]) -> list[BatchRow]:

@@ -4,9 +4,6 @@ invitation); the company-create worker then writes the company and its admin mem
 import logging
 from dataclasses import dataclass
 
-from shared.adapters.queue_names import COMPANY_CREATE
-from shared.adapters.queues import QueueSender
-from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.invitations import Loaded
 from shared.domain import invitations as rules
 from shared.domain.errors import AlreadyExists, NotFound, Unavailable
@@ -20,8 +17,9 @@ from shared.domain.models import (
     Invitation,
     SignedInUser,
 )
-from shared.services import Clock, InvitationLinks
+from shared.queue_names import COMPANY_CREATE
 from shared.services.invitations import InvitationService
+from shared.services.ports import Clock, CompanyRepository, InvitationLinks, QueueSender
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +38,7 @@ class CompanyPageAccess:
 
 class CompanyService:
     def __init__(
-        self, invitations: InvitationService, store: CompanyStore, queues: QueueSender, links: InvitationLinks, clock: Clock
+        self, invitations: InvitationService, store: CompanyRepository, queues: QueueSender, links: InvitationLinks, clock: Clock
     ) -> None:
         self.invitations, self.store, self.queues, self.links, self.clock = invitations, store, queues, links, clock
 

@@ -9,11 +9,11 @@ its id and content are those of its audit event.
 import logging
 from collections.abc import Sequence
 
-from shared.adapters.queue_names import INVITATION_EVENTS
-from shared.adapters.queues import QueueSender
 from shared.domain.errors import Unavailable
 from shared.domain.events import event_for
 from shared.domain.models import PendingEvent
+from shared.queue_names import INVITATION_EVENTS
+from shared.services.ports import QueueSender
 
 log = logging.getLogger(__name__)
 

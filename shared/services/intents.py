@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 from shared.adapters.tables.invitations import InvitationStore
 from shared.domain.models import Invitation
-from shared.services import Clock
-from shared.telemetry import invitation_context
+from shared.log_context import invitation_context
+from shared.services.ports import Clock
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[Invitation], None]  # queues the invitation's outstanding intent of one kind, if it has one

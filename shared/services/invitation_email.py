@@ -13,14 +13,14 @@ changes nothing; every record goes through InvitationService.record_email (guard
 
 import logging
 
-from shared.adapters.mail import EmailSender, OutgoingEmail
-from shared.adapters.tables.email_operations import EmailOperationStore
 from shared.domain.errors import NotFound, Unavailable
 from shared.domain.invitations import COMPLETED, REVOKED
+from shared.domain.mail import OutgoingEmail
 from shared.domain.models import DeliveryReport, EmailIntent, Invitation
+from shared.log_context import invitation_context
 from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.services.invitations import InvitationService
-from shared.telemetry import invitation_context
+from shared.services.ports import EmailOperations, EmailSender
 
 log = logging.getLogger(__name__)
 WORKER = "invitation-email-worker"  # the actor of what the queue workers record
@@ -35,7 +35,7 @@ class InvitationEmailService:
     def __init__(
         self,
         invitations: InvitationService,
-        operations: EmailOperationStore,
+        operations: EmailOperations,
         sender: EmailSender,
         *,
         product: ProductLinks,

@@ -16,10 +16,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from shared.adapters.queue_names import INVITATION_EMAIL
-from shared.adapters.queues import QueueSender
-from shared.adapters.tables.email_index import EmailIndexStore
-from shared.adapters.tables.idempotency_keys import Claim, IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore, Loaded, Read, audit_key
 from shared.domain import invitations as rules
 from shared.domain.errors import (
@@ -49,8 +45,9 @@ from shared.domain.models import (
     PendingEvent,
     SignedInUser,
 )
-from shared.services import Clock, InvitationLinks
+from shared.queue_names import INVITATION_EMAIL
 from shared.services.events import EventPublisher
+from shared.services.ports import Clock, EmailIndex, IdempotencyClaim, IdempotencyKeys, InvitationLinks, QueueSender
 
 log = logging.getLogger(__name__)
 _RACE_RETRIES = 3
@@ -71,8 +68,8 @@ class InvitationService:
     def __init__(
         self,
         store: InvitationStore,
-        idempotency_keys: IdempotencyKeyStore,
-        email_index: EmailIndexStore,
+        idempotency_keys: IdempotencyKeys,
+        email_index: EmailIndex,
         queues: QueueSender,
         links: InvitationLinks,
         clock: Clock,
@@ -220,7 +217,7 @@ class InvitationService:
         """(invitation id, the invitation if this is a replay). The key is claimed before the invitation
         is written, so a retry after a crash in between finishes the same invitation instead of another."""
         request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
-        claim, ours = self._keys.claim(key, Claim(request_hash=request_hash, invitation_id=new_id))
+        claim, ours = self._keys.claim(key, IdempotencyClaim(request_hash=request_hash, invitation_id=new_id))
         if ours:
             return new_id, None
         if claim.request_hash != request_hash:

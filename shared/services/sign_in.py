@@ -10,13 +10,11 @@ back the invitation is read once, and its ETag carried into the guarded accept.
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from shared.adapters.identity import B2CSignIn
-from shared.adapters.tables.users import UserStore
 from shared.domain import invitations as rules
 from shared.domain.errors import Conflict, Gone, SignInFailed, Unavailable
 from shared.domain.models import Invitation, SignedInUser
-from shared.services import Clock
 from shared.services.invitations import InvitationService
+from shared.services.ports import Clock, IdentityProvider, UserDirectory
 
 OutcomeKind = Literal["accepted", "used", "failed", "unavailable", "wrong-account", "taken", "blocked"]
 
@@ -36,8 +34,8 @@ class SignInService:
     def __init__(
         self,
         invitations: InvitationService,
-        users: UserStore,
-        identity: B2CSignIn,
+        users: UserDirectory,
+        identity: IdentityProvider,
         clock: Clock,
         *,
         require_matching_email: bool,

@@ -33,11 +33,11 @@ from invite_user.invitations_api import (
     revoke_invitation,
 )
 from invite_user.sweeper import sweep_outstanding_intents
-from shared.adapters.queue_names import COMPANY_CREATE, INVITATION_EMAIL, INVITATION_EVENTS
 from shared.adapters.tables import BATCHES
 from shared.composition import Services, services
 from shared.domain.models import InvitationRequest, SignedInUser
 from shared.presentation import company_form
+from shared.queue_names import COMPANY_CREATE, INVITATION_EMAIL, INVITATION_EVENTS
 from tests.azurite import Azurite
 from tests.counting_proxy import CountingProxy
 from tests.functions.conftest import APP_URL, call, configure, request

@@ -14,7 +14,7 @@ from invite_user.delivery_reports import acs_delivery_reports
 from invite_user.email_queue import send_invitation_email
 from shared.composition import Services
 from shared.domain.models import InvitationRequest
-from shared.telemetry import INVITATION_ID, install_log_context
+from shared.log_context import INVITATION_ID, install_log_context
 from tests.functions.conftest import call, request
 from tests.support import invitation_body
 

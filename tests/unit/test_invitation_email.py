@@ -12,10 +12,10 @@ from pathlib import Path
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
-from shared.adapters.mail import OutgoingEmail, SendResult
-from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import Services, build
+from shared.domain.mail import OutgoingEmail, SendResult
 from shared.domain.models import DeliveryReport, EmailIntent, InvitationRequest
+from shared.queue_names import INVITATION_EMAIL
 from shared.services.invitation_email import EmailNotSent
 from shared.settings import Settings
 from tests.azurite import Azurite

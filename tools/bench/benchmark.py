@@ -33,8 +33,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
-from shared.adapters.queue_names import INVITATION_EMAIL
 from shared.composition import connection_string_clients
+from shared.queue_names import INVITATION_EMAIL
 from tools.localstack.run_local import DEMO_INVITATION
 from tools.localstack.stack import LocalStack, StackConfig
 

@@ -1,6 +1,6 @@
-"""Outgoing e-mail: ACS in Azure, an .eml outbox folder everywhere else (composition chooses)."""
+"""Outgoing e-mail: ACS in Azure, an .eml outbox folder everywhere else (composition chooses).
+Both implement shared.services.ports.EmailSender."""
 
-from shared.adapters.mail.message import EmailSender, OutgoingEmail, SendResult
 from shared.adapters.mail.outbox import OutboxEmailSender
 
-__all__ = ["EmailSender", "OutboxEmailSender", "OutgoingEmail", "SendResult"]
+__all__ = ["OutboxEmailSender"]

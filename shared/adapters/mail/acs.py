@@ -19,7 +19,7 @@ from azure.core.exceptions import (
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
-from shared.adapters.mail.message import OutgoingEmail, SendResult
+from shared.domain.mail import OutgoingEmail, SendResult
 
 logger = logging.getLogger(__name__)
 

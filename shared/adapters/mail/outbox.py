@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from shared.adapters.mail.message import OutgoingEmail, SendResult
+from shared.domain.mail import OutgoingEmail, SendResult
 
 logger = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from shared.adapters.tables import INVITATIONS_BY_EMAIL, Table
 from shared.adapters.tables.invitations import decode_token, encode_token
 from shared.domain.errors import AlreadyExists
+from shared.services.ports import Held
 
 CLAIM_ROW = "open"  # sorts after every invitation id (lower-case hex and dashes)
-Held = tuple[str, datetime, str]  # the claim's holder, when it claimed the address, the row's ETag
 
 
 def email_key(email: str) -> str:
@@ -56,7 +56,7 @@ class EmailIndexStore:
             return None
         except AlreadyExists:
             held: Any = self.table.run(lambda t: t.get_entity(email_key(email), CLAIM_ROW), "The address's open invitation")
-        return held["InvitationId"], held["ClaimedAt"], held.metadata["etag"]
+        return Held(held["InvitationId"], held["ClaimedAt"], held.metadata["etag"])
 
     def take_over(self, email: str, invitation_id: str, now: datetime, held: Held) -> None:
         """The claim for `invitation_id` if the row is still as read (else ConcurrentUpdate); the

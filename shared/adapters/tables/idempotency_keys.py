@@ -3,10 +3,10 @@
 import hashlib
 
 from azure.data.tables import TableServiceClient
-from pydantic import BaseModel
 
 from shared.adapters.tables import IDEMPOTENCY_KEYS, Table
 from shared.domain.errors import AlreadyExists
+from shared.services.ports import IdempotencyClaim
 
 
 def key_hash(key: str) -> str:
@@ -14,16 +14,11 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class Claim(BaseModel):
-    request_hash: str
-    invitation_id: str
-
-
 class IdempotencyKeyStore:
     def __init__(self, service: TableServiceClient) -> None:
         self.table = Table(service, IDEMPOTENCY_KEYS)
 
-    def claim(self, key: str, claim: Claim) -> tuple[Claim, bool]:
+    def claim(self, key: str, claim: IdempotencyClaim) -> tuple[IdempotencyClaim, bool]:
         """(the key's claim, whether it is this one): the first claim of a key wins."""
         partition = key_hash(key)
         entity = {"PartitionKey": partition, "RowKey": "", "RequestHash": claim.request_hash, "InvitationId": claim.invitation_id}
@@ -32,4 +27,4 @@ class IdempotencyKeyStore:
             return claim, True
         except AlreadyExists:
             earlier = self.table.run(lambda t: t.get_entity(partition, ""), "This Idempotency-Key")
-        return Claim(request_hash=earlier["RequestHash"], invitation_id=earlier["InvitationId"]), False
+        return IdempotencyClaim(request_hash=earlier["RequestHash"], invitation_id=earlier["InvitationId"]), False

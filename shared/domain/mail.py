@@ -1,6 +1,6 @@
-"""What every sender accepts and answers."""
+"""An e-mail as the product hands it to a sender, and what the sender answers."""
 
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -28,10 +28,3 @@ class SendResult(BaseModel):
     operation_id: str | None = None
     error: str | None = None  # short and readable, fit for an operator or a UI message
     retryable: bool = False  # a failure that a later try may not meet (throttling, outage)
-
-
-class EmailSender(Protocol):
-    def send(self, message: OutgoingEmail, operation_id: str) -> SendResult:
-        """Hand `message` over for delivery without waiting for it to be delivered. Sending again with
-        the same `operation_id` sends nothing new. Problems come back as `failed`, never as exceptions."""
-        ...

@@ -1,0 +1,150 @@
+"""What the services need from the outside world, as Protocols (the ports).
+
+The Azure adapters (shared/adapters) implement them on Table Storage, Storage Queues, ACS and
+MSAL; tests/fakes implements them in memory, and one contract suite (tests/contract) holds both
+to the same behaviour. Services import these, never an adapter: shared/composition.py wires them.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
+
+from pydantic import BaseModel
+
+from shared.domain.batches import BatchHeader, BatchRow, RowOutcome
+from shared.domain.mail import OutgoingEmail, SendResult
+from shared.domain.models import Company, Role, SignedInUser
+
+Clock = Callable[[], datetime]
+
+
+class InvitationLinks(Protocol):
+    """The public URLs an invitation refers to (shared.routes.Links)."""
+
+    def redeem(self, invitation_id: str) -> str: ...
+
+    def admin_consent_help(self, invitation_id: str | None = None) -> str: ...
+
+    def welcome(self) -> str: ...
+
+
+class QueueSender(Protocol):
+    def send(self, queue: str, message: dict[str, Any], *, visibility_timeout: int | None = None) -> str:
+        """Put `message` (JSON) on `queue`, visible after `visibility_timeout` seconds; the message id.
+        Unavailable when the queue service cannot be reached."""
+        ...
+
+
+class Held(NamedTuple):
+    """Who holds an address's claim: the invitation, since when, and the claim's version (its ETag)."""
+
+    invitation_id: str
+    claimed_at: datetime
+    etag: str
+
+
+class EmailIndex(Protocol):
+    """The invitations of each address, and which one holds it (the address's one open invitation)."""
+
+    def add(self, email: str, invitation_id: str) -> None:
+        """List `invitation_id` under `email` without claiming the address (idempotent)."""
+        ...
+
+    def claim(self, email: str, invitation_id: str, now: datetime) -> Held | None:
+        """None if `invitation_id` now holds the address (and is listed under it); else who holds it."""
+        ...
+
+    def take_over(self, email: str, invitation_id: str, now: datetime, held: Held) -> None:
+        """Move the claim from `held` to `invitation_id`, keeping the former holder listed;
+        ConcurrentUpdate if the claim changed since `held` was read."""
+        ...
+
+    def page(self, email: str, page_size: int, token: str | None) -> tuple[list[str], str | None]:
+        """The invitation ids listed under `email`, a page at a time (the continuation token)."""
+        ...
+
+
+class IdempotencyClaim(BaseModel):
+    """Which request (by its body's hash) and invitation an Idempotency-Key belongs to."""
+
+    request_hash: str
+    invitation_id: str
+
+
+class IdempotencyKeys(Protocol):
+    def claim(self, key: str, claim: IdempotencyClaim) -> tuple[IdempotencyClaim, bool]:
+        """(the key's claim, whether it is this one): the first claim of a key wins."""
+        ...
+
+
+class BatchRepository(Protocol):
+    def begin(self, header: BatchHeader, rows: list[BatchRow]) -> list[BatchRow]:
+        """Create the header with the first rows in one write (AlreadyExists, nothing written, if the
+        batch exists); the rows left for `write_rows`."""
+        ...
+
+    def write_rows(self, batch_id: str, rows: list[BatchRow]) -> None: ...
+
+    def mark_enqueued(self, header: BatchHeader) -> None:
+        """Record that the batch was handed to its queue (it stops being outstanding)."""
+        ...
+
+    def outstanding(self, created_before: datetime) -> list[BatchHeader]:
+        """The batches created before `created_before` and not handed over yet."""
+        ...
+
+    def header(self, batch_id: str) -> BatchHeader:
+        """NotFound if there is no such batch."""
+        ...
+
+    def load(self, batch_id: str, first: int = 0, count: int | None = None) -> tuple[BatchHeader, list[BatchRow]]:
+        """The header and the rows first .. first+count-1 (all by default)."""
+        ...
+
+    def record(self, batch_id: str, outcomes: list[RowOutcome]) -> None:
+        """The workers' outcomes, merged into their rows."""
+        ...
+
+
+class CompanyRepository(Protocol):
+    def insert(self, company: Company, *, role: Role, member_name: str, at: datetime) -> None:
+        """The company and its first member, together; AlreadyExists if it was created before."""
+        ...
+
+    def get(self, company_id: str) -> Company | None: ...
+
+
+class UserDirectory(Protocol):
+    def record_sign_in(self, user: SignedInUser, at: datetime) -> None: ...
+
+
+class AdminConsentLog(Protocol):
+    def record(self, tenant: str, granted: bool, error: str | None, invitation_id: str | None, at: datetime) -> None: ...
+
+
+class EmailOperations(Protocol):
+    """Which invitation an e-mail operation (an ACS message id) belongs to, for its delivery reports."""
+
+    def remember(self, operation_id: str, invitation_id: str) -> None: ...
+
+    def invitation_of(self, operation_id: str) -> str | None: ...
+
+
+class IdentityProvider(Protocol):
+    """The customer identity platform (Azure AD B2C, Entra External ID), through MSAL."""
+
+    def begin(self, *, login_hint: str, ui_locales: str, force_login: bool) -> tuple[str, dict[str, Any]]:
+        """(the platform's sign-in page, the auth-code flow that `redeem` takes back); Unavailable when
+        the platform's metadata cannot be read."""
+        ...
+
+    def redeem(self, flow: dict[str, Any], response: dict[str, str]) -> SignedInUser:
+        """The signed-in user from the platform's redirect; SignInFailed, or Gone when the code was used."""
+        ...
+
+
+class EmailSender(Protocol):
+    def send(self, message: OutgoingEmail, operation_id: str) -> SendResult:
+        """Hand `message` over for delivery without waiting for it to be delivered. Sending again with
+        the same `operation_id` sends nothing new. Problems come back as `failed`, never as exceptions."""
+        ...
