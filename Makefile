@@ -24,6 +24,10 @@ check: $(VENV)  ## the fast loop: lint, format, types, layer contracts, unit tes
 	.venv/bin/lint-imports
 	.venv/bin/python -m pytest tests/unit -q
 
+mutation: $(VENV)  ## mutation testing of shared/domain and shared/services by the unit tests (mutmut)
+	.venv/bin/mutmut run || true
+	.venv/bin/python -m tools.mutation_report
+
 bench:  ## measure latency and throughput of the main paths against the local stack
 	./tools/localstack/bootstrap.sh
 	.venv/bin/python -m tools.bench.benchmark
