@@ -31,17 +31,18 @@ logging.getLogger().setLevel(logging.INFO)
 with invitation_context("{INVITATION}"):
     logging.getLogger("shared.services.example").warning("about an invitation")
 logging.getLogger("shared.services.example").warning("about nothing in particular")
+from shared import telemetry
+telemetry.flush()
 import sys
 print("azure.monitor.opentelemetry" in sys.modules)
-if "azure.monitor.opentelemetry" in sys.modules:
-    from opentelemetry._logs import get_logger_provider
-    get_logger_provider().force_flush()
 """
 
 
-def run_app_process(**environment: str) -> str:
+def run_app_process(program: str = EMIT, **environment: str) -> str:
     env = {name: value for name, value in os.environ.items() if not name.startswith("APPLICATIONINSIGHTS_")}
-    result = subprocess.run([sys.executable, "-c", EMIT], cwd=ROOT, env={**env, **environment}, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, env={**env, **environment}, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -87,6 +88,50 @@ def test_logs_reach_application_insights_with_the_invitation_id(ingestion: tuple
     }
     assert messages["about an invitation"]["invitation_id"] == INVITATION
     assert "invitation_id" not in messages["about nothing in particular"]
+
+
+# Azure Monitor's import is held until the app was imported and has logged: the start-up does not wait
+# for the distro (it is configured on a thread), and what is logged meanwhile is exported once it is ready.
+HELD_IMPORT = """
+import importlib.abc, importlib.machinery, sys, threading
+release = threading.Event()
+class Held(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+    def exec_module(self, module):
+        assert threading.current_thread() is not threading.main_thread(), "the app's import waited for Azure Monitor"
+        release.wait(10)  # outside the import lock, as a slow import is
+        self.loader.exec_module(module)
+class Hold(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name != "azure.monitor.opentelemetry":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        spec.loader = Held(spec.loader)
+        return spec
+sys.meta_path.insert(0, Hold())
+import logging
+import function_app
+logging.getLogger().setLevel(logging.INFO)
+logging.getLogger("shared.services.example").warning("logged while the exporter was configured")
+release.set()
+from shared import telemetry
+telemetry.flush()
+print("azure.monitor.opentelemetry" in sys.modules)
+"""
+
+
+def test_the_app_starts_without_waiting_for_azure_monitor_and_loses_no_log(ingestion: tuple[str, list[dict[str, Any]]]) -> None:
+    endpoint, envelopes = ingestion
+    connection_string = f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
+    output = run_app_process(
+        HELD_IMPORT, APPLICATIONINSIGHTS_CONNECTION_STRING=connection_string, APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true"
+    )
+    assert output == "True"
+    messages = [envelope["data"]["baseData"]["message"] for envelope in envelopes if envelope["name"].endswith("Message")]
+    assert messages.count("logged while the exporter was configured") == 1
 
 
 def test_a_journeys_log_names_the_invitation_and_holds_no_secret(stack: LocalStack, api: Api, invite: Any) -> None:

@@ -75,7 +75,7 @@ ONLY_WHEN_USED = ("msal", "azure.identity", "jwt", "azure.communication", "azure
 def _loaded(probe: str) -> list[str]:
     """The modules a fresh process holds after `probe`, with the settings of a local run: a storage
     connection string (Azurite's), no ACS, no staff bearer tokens, no Application Insights (with it,
-    telemetry.configure imports the Azure Monitor distro at start-up, on purpose)."""
+    telemetry.configure imports the Azure Monitor distro, on a thread of its own)."""
     unset = ("APPLICATIONINSIGHTS_", "ACS_", "STAFF_API_", "STORAGE")
     env = {name: value for name, value in os.environ.items() if not name.startswith(unset)}
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
