@@ -4,7 +4,8 @@ Event Grid first proves the endpoint wants its events (a SubscriptionValidationE
 echoed back as `validationResponse`), then posts batches of events in the Event Grid schema. Each
 `Microsoft.Communication.EmailDeliveryReportReceived` settles the e-mail whose send id is its
 `messageId` (the operation id we sent with). Event Grid retries anything but a 2xx, so reports
-about unknown operations, and event types we do not handle, are acknowledged and ignored.
+about unknown operations, event types we do not handle, and malformed events (logged with what
+is wrong) are acknowledged and ignored: only a batch that is not a JSON array is refused.
 """
 
 import json
@@ -24,17 +25,18 @@ log = logging.getLogger(__name__)
 @api_errors
 def acs_delivery_reports(req: func.HttpRequest) -> func.HttpResponse:
     # Imported on the first call: pydantic and the models cost a cold start.
-    from invite_user.event_grid import DELIVERY_REPORT, SUBSCRIPTION_VALIDATION, delivery_report, parse_events
+    from invite_user.event_grid import Malformed, SubscriptionValidation, read_batch, read_event
+    from shared.domain.models import DeliveryReport
 
-    events = parse_events(req)
+    events = [read_event(item) for item in read_batch(req.get_body())]
     for event in events:
-        if event.eventType == SUBSCRIPTION_VALIDATION:
-            code = event.data.get("validationCode")
+        if isinstance(event, SubscriptionValidation):
             log.info("Event Grid subscription validated (event %s)", event.id)
-            return func.HttpResponse(json.dumps({"validationResponse": code}), mimetype="application/json")
+            return func.HttpResponse(json.dumps({"validationResponse": event.data.validation_code}), mimetype="application/json")
     emails = services().emails
-    for event in events:
-        report = delivery_report(event) if event.eventType == DELIVERY_REPORT else None
-        if report is not None:
-            emails.settle(report)
+    for number, event in enumerate(events, 1):
+        if isinstance(event, DeliveryReport):
+            emails.settle(event)
+        elif isinstance(event, Malformed):  # acknowledged: Event Grid would retry the whole batch for nothing
+            log.warning("Acknowledged malformed Event Grid event %d of %d: %s", number, len(events), event.problems)
     return func.HttpResponse(status_code=200)

@@ -1,14 +1,19 @@
-"""Event Grid's batches of ACS delivery reports, read (see invite_user/delivery_reports.py); apart
-from the function so that pydantic and the models are imported on its first call, not at cold start."""
+"""Event Grid's batches of ACS delivery reports, read one event at a time (see
+invite_user/delivery_reports.py); apart from the function so that pydantic and the models are
+imported on its first call, not at cold start. Each event is parsed into its typed model before
+any use: one that is not what its type says is `Malformed` (where and what is wrong, never its
+values), so the valid events of its batch are still settled and the batch is acknowledged."""
 
 import json
-from typing import Any
+from dataclasses import dataclass
 
-import azure.functions as func
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
 
+from shared.domain.ids import Uuid
 from shared.domain.models import DeliveryReport, DeliveryState
 from web.problems import Problem
+from web.untrusted import what_is_wrong
 
 SUBSCRIPTION_VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
 DELIVERY_REPORT = "Microsoft.Communication.EmailDeliveryReportReceived"
@@ -24,34 +29,77 @@ _STATES: dict[str, DeliveryState] = {
 }
 
 
-class EventGridEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _EventGridModel(BaseModel):
+    """The Event Grid schema's camelCase; fields the app does not read are ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class _Envelope(_EventGridModel):
+    """What every event has; its type says how its data is read."""
 
     id: str
-    eventType: str
-    subject: str = ""
-    data: dict[str, Any]
+    event_type: str
 
 
-_BATCH = TypeAdapter(list[EventGridEvent])
+class _ValidationData(_EventGridModel):
+    validation_code: str
 
 
-def parse_events(req: func.HttpRequest) -> list[EventGridEvent]:
-    body = req.get_body()
+class SubscriptionValidation(_Envelope):
+    """Event Grid asking whether the endpoint wants its events: the answer echoes the code."""
+
+    data: _ValidationData
+
+
+class _StatusDetails(_EventGridModel):
+    status_message: str | None = None
+
+
+class _DeliveryReportData(_EventGridModel):
+    message_id: Uuid  # the operation id we sent with (a send id); anything else cannot be ours
+    status: str
+    delivery_status_details: _StatusDetails | None = None
+
+
+class _DeliveryReportEvent(_Envelope):
+    data: _DeliveryReportData
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """An event that is not what its type says: where and what is wrong (never the values)."""
+
+    problems: str
+
+
+def read_batch(body: bytes) -> list[object]:
+    """The batch's events, each still as it came: a batch that is not a JSON array is refused whole."""
     if len(body) > MAX_BATCH_BYTES:
         raise Problem(413, "Body too large", f"An event batch is at most {MAX_BATCH_BYTES} bytes.", code="body-too-large")
     try:
-        return _BATCH.validate_python(json.loads(body or b"null"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValidationError):
-        raise Problem(
-            400, "Not an Event Grid batch", "The body must be a JSON array of Event Grid events.", code="malformed-events"
-        ) from None
+        batch = json.loads(body or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        batch = None
+    if not isinstance(batch, list):
+        raise Problem(400, "Not an Event Grid batch", "The body must be a JSON array of Event Grid events.", code="malformed-events")
+    return batch
 
 
-def delivery_report(event: EventGridEvent) -> DeliveryReport | None:
-    state = _STATES.get(str(event.data.get("status")))
-    operation_id = event.data.get("messageId")
-    if state is None or not isinstance(operation_id, str):
+def read_event(item: object) -> SubscriptionValidation | DeliveryReport | Malformed | None:
+    """One event: a subscription validation, the delivery report it settles, None when it settles
+    nothing (another event type, ACS's Expanded status), or Malformed."""
+    try:
+        event_type = _Envelope.model_validate(item).event_type
+        if event_type == SUBSCRIPTION_VALIDATION:
+            return SubscriptionValidation.model_validate(item)
+        if event_type != DELIVERY_REPORT:
+            return None
+        data = _DeliveryReportEvent.model_validate(item).data
+    except ValidationError as error:
+        return Malformed(what_is_wrong(error, whole="(event)"))
+    state = _STATES.get(data.status)
+    if state is None:
         return None
-    detail = (event.data.get("deliveryStatusDetails") or {}).get("statusMessage")
-    return DeliveryReport(operation_id=operation_id, state=state, detail=detail if isinstance(detail, str) else None)
+    detail = data.delivery_status_details.status_message if data.delivery_status_details else None
+    return DeliveryReport(operation_id=data.message_id, state=state, detail=detail)

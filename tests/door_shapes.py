@@ -16,7 +16,9 @@ FIELDS = ["invitationId", "sendId", "companyId", "batchId", "first", "count"]
 
 def json_values() -> st.SearchStrategy[Any]:
     scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
-    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+    return st.recursive(
+        scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8
+    )
 
 
 def ids() -> st.SearchStrategy[Any]:
@@ -43,4 +45,8 @@ def delivery_events() -> st.SearchStrategy[Any]:
 def queue_bodies() -> st.SearchStrategy[bytes]:
     """Bodies of every queue's messages: the fields they use, each any id or value, or any bytes."""
     fields = st.dictionaries(st.sampled_from(FIELDS), ids() | st.integers(-(2**70), 2**70), max_size=4)
-    return fields.map(lambda body: json.dumps(body).encode()) | json_values().map(lambda value: json.dumps(value).encode()) | st.binary(max_size=40)
+    return (
+        fields.map(lambda body: json.dumps(body).encode())
+        | json_values().map(lambda value: json.dumps(value).encode())
+        | st.binary(max_size=40)
+    )

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, ValidationError
 
+from shared.domain.ids import Uuid
 from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
 from shared.domain.models import SignedInUser
 from shared.routes import PREFIX
@@ -38,7 +39,7 @@ class SignInInProgress(BaseModel):
     """A sign-in gone to B2C: MSAL's auth-code flow (state, nonce, PKCE verifier, redirect URI,
     scopes) sealed with the invitation it was started for, so it only ever redeems for that one."""
 
-    invitation_id: str
+    invitation_id: Uuid
     flow: dict[str, Any]
 
     @property
@@ -47,7 +48,7 @@ class SignInInProgress(BaseModel):
 
 
 class InviteeSession(BaseModel):
-    invitation_id: str
+    invitation_id: Uuid
     user: SignedInUser
     csrf_token: str
 
@@ -59,7 +60,7 @@ class InviteeSession(BaseModel):
 class ConsentState(BaseModel):
     """Sealed into the admin-consent link: the invitation it helps and the tenant it was issued for."""
 
-    invitation_id: str | None
+    invitation_id: Uuid | None
     tenant: str
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from shared.domain.errors import DomainError
+from shared.domain.ids import Uuid
 from shared.domain.models import ApiModel, FieldError, InvitationRequest
 
 MAX_ROWS = 1000
@@ -91,7 +92,7 @@ class RowOutcome(ApiModel):
 class BatchChunk(ApiModel):
     """An invitation-batch message: rows first .. first+count-1 of a batch."""
 
-    batch_id: str
+    batch_id: Uuid
     first: int
     count: int
 

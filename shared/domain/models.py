@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from shared.domain.ids import Uuid
+
 Language = Literal["en", "fr", "de", "it", "es"]
 LANGUAGES: tuple[str, ...] = get_args(Language)
 DEFAULT_LANGUAGE: Language = "en"
@@ -204,8 +206,8 @@ class EmailDelivery(ApiModel):
 class EmailIntent(ApiModel):
     """The `invitation-email` queue message: which recorded send to carry out."""
 
-    invitation_id: str
-    send_id: str
+    invitation_id: Uuid
+    send_id: Uuid
 
 
 DeliveryState = Literal["delivered", "bounced", "suppressed", "failed"]
@@ -214,7 +216,7 @@ DeliveryState = Literal["delivered", "bounced", "suppressed", "failed"]
 class DeliveryReport(ApiModel):
     """What ACS reported about one e-mail operation (from its Event Grid delivery report)."""
 
-    operation_id: str
+    operation_id: Uuid  # our send id: the operation id we send with
     state: DeliveryState
     detail: str | None = None
 
@@ -355,8 +357,8 @@ class Company(ApiModel):
 class CompanyCreateMessage(ApiModel):
     """A company-create queue message: which completion to carry out (a stale or repeated one is a no-op)."""
 
-    invitation_id: str
-    company_id: str
+    invitation_id: Uuid
+    company_id: Uuid
 
 
 class FieldError(ApiModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
@@ -115,7 +116,7 @@ def test_delivery_reports_settle_the_send_once(app: Services) -> None:
     view = app.invitations.read(intent.invitation_id)
     assert view.email is not None and (view.email.status, view.email.error) == ("bounced", "550 mailbox unavailable")
     assert [event.action for event in view.history] == ["created", "email-sent", "email-bounced"]
-    app.emails.settle(DeliveryReport(operation_id="not-ours", state="delivered"))  # unknown: ignored
+    app.emails.settle(DeliveryReport(operation_id=str(uuid.uuid4()), state="delivered"))  # unknown: ignored
 
 
 def test_the_sweeper_re_enqueues_an_email_queued_longer_than_the_threshold(app: Services, clock: Clock, azurite: Azurite) -> None:

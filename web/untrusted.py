@@ -1,0 +1,17 @@
+"""What is wrong with a value from outside, for the log line that says why it was let go: where and
+what, never the values (a queue message or a delivery report may carry an e-mail address)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+def what_is_wrong(error: ValidationError, whole: str = "(body)") -> str:
+    """pydantic's errors as `where: what; …`, `whole` where the value itself is wrong."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or whole}: {item['msg']}"
+        for item in error.errors(include_input=False, include_url=False, include_context=False)
+    )
