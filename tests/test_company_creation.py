@@ -75,16 +75,17 @@ def assert_invariant(stored: Stored, queues: Queues, invitation_id: str) -> dict
     return company
 
 
-def complete_without_message(stored: Stored, invitation_id: str, company_id: str) -> None:
+def complete_without_message(stored: Stored, invitation_id: str, company_id: str, **account: str) -> None:
     """Rewrite the signed-in invitation as CREATE COMPANY leaves it (completed, the company still to
-    create) without the company-create message that would go with it: the test sends its own."""
+    create) without the company-create message that would go with it: the test sends its own.
+    `account` overrides fields of the completing account, as stored."""
     data = stored.invitation(invitation_id)["data"]
     now = iso(datetime.now(UTC))
     completion = {
         "company_id": company_id,
         "company": data["company"],
         "contact_name": "Anna Keller",
-        "account": data["accepted_by"],
+        "account": {**data["accepted_by"], **account},
         "completed_at": now,
         "status": "pending",
         "error": None,
@@ -316,6 +317,9 @@ def test_a_malformed_company_create_message_is_dropped_once_and_changes_nothing(
         queues.send(COMPANY_CREATE, b"not json"),
         queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id}),
         queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id, "companyId": 42}),
+        # Ids that cannot be ours: checked before they become a key, not retried as a storage outage.
+        queues.send_json(COMPANY_CREATE, {"invitationId": f"{invitee.id}/x", "companyId": company_id}),
+        queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id, "companyId": f"{company_id}#x"}),
         queues.send_json(poison, {"invitationId": invitee.id}),  # the poison handler reads the same message
     ]
 
@@ -343,10 +347,11 @@ def test_a_company_that_cannot_be_written_ends_failed_with_its_error_after_the_p
     api: Api, invite: Any, stored: Stored, queues: Queues
 ) -> None:
     invitee = signed_in(invite)
-    # A completion whose company id Table Storage refuses as a key: every attempt fails the same way.
-    bad_id = "bad/company#id"
-    complete_without_message(stored, invitee.id, bad_id)
-    queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id, "companyId": bad_id})
+    # A stored completion whose admin Table Storage refuses as a key (the member row's RowKey holds
+    # its object id): every attempt fails the same way. (A message's ids never reach a key unchecked.)
+    company_id = str(uuid.uuid4())
+    complete_without_message(stored, invitee.id, company_id, object_id="bad/object#id")
+    queues.send_json(COMPANY_CREATE, {"invitationId": invitee.id, "companyId": company_id})
 
     def failed() -> dict[str, Any] | None:
         view = api.get(f"/invitations/{invitee.id}").json()

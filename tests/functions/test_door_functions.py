@@ -15,13 +15,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accept_invitation.admin_consent import admin_consent_callback, admin_consent_help
+from accept_invitation.email_link import open_invitation_link
+from accept_invitation.sign_in_callback import sign_in_callback
+from create_company.company_page import company_page, create_company
 from create_company.company_worker import company_creation_poisoned, create_company_from_completion
 from invite_user.batch_queue import create_batch_invitations, fail_poisoned_invitation_batch
+from invite_user.batches_api import get_invitation_batch
 from invite_user.delivery_reports import acs_delivery_reports
 from invite_user.email_queue import fail_poisoned_invitation_email, send_invitation_email
+from invite_user.invitations_api import get_invitation, resend_invitation, reset_invitation, revoke_invitation
 from shared.composition import Services
 from shared.domain.models import InvitationRequest
-from tests.door_shapes import delivery_events, json_values, queue_bodies
+from tests.door_shapes import delivery_events, ids, json_values, queue_bodies
 from tests.functions.conftest import call, request
 from tests.support import invitation_body
 
@@ -34,6 +40,23 @@ QUEUE_WORKERS = [
     create_batch_invitations,
     fail_poisoned_invitation_batch,
 ]
+# The anonymous routes, whose query string and cookie anyone writes.
+INVITEE_ROUTES = [
+    (open_invitation_link, "GET", "/api/InviteUser"),
+    (sign_in_callback, "GET", "/api/InviteUser/callback"),
+    (admin_consent_help, "GET", "/api/AdminConsent"),
+    (admin_consent_callback, "GET", "/api/AdminConsent/callback"),
+    (company_page, "GET", "/api/CreateCompany"),
+    (create_company, "POST", "/api/CreateCompany"),
+]
+STAFF_ROUTES_BY_ID = [
+    (get_invitation, "GET"),
+    (revoke_invitation, "POST"),
+    (resend_invitation, "POST"),
+    (reset_invitation, "POST"),
+    (get_invitation_batch, "GET"),
+]
+QUERY = ["invitationId", "tenant", "state", "code", "error", "error_description", "admin_consent", "prompt"]
 # Ids the stores cannot take as keys ('/', '#', '\\', '?' and controls are refused in PartitionKey).
 UNKEYABLE = ["a/b", "a#b", "a\\b", "a?b", "a\tb", "", "x" * 2000]
 
@@ -137,3 +160,23 @@ def test_any_event_batch_answers_without_a_server_error(app: Services, batch: li
 @given(worker=st.sampled_from(QUEUE_WORKERS), body=queue_bodies())
 def test_any_queue_message_is_handled_or_dropped_never_raised(app: Services, worker: Any, body: bytes) -> None:
     worker.build().get_user_function()(func.QueueMessage(id="m-1", body=body))
+
+
+texts = ids().filter(lambda value: isinstance(value, str))
+
+
+@FUZZ
+@given(route=st.sampled_from(INVITEE_ROUTES), params=st.dictionaries(st.sampled_from(QUERY), texts, max_size=4), cookie=texts)
+def test_any_query_or_cookie_on_the_invitee_routes_answers_without_a_server_error(
+    app: Services, route: tuple[Any, str, str], params: dict[str, str], cookie: str
+) -> None:
+    function, method, path = route
+    for sent in (cookie, f"rconnect_session={cookie}"):
+        assert call(function, request(method, path, params=params, headers={"cookie": sent})).status_code < 500
+
+
+@FUZZ
+@given(route=st.sampled_from(STAFF_ROUTES_BY_ID), invitation_id=texts)
+def test_any_id_in_a_staff_route_answers_without_a_server_error(app: Services, route: tuple[Any, str], invitation_id: str) -> None:
+    function, method = route
+    assert call(function, request(method, "/api/invitations/x", route_params={"id": invitation_id})).status_code < 500
