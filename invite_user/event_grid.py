@@ -18,6 +18,9 @@ from web.untrusted import what_is_wrong
 SUBSCRIPTION_VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
 DELIVERY_REPORT = "Microsoft.Communication.EmailDeliveryReportReceived"
 MAX_BATCH_BYTES = 1024 * 1024  # Event Grid's largest batch
+# ACS's status message is a line; it is stored with the send (a table property holds 64 KiB), so a
+# longer one keeps its beginning rather than failing the write.
+MAX_DETAIL = 1000
 # ACS's delivery statuses; Expanded (a distribution list was expanded) settles nothing.
 _STATES: dict[str, DeliveryState] = {
     "Delivered": "delivered",
@@ -102,4 +105,6 @@ def read_event(item: object) -> SubscriptionValidation | DeliveryReport | Malfor
     if state is None:
         return None
     detail = data.delivery_status_details.status_message if data.delivery_status_details else None
+    if detail is not None and len(detail) > MAX_DETAIL:
+        detail = detail[: MAX_DETAIL - 1] + "…"
     return DeliveryReport(operation_id=data.message_id, state=state, detail=detail)

@@ -24,6 +24,7 @@ from invite_user.batch_queue import create_batch_invitations, fail_poisoned_invi
 from invite_user.batches_api import get_invitation_batch
 from invite_user.delivery_reports import acs_delivery_reports
 from invite_user.email_queue import fail_poisoned_invitation_email, send_invitation_email
+from invite_user.event_grid import MAX_DETAIL
 from invite_user.invitations_api import get_invitation, resend_invitation, reset_invitation, revoke_invitation
 from shared.composition import Services
 from shared.domain.models import InvitationRequest
@@ -114,6 +115,19 @@ def test_a_report_whose_message_id_cannot_be_ours_is_acknowledged(app: Services,
 
     assert answer.status_code == 200, answer.get_body()
     assert email_status(app, invitation_id) == "delivered"
+
+
+def test_a_report_whose_status_message_is_longer_than_storage_holds_is_recorded_with_its_beginning(app: Services) -> None:
+    invitation_id, send_id = sent_invitation(app)
+    message = "550 5.1.1 mailbox unavailable " + "x" * 300_000  # a table property holds 64 KiB
+
+    answer = post_events([report(send_id, "Bounced", deliveryStatusDetails={"statusMessage": message})])
+
+    assert answer.status_code == 200, answer.get_body()
+    email = app.invitations.get(invitation_id).email
+    assert email is not None and email.status == "bounced"
+    assert email.error is not None and message.startswith(email.error[:-1]) and email.error.endswith("…")
+    assert len(email.error) <= MAX_DETAIL
 
 
 def test_subscription_validation_still_answers_its_code(app: Services) -> None:
