@@ -10,8 +10,13 @@ if TYPE_CHECKING:
 
 
 def what_is_wrong(error: ValidationError, whole: str = "(body)") -> str:
-    """pydantic's errors as `where: what; …`, `whole` where the value itself is wrong."""
+    """pydantic's errors as `where: what; …`, `whole` where the value itself is wrong. An unknown
+    field is not named: its name is the sender's, as much a value as any."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or whole}: {item['msg']}"
+        f"{'.'.join(str(part) for part in _where(item['loc'], item['type'])) or whole}: {item['msg']}"
         for item in error.errors(include_input=False, include_url=False, include_context=False)
     )
+
+
+def _where(loc: tuple[int | str, ...], kind: str) -> tuple[int | str, ...]:
+    return (*loc[:-1], "(unknown field)") if kind == "extra_forbidden" else loc

@@ -4,6 +4,7 @@ UUID in its canonical form, so nothing else ever reaches a storage key."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -104,3 +105,13 @@ def test_sealed_state_names_its_invitation_by_a_uuid(build: Any) -> None:
     assert build(invitation_id.hex.upper()).invitation_id == str(invitation_id)
     with pytest.raises(ValidationError):
         build(f"{invitation_id}/x")
+
+
+def test_a_dropped_message_is_logged_with_where_and_what_never_a_value_or_a_field_name_of_the_senders(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = json.dumps({"invitationId": "anna.keller@contoso.example/1", "sendId": str(uuid.uuid4()), "bob@contoso.example": 1})
+    assert message_body(func.QueueMessage(id="m", body=body.encode()), EmailIntent, "q") is None
+    assert caplog.messages == [
+        "Dropped malformed q message m: invitationId: Value error, Input should be a UUID; (unknown field): Extra inputs are not permitted"
+    ]
