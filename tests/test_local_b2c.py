@@ -38,7 +38,7 @@ def start_idp(folder: Path, **env: str) -> subprocess.Popen[str]:
         "IDP_OUTBOX_DIR": str(folder / "outbox"),
     }
     return subprocess.Popen(
-        ["node", str(ROOT / "idp" / "server.mjs")],
+        ["node", str(ROOT / "tools" / "idp" / "server.mjs")],
         env={**base_env, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

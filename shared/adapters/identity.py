@@ -4,29 +4,33 @@ MSAL and requests errors end here: B2C unreachable is `Unavailable`, a code it r
 redeemed, expired) `Gone`, any other refusal `SignInFailed`.
 """
 
-import base64
-import hashlib
 import logging
 import re
-import secrets
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+import warnings
+from typing import Any
 from urllib.parse import urlencode, urlparse
 
+import msal
 import requests
 
 from shared.domain.errors import Gone, SignInFailed, Unavailable
 from shared.domain.models import SignedInUser
 from shared.settings import Settings
 
-if TYPE_CHECKING:
-    import msal
-
 log = logging.getLogger(__name__)
 ENTRA_ISSUER_HOSTS = frozenset({"login.microsoftonline.com", "sts.windows.net"})
 LOCAL_ACCOUNT_IDP = "LocalAccount"
-SCOPES = ("openid", "profile", "offline_access")  # an ID token is all we need; MSAL's reserved scopes
+
+
+def silence_form_post_advice() -> None:
+    """MSAL advises response_mode=form_post on every authorize request it builds. B2C answers by query
+    on purpose: the SameSite=Lax cookie holding the flow does not travel with a cross-site form POST."""
+    warnings.filterwarnings("ignore", "response_mode='form_post' is recommended", UserWarning, r"msal\.")
+
+
+silence_form_post_advice()
 
 
 class B2CSignIn:
@@ -36,13 +40,11 @@ class B2CSignIn:
         self._msal: msal.ConfidentialClientApplication | None = None
         self._lock = threading.Lock()
 
-    def _client(self) -> "msal.ConfidentialClientApplication":
+    def _client(self) -> msal.ConfidentialClientApplication:
         # Built on first use and kept: construction fetches B2C's OpenID configuration,
         # and a failed fetch must not stick, so the next request tries again.
         with self._lock:
             if self._msal is None:
-                import msal  # here, not at import: only the invitee's sign-in needs it (cold start)
-
                 self._msal = msal.ConfidentialClientApplication(
                     self._settings.b2c_client_id,
                     client_credential=self._settings.b2c_client_secret.get_secret_value(),
@@ -52,35 +54,22 @@ class B2CSignIn:
 
     def begin(self, *, login_hint: str, ui_locales: str, force_login: bool) -> tuple[str, dict[str, Any]]:
         """(B2C's sign-in page, the auth-code flow that redeems its answer with MSAL's
-        `acquire_token_by_auth_code_flow`). B2C's pages come in `ui_locales` (its language customization).
-
-        The request is the one MSAL's `initiate_auth_code_flow` makes (tests/functions/test_sign_in_request.py
-        compares them), built here from MSAL's cached metadata: MSAL draws the PKCE verifier one
-        character per os.urandom call and warns on every call, which was 0.4 of the link's 0.5 ms of
-        CPU, and it takes no extra parameters such as `ui_locales`. The flow holds what the
+        `acquire_token_by_auth_code_flow`). MSAL's `initiate_auth_code_flow` makes the request (state,
+        nonce, PKCE S256); B2C's pages come in `ui_locales` (its language customization), a parameter
+        MSAL does not take, so it is appended to MSAL's URL. The flow, without the URL, is what the
         redemption reads: state, nonce, PKCE verifier, redirect URI and scopes."""
         try:
-            endpoint = self._client().authority.authorization_endpoint
+            client = self._client()
         except (requests.RequestException, ValueError) as error:  # MSAL's failed discovery is a ValueError
             raise _unavailable(error) from error
-        state, nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(16), secrets.token_urlsafe(32)
-        query = {
-            "client_id": self._settings.b2c_client_id,
-            "response_type": "code",
-            "redirect_uri": self._redirect_uri,
-            "scope": " ".join(SCOPES),
-            "state": state,
-            # OIDC's nonce notes, as MSAL checks the ID token: the request carries the nonce's hash.
-            "nonce": hashlib.sha256(nonce.encode("ascii")).hexdigest(),
-            # RFC 7636 S256; token_urlsafe(32) is 43 characters of its verifier alphabet.
-            "code_challenge": base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode(),
-            "code_challenge_method": "S256",
-            "login_hint": login_hint,
-            "ui_locales": ui_locales,
-            **({"prompt": "login"} if force_login else {}),
-        }
-        flow = {"state": state, "nonce": nonce, "code_verifier": verifier, "redirect_uri": self._redirect_uri, "scope": list(SCOPES)}
-        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}", flow
+        flow: dict[str, Any] = client.initiate_auth_code_flow(
+            scopes=[],  # MSAL adds its reserved scopes (openid, profile, offline_access): an ID token is all we need
+            redirect_uri=self._redirect_uri,
+            login_hint=login_hint,
+            prompt="login" if force_login else None,
+        )
+        auth_uri: str = flow.pop("auth_uri")  # the sealed cookie carries the flow: the URL is not part of it
+        return f"{auth_uri}&{urlencode({'ui_locales': ui_locales})}", flow
 
     def redeem(self, flow: dict[str, Any], response: dict[str, str]) -> SignedInUser:
         """The signed-in user from B2C's redirect; SignInFailed, or Gone when B2C refuses the code
