@@ -1,11 +1,9 @@
 """Timer triggers: NCRONTAB and TimeSpan schedules, fired like the host's timer listener.
 
 NCRONTAB (the host's cron dialect) has six fields, seconds first:
-``{second} {minute} {hour} {day} {month} {day-of-week}``, each ``*``, a value, a range ``a-b``,
-a step ``*/n``, ``a-b/n`` or ``a/n``, or a list of those; months and days of the week also by
-their English abbreviations (``Jan``, ``Mon``); day of week 0 is Sunday. Unlike Unix cron, a
-time must match both the day and the day of week (NCrontab checks each). Five fields are
-read as ``{minute} …`` at second 0. A TimeSpan (``hh:mm:ss``) fires at that interval.
+``{second} {minute} {hour} {day} {month} {day-of-week}``, read by croniter with its seconds field
+first. Unlike Unix cron, a time must match both the day and the day of week (NCrontab checks each).
+Five fields are read as ``{minute} …`` at second 0. A TimeSpan (``hh:mm:ss``) fires at that interval.
 Times are UTC, or the zone ``WEBSITE_TIME_ZONE`` names (IANA), as in Azure.
 """
 
@@ -22,24 +20,13 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from azure.functions.timer import TimerRequest
+from croniter import croniter
 
 from tools.devhost.functions import invoke
 from tools.devhost.hostconfig import parse_timespan
 
 log = logging.getLogger("devhost")
 
-_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-# (lowest, highest, names) per field, seconds first.
-_FIELDS: list[tuple[int, int, dict[str, int]]] = [
-    (0, 59, {}),
-    (0, 59, {}),
-    (0, 23, {}),
-    (1, 31, {}),
-    (1, 12, {name: number for number, name in enumerate(_MONTHS, start=1)}),
-    (0, 6, {name: number for number, name in enumerate(_DAYS)}),
-]
-SEARCH_YEARS = 5  # an expression that never matches within this span (e.g. 30 Feb) is refused
 PAST_DUE_AFTER = timedelta(seconds=1)
 
 
@@ -47,74 +34,24 @@ class Schedule(Protocol):
     def next_after(self, moment: datetime) -> datetime: ...
 
 
-def _field(text: str, lowest: int, highest: int, names: dict[str, int]) -> frozenset[int]:
-    def number(token: str) -> int:
-        value = names.get(token.lower()) if not token.isdigit() else int(token)
-        if value is None or not lowest <= value <= highest:
-            raise ValueError(f"{token!r} is not in {lowest}-{highest}")
-        return value
-
-    values: set[int] = set()
-    for part in text.split(","):
-        span, slash, step_text = part.partition("/")
-        step = int(step_text) if slash else 1
-        if step < 1:
-            raise ValueError(f"step in {part!r} must be positive")
-        if span == "*":
-            first, last = lowest, highest
-        elif "-" in span:
-            first, last = (number(token) for token in span.split("-", 1))
-        else:
-            first = number(span)
-            last = highest if slash else first
-        if first > last:
-            raise ValueError(f"range {span!r} runs backwards")
-        values.update(range(first, last + 1, step))
-    return frozenset(values)
-
-
 @dataclass(frozen=True)
 class CronSchedule:
-    seconds: frozenset[int]
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]  # 0 = Sunday
+    expression: str
 
     @classmethod
     def parse(cls, expression: str) -> CronSchedule:
-        fields = expression.split()
-        if len(fields) == 5:
-            fields = ["0", *fields]
-        if len(fields) != 6:
+        if len(expression.split()) not in (5, 6):  # croniter would also read a seventh field, a year
             raise ValueError(f"{expression!r}: NCRONTAB needs 6 fields ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}})")
-        try:
-            sets = [_field(text, *spec) for text, spec in zip(fields, _FIELDS, strict=True)]
-        except ValueError as error:
-            raise ValueError(f"{expression!r}: {error}") from None
-        schedule = cls(*sets)
-        schedule.next_after(datetime(2000, 1, 1, tzinfo=UTC))  # refuses one that never fires
+        schedule = cls(expression)
+        schedule.next_after(datetime(2000, 1, 1, tzinfo=UTC))  # croniter refuses bad fields, and one that never fires
         return schedule
 
     def next_after(self, moment: datetime) -> datetime:
         """The first whole second strictly after ``moment`` that matches, in ``moment``'s zone."""
-        t = moment.replace(microsecond=0) + timedelta(seconds=1)
-        limit = t + timedelta(days=366 * SEARCH_YEARS)
-        while t < limit:
-            if t.month not in self.months:
-                t = (t.replace(day=1, hour=0, minute=0, second=0) + timedelta(days=32)).replace(day=1)
-            elif t.day not in self.days or (t.weekday() + 1) % 7 not in self.weekdays:
-                t = t.replace(hour=0, minute=0, second=0) + timedelta(days=1)
-            elif t.hour not in self.hours:
-                t = t.replace(minute=0, second=0) + timedelta(hours=1)
-            elif t.minute not in self.minutes:
-                t = t.replace(second=0) + timedelta(minutes=1)
-            elif t.second not in self.seconds:
-                t += timedelta(seconds=1)
-            else:
-                return t
-        raise ValueError(f"schedule never fires within {SEARCH_YEARS} years")
+        # day_or=False: a time must match both the day and the day of week, as NCrontab checks them.
+        times = croniter(self.expression, moment, second_at_beginning=True, day_or=False)
+        found: datetime = times.get_next(datetime)
+        return found
 
 
 @dataclass(frozen=True)
