@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from azure.functions.timer import TimerRequest
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from tools.devhost.functions import invoke
 from tools.devhost.hostconfig import parse_timespan
@@ -43,7 +43,10 @@ class CronSchedule:
         if len(expression.split()) not in (5, 6):  # croniter would also read a seventh field, a year
             raise ValueError(f"{expression!r}: NCRONTAB needs 6 fields ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}})")
         schedule = cls(expression)
-        schedule.next_after(datetime(2000, 1, 1, tzinfo=UTC))  # croniter refuses bad fields, and one that never fires
+        try:
+            schedule.next_after(datetime(2000, 1, 1, tzinfo=UTC))  # croniter refuses bad fields, and one that never fires
+        except CroniterError as error:
+            raise ValueError(f"{expression!r}: {error}") from None
         return schedule
 
     def next_after(self, moment: datetime) -> datetime:
