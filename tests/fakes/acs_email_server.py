@@ -1,7 +1,7 @@
 """A loopback stand-in for the Azure Communication Services e-mail REST API.
 
 It speaks only HTTPS: the SDK rebuilds the endpoint from the connection string's host and always
-prefixes https://. The fake serves a throwaway self-signed certificate; clients trust it through
+prefixes https://. The fake serves a throwaway certificate from a trustme CA; clients trust the CA through
 `REQUESTS_CA_BUNDLE=fake.ca_file` (azure-core's requests transport reads that variable per request).
 Requests are authenticated exactly as ACS does (HMAC-SHA256 over verb, path, date, host and body
 hash), so a wrong access key or a tampered body gets 401.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import ssl
@@ -36,10 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+import trustme
 
 from tests.fakes.http import JsonHandler
 
@@ -88,9 +84,10 @@ class AcsEmailFake:
 
     def __enter__(self) -> AcsEmailFake:
         self._tempdir = tempfile.TemporaryDirectory(prefix="acs-email-fake-")
-        cert_file, key_file = _write_self_signed_cert(Path(self._tempdir.name))
+        ca = trustme.CA()
+        ca.cert_pem.write_to_path(self.ca_file)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_file, key_file)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self._server = _Server(("127.0.0.1", 0), _Handler, fake=self)
         # Handshake lazily, in the request's own thread, so one stuck client cannot block accept().
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True, do_handshake_on_connect=False)
@@ -121,7 +118,7 @@ class AcsEmailFake:
     @property
     def ca_file(self) -> Path:
         assert self._tempdir, "use the fake as a context manager"
-        return Path(self._tempdir.name) / "cert.pem"
+        return Path(self._tempdir.name) / "ca.pem"
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -350,30 +347,3 @@ def _is_recent(http_date: str) -> bool:
     except (TypeError, ValueError):
         return False
     return abs(datetime.now(UTC) - sent) <= _MAX_CLOCK_SKEW
-
-
-def _write_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1/localhost that is its own CA, so it can serve as the trust bundle."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acs-email-fake")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return cert_file, key_file
