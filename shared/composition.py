@@ -17,12 +17,12 @@ from shared.routes import Links
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from azure.core.pipeline.transport import RequestsTransport
     from azure.data.tables import TableServiceClient
     from azure.storage.queue import QueueServiceClient
 
     from shared.adapters.queues import QueueSender
     from shared.adapters.staff_tokens import StaffTokens
-    from shared.adapters.transport import StorageTransport
     from shared.domain.models import Invitation
     from shared.services.admin_consent import AdminConsentService
     from shared.services.batches import BatchService
@@ -56,8 +56,9 @@ def credential(settings: Settings) -> TokenCredential:
 # Storage down (connection refused): three tries and 0.2 + 0.4 s of back-off, under 1 s. Storage
 # hanging: one try, cut at the read timeout, and no retry starts after `timeout` (3 s) in total.
 # The read timeout stays above the 5 s a Table Storage query may run before it returns a page.
-# The timeouts are the transport's (shared/adapters/transport.py), which the retry policies read.
-_TIMEOUTS: dict[str, float] = {"connection_timeout": 2, "read_timeout": 6}
+# The timeouts are the transport's, which the retry policies read.
+TIMEOUTS: dict[str, float] = {"connection_timeout": 2, "read_timeout": 6}
+POOL_SIZE = 32  # connections kept per host: every thread that may call storage at once (the worker's pool is at most 32)
 _TABLE_RETRIES: dict[str, Any] = {
     "retry_total": 2,
     "retry_backoff_factor": 0.2,
@@ -72,11 +73,18 @@ def _queue_retries() -> dict[str, Any]:
     return {"retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)}
 
 
-def storage_transport() -> StorageTransport:
-    """One HTTP session and connection pool for a process's table and queue clients, the environment read once."""
-    from shared.adapters.transport import StorageTransport
+def storage_transport() -> RequestsTransport:
+    """azure-core's transport with the timeouts, on one HTTP session and connection pool for a process's table and queue clients."""
+    from azure.core.pipeline.transport import RequestsTransport
+    from requests import Session
+    from requests.adapters import HTTPAdapter
 
-    return StorageTransport(**_TIMEOUTS)
+    session = Session()
+    adapter = HTTPAdapter(pool_maxsize=POOL_SIZE)  # requests' default keeps 10 and drops the rest after each call
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    # session_owner=False: the clients built on it share it, so closing one must not close it.
+    return RequestsTransport(session=session, session_owner=False, **TIMEOUTS)
 
 
 def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServiceClient]:

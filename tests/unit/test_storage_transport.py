@@ -1,60 +1,34 @@
-"""The storage clients' transport reads the environment once, not on every storage call."""
+"""The storage clients share azure-core's transport: the app's timeouts, one session and connection pool."""
 
 from __future__ import annotations
 
-import pytest
-import requests.sessions
-import requests.utils
+from typing import Any
 
-from shared.adapters import transport as transport_module
-from shared.adapters.transport import POOL_SIZE, StorageTransport
-from shared.composition import connection_string_clients
-from tests.azurite import Azurite
+from shared.composition import POOL_SIZE, TIMEOUTS, connection_string_clients
 
-
-def test_the_ca_bundle_is_read_from_the_environment_as_requests_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    assert StorageTransport(connection_timeout=2, read_timeout=6).connection_config.verify is True
-    monkeypatch.setenv("CURL_CA_BUNDLE", "/curl/ca.pem")
-    assert StorageTransport(connection_timeout=2, read_timeout=6).connection_config.verify == "/curl/ca.pem"
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/requests/ca.pem")
-    assert StorageTransport(connection_timeout=2, read_timeout=6).connection_config.verify == "/requests/ca.pem"
+# Built without a call: the clients connect on their first request.
+ACCOUNT = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+    "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+)
 
 
-def test_proxies_follow_the_environment_and_no_proxy_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,.internal.example")
-    transport = StorageTransport(connection_timeout=2, read_timeout=6)
-    assert transport.proxies_for("https://account.table.core.windows.net/Invitations()")["https"] == "http://proxy.example:3128"
-    assert transport.proxies_for("https://127.0.0.1:10002/devstoreaccount1/Tables") == {}
-    assert transport.proxies_for("https://store.internal.example/x") == {}
+def _transport(client: Any) -> Any:
+    return client._client._client._pipeline._transport
 
 
-def test_settings_the_sdk_would_take_from_the_transport(monkeypatch: pytest.MonkeyPatch) -> None:
-    transport = StorageTransport(connection_timeout=2, read_timeout=6)
-    assert transport.session is not None and transport.session.trust_env is False  # no .netrc, no per-call env lookups
-    assert (transport.connection_config.timeout, transport.connection_config.read_timeout) == (2, 6)
-    adapter = transport.session.get_adapter("https://x")
-    assert adapter._pool_maxsize == POOL_SIZE
-    assert adapter.max_retries.total is False  # the SDK's retry policy retries, not urllib3
+def test_the_table_and_queue_clients_share_one_transport_with_the_apps_timeouts() -> None:
+    tables, queues = connection_string_clients(ACCOUNT)
+    transport = _transport(tables)
+    assert _transport(queues) is transport
+    assert (transport.connection_config.timeout, transport.connection_config.read_timeout) == (
+        TIMEOUTS["connection_timeout"],
+        TIMEOUTS["read_timeout"],
+    )
+    assert transport.session.get_adapter("https://account.table.core.windows.net")._pool_maxsize == POOL_SIZE
 
 
-def test_storage_calls_look_the_environment_up_once_per_host(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> None:
-    lookups: list[str] = []
-    real = requests.utils.get_environ_proxies
-
-    def counted(url: str, no_proxy: str | None = None) -> dict[str, str]:
-        lookups.append(url)
-        return real(url, no_proxy)
-
-    monkeypatch.setattr(transport_module, "get_environ_proxies", counted)
-    monkeypatch.setattr(requests.sessions, "get_environ_proxies", counted)  # what trust_env would call per request
-    netrc: list[str] = []
-    monkeypatch.setattr(requests.sessions, "get_netrc_auth", lambda url, *a: netrc.append(url))
-    tables, queues = connection_string_clients(azurite.connection_string)
-    for _ in range(3):
-        list(tables.list_tables())
-        list(queues.list_queues())
-    assert lookups == [f"http://127.0.0.1:{azurite.table_port}", f"http://127.0.0.1:{azurite.queue_port}"]
-    assert netrc == []
+def test_closing_one_client_leaves_the_shared_session_open() -> None:
+    tables, queues = connection_string_clients(ACCOUNT)
+    tables.close()
+    assert _transport(queues).session is not None
