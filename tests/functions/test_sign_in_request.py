@@ -26,7 +26,7 @@ def challenge(verifier: str) -> str:
 
 
 @pytest.mark.parametrize("force_login", [False, True])
-def test_the_sign_in_request_is_msals_with_the_invitees_language(
+def test_the_sign_in_request_is_msals_in_the_invitees_language(
     idp: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, force_login: bool
 ) -> None:
     issuer, ca_file = idp
