@@ -1,7 +1,7 @@
 """The Functions app (Python v2 model): one blueprint per area of the product.
 
-Importing it indexes the functions and nothing more: the settings, the SDKs and the models are
-imported on the first request that needs them (the cold-start guard: tests/unit/test_cold_import.py).
+Importing it imports the whole app and indexes the functions; the settings are read, and the
+services built, on the first request (only Azure Monitor waits until it is configured: shared/telemetry.py).
 Invalid settings are reported by that request's answer (a 503 naming them) and by /api/health,
 which logs them; the deploy workflow's smoke test calls it."""
 

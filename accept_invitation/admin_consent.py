@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import azure.functions as func
 
 from accept_invitation.blueprint import bp
@@ -11,10 +9,11 @@ from accept_invitation.invitation_pages import invitation_from_link
 from shared import routes
 from shared.composition import services
 from shared.domain.errors import InvalidInput
+from shared.domain.models import Invitation
+from shared.presentation.pages import page
+from shared.services.admin_consent import outcome_tenant, valid_tenant
+from web.cookies import ConsentState, seal, unseal
 from web.pages import html_response, message_response, page_errors, request_language
-
-if TYPE_CHECKING:
-    from shared.domain.models import Invitation
 
 ANONYMOUS = func.AuthLevel.ANONYMOUS
 CONSENT_STATE_MAX_AGE_SECONDS = 7 * 24 * 3600  # an administrator may take days to act
@@ -24,10 +23,6 @@ CONSENT_STATE_MAX_AGE_SECONDS = 7 * 24 * 3600  # an administrator may take days 
 @page_errors
 def admin_consent_help(req: func.HttpRequest) -> func.HttpResponse:
     """The help page with their tenant's admin-consent link."""
-    # Imported on the first call: the templates, cryptography and pydantic cost a cold start.
-    from shared.presentation.pages import page
-    from shared.services.admin_consent import valid_tenant
-    from web.cookies import ConsentState, seal
 
     invitation: Invitation | None = None
     if req.params.get("invitationId"):
@@ -54,8 +49,6 @@ def admin_consent_help(req: func.HttpRequest) -> func.HttpResponse:
 @page_errors
 def admin_consent_callback(req: func.HttpRequest) -> func.HttpResponse:
     """Where Entra ID sends the administrator back: record the outcome and say what is next."""
-    from shared.services.admin_consent import outcome_tenant
-    from web.cookies import ConsentState, unseal
 
     consent = unseal(req.params.get("state"), ConsentState, CONSENT_STATE_MAX_AGE_SECONDS)
     granted = req.params.get("admin_consent", "").lower() == "true" and "error" not in req.params

@@ -9,14 +9,13 @@ from accept_invitation.invitation_pages import invitation_from_link, sign_in_una
 from shared import routes
 from shared.composition import services
 from shared.domain.errors import Unavailable
+from web.cookies import sign_in_cookie
 from web.pages import blocked_invitation_response, page_errors, redirect
 
 
 @bp.route(route=routes.INVITE_USER, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @page_errors
 def open_invitation_link(req: func.HttpRequest) -> func.HttpResponse:
-    from web.cookies import sign_in_cookie  # cryptography and pydantic on the first call, not at cold start
-
     invitation = invitation_from_link(req, req.params.get("invitationId"))
     if isinstance(invitation, func.HttpResponse):
         return invitation

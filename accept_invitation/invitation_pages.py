@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import azure.functions as func
 
 from shared.composition import services
 from shared.domain.errors import InvalidInput, NotFound, Unavailable
 from shared.domain.ids import parse_invitation_id
+from shared.domain.models import Invitation
 from web.pages import message_response, request_language, unavailable_response
-
-if TYPE_CHECKING:
-    from shared.domain.models import Invitation
 
 
 def invitation_from_link(req: func.HttpRequest, raw_id: str | None) -> Invitation | func.HttpResponse:

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import sign_in_again_url, sign_in_unavailable
 from shared import routes
+from shared.adapters.identity import provider_error_code
 from shared.composition import services
 from shared.domain.errors import SignInFailed, Unavailable
+from shared.domain.models import Invitation
 from shared.log_context import invitation_context
+from shared.services.sign_in import SignInOutcome
+from web.cookies import cleared_cookie, pending_sign_in, session_cookie
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
-
-if TYPE_CHECKING:
-    from shared.domain.models import Invitation
-    from shared.services.sign_in import SignInOutcome
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +29,6 @@ _CONSENT_CODES = frozenset({"AADSTS65001", "AADSTS90094", "AADSTS90008"})
 @bp.route(route=routes.SIGN_IN_CALLBACK, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @page_errors
 def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
-    # Imported on the first call: cryptography, pydantic and MSAL cost a cold start.
-    from web.cookies import cleared_cookie, pending_sign_in
-
     pending = pending_sign_in(req)
     if pending is None:
         # No sign-in of this browser is waiting (no cookie, expired, altered or not ours).
@@ -53,8 +49,6 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
-    from web.cookies import session_cookie
-
     invitation = outcome.invitation
     language, retry = invitation.language, invitation.invite_redeem_url
     match outcome.kind:
@@ -88,8 +82,6 @@ def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
 
 def _sign_in_failed_page(failure: SignInFailed, invitation: Invitation) -> func.HttpResponse:
     language, retry = invitation.language, invitation.invite_redeem_url
-    from shared.adapters.identity import provider_error_code
-
     description = failure.description or failure.error
     code = provider_error_code(description)
     if code == _CANCELLED:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from create_company.blueprint import bp
 from shared import routes
+from shared.adapters.tables.invitations import Loaded
 from shared.composition import services
 from shared.domain.errors import Conflict
+from shared.domain.models import CONTROL_CHARACTERS
+from shared.presentation import company_form
+from shared.presentation.countries import country_choices
+from shared.presentation.pages import company_account_label, page
+from web.cookies import InviteeSession, invitee_session
 from web.pages import (
     blocked_invitation_response,
     html_response,
@@ -22,18 +27,11 @@ from web.pages import (
 )
 from web.problems import MAX_BODY_BYTES
 
-if TYPE_CHECKING:
-    from shared.adapters.tables.invitations import Loaded
-    from web.cookies import InviteeSession
-
 ANONYMOUS = func.AuthLevel.ANONYMOUS
 
 
 def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Loaded] | func.HttpResponse:
     """The session and its invitation (with the ETag) if the company page is the right place, else where to go."""
-    # Imported on the first call: cryptography, pydantic, the templates and the country names cost a cold start.
-    from web.cookies import invitee_session
-
     session = invitee_session(req)
     if session is None:
         return message_response("session-expired", request_language(req), 401)
@@ -48,11 +46,6 @@ def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Loaded] | func.Ht
 
 
 def _form_page(loaded: Loaded, session: InviteeSession, values: dict[str, str], errors: set[str], status: int) -> func.HttpResponse:
-    from shared.domain.models import CONTROL_CHARACTERS
-    from shared.presentation import company_form
-    from shared.presentation.countries import country_choices
-    from shared.presentation.pages import company_account_label, page
-
     invitation, user, nonce = loaded[0], session.user, new_nonce()
     app = services()
     html = page(
@@ -79,8 +72,6 @@ def _form_page(loaded: Loaded, session: InviteeSession, values: dict[str, str], 
 @bp.route(route=routes.CREATE_COMPANY, methods=["GET"], auth_level=ANONYMOUS)
 @page_errors
 def company_page(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.presentation import company_form
-
     signed_in = _signed_in(req)
     if isinstance(signed_in, func.HttpResponse):
         return signed_in
@@ -91,8 +82,6 @@ def company_page(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route=routes.CREATE_COMPANY, methods=["POST"], auth_level=ANONYMOUS)
 @page_errors
 def create_company(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.presentation import company_form
-
     signed_in = _signed_in(req)
     if isinstance(signed_in, func.HttpResponse):
         return signed_in

@@ -10,25 +10,20 @@ that is not a CompanyCreateMessage is logged and dropped by either (web/queue_me
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from create_company.blueprint import bp
 from shared.composition import services
+from shared.domain.models import CompanyCreateMessage
 from shared.log_context import invitation_context
 from shared.queue_names import COMPANY_CREATE
 from web.queue_messages import message_body
-
-if TYPE_CHECKING:
-    from shared.domain.models import CompanyCreateMessage
 
 log = logging.getLogger(__name__)
 
 
 def _completion(msg: func.QueueMessage) -> CompanyCreateMessage | None:
-    from shared.domain.models import CompanyCreateMessage  # on the first message: the models cost a cold start
-
     return message_body(msg, CompanyCreateMessage, COMPANY_CREATE)
 
 

@@ -6,16 +6,14 @@ import azure.functions as func
 from create_company.blueprint import bp
 from shared import routes
 from shared.composition import services
+from shared.presentation.pages import page
+from web.cookies import invitee_session
 from web.pages import html_response, page_errors, request_language
 
 
 @bp.route(route=routes.WELCOME, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @page_errors
 def welcome(req: func.HttpRequest) -> func.HttpResponse:
-    # Imported on the first call: the templates, cryptography and pydantic cost a cold start.
-    from shared.presentation.pages import page
-    from web.cookies import invitee_session
-
     session = invitee_session(req)
     # The completion on the invitation names the company, whether or not the worker has written it yet.
     invitation = services().invitations.get(session.invitation_id) if session else None

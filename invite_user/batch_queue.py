@@ -8,25 +8,20 @@ maxDequeueCount tries it lands in `invitation-batch-poison`, whose function fail
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from invite_user.blueprint import bp
 from shared.composition import services
+from shared.domain.batches import BatchChunk
 from shared.domain.errors import NotFound
 from shared.queue_names import INVITATION_BATCH
 from web.queue_messages import message_body
-
-if TYPE_CHECKING:
-    from shared.domain.batches import BatchChunk
 
 log = logging.getLogger(__name__)
 
 
 def _chunk(message: func.QueueMessage) -> BatchChunk | None:
-    from shared.domain.batches import BatchChunk  # on the first message: the models cost a cold start
-
     return message_body(message, BatchChunk, INVITATION_BATCH)
 
 

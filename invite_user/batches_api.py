@@ -8,7 +8,9 @@ from invite_user.blueprint import bp
 from invite_user.invitations_api import STAFF
 from shared import routes
 from shared.composition import services
+from shared.domain.batches import InvalidRows, batch_id_for_key
 from shared.domain.ids import parse_invitation_id
+from web.batch_body import handling, read_rows
 from web.problems import api_errors, created_response, invalid, json_response
 from web.staff_identity import staff_actor
 
@@ -16,10 +18,6 @@ from web.staff_identity import staff_actor
 @bp.route(route=routes.BATCHES, methods=["POST"], auth_level=STAFF)
 @api_errors
 def create_invitation_batch(req: func.HttpRequest) -> func.HttpResponse:
-    # Imported on the first call: pydantic and the models cost a cold start.
-    from shared.domain.batches import InvalidRows, batch_id_for_key
-    from web.batch_body import handling, read_rows
-
     rows, body_hash = read_rows(req)
     mode = handling(req)
     key = req.headers.get("idempotency-key")

@@ -14,8 +14,10 @@ import logging
 import azure.functions as func
 
 from invite_user.blueprint import bp
+from invite_user.event_grid import Malformed, SubscriptionValidation, read_batch, read_event
 from shared import routes
 from shared.composition import services
+from shared.domain.models import DeliveryReport
 from web.problems import api_errors
 
 log = logging.getLogger(__name__)
@@ -24,10 +26,6 @@ log = logging.getLogger(__name__)
 @bp.route(route=routes.ACS_EVENTS, methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @api_errors
 def acs_delivery_reports(req: func.HttpRequest) -> func.HttpResponse:
-    # Imported on the first call: pydantic and the models cost a cold start.
-    from invite_user.event_grid import Malformed, SubscriptionValidation, read_batch, read_event
-    from shared.domain.models import DeliveryReport
-
     events = [read_event(item) for item in read_batch(req.get_body())]
     for event in events:
         if isinstance(event, SubscriptionValidation):

@@ -9,26 +9,21 @@ whose function records the send as failed with the last error.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from invite_user.blueprint import bp
 from shared.composition import services
 from shared.domain.errors import DomainError
+from shared.domain.models import EmailIntent
 from shared.log_context import invitation_context
 from shared.queue_names import INVITATION_EMAIL
 from web.queue_messages import message_body
-
-if TYPE_CHECKING:
-    from shared.domain.models import EmailIntent
 
 log = logging.getLogger(__name__)
 
 
 def _intent(message: func.QueueMessage) -> EmailIntent | None:
-    from shared.domain.models import EmailIntent  # on the first message: the models cost a cold start
-
     return message_body(message, EmailIntent, INVITATION_EMAIL)
 
 

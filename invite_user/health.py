@@ -9,14 +9,13 @@ import azure.functions as func
 
 from invite_user.blueprint import bp
 from shared import routes
+from shared.health import run_checks
 
 log = logging.getLogger(__name__)
 
 
 @bp.route(route=routes.HEALTH, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.health import run_checks  # the settings and the SDKs on the first call, not at cold start
-
     report = run_checks()
     body = {
         "status": "healthy" if report.healthy else "unhealthy",

@@ -7,6 +7,7 @@ from shared import routes
 from shared.composition import services
 from shared.domain.errors import DuplicateInvitation
 from shared.domain.ids import parse_invitation_id
+from shared.domain.models import InvitationRequest, ListQuery
 from web.problems import Problem, api_errors, created_response, json_response, parse_body, parse_query
 from web.staff_identity import staff_actor
 
@@ -20,9 +21,6 @@ def _invitation_id(req: func.HttpRequest) -> str:
 @bp.route(route=routes.INVITATIONS, methods=["POST"], auth_level=STAFF)
 @api_errors
 def create_invitation(req: func.HttpRequest) -> func.HttpResponse:
-    # Imported on the first call: pydantic and the models cost a cold start.
-    from shared.domain.models import InvitationRequest
-
     request = parse_body(req, InvitationRequest)
     key = req.headers.get("idempotency-key")
     try:
@@ -42,8 +40,6 @@ def create_invitation(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route=routes.INVITATIONS, methods=["GET"], auth_level=STAFF)
 @api_errors
 def list_invitations(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.domain.models import ListQuery
-
     staff_actor(req)  # a bearer token, when sent, must pass even to read
     return json_response(services().invitations.page(parse_query(req, ListQuery)))
 

@@ -10,32 +10,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import RequestsTransport
+from azure.data.tables import TableServiceClient
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from azure.storage.queue import LinearRetry, QueueServiceClient
+from requests import Session
+from requests.adapters import HTTPAdapter
+
+from shared.adapters.identity import B2CSignIn
+from shared.adapters.mail import OutboxEmailSender
+from shared.adapters.mail.acs import AcsEmailSender
+from shared.adapters.queues import QueueSender
+from shared.adapters.staff_tokens import StaffTokens
+from shared.adapters.tables import ALL_TABLES, Table
+from shared.adapters.tables.admin_consents import AdminConsentStore
+from shared.adapters.tables.batches import BatchStore
+from shared.adapters.tables.companies import CompanyStore
+from shared.adapters.tables.email_index import EmailIndexStore
+from shared.adapters.tables.email_operations import EmailOperationStore
+from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
+from shared.adapters.tables.invitations import InvitationStore
+from shared.adapters.tables.users import UserStore
 from shared.clock import utcnow
+from shared.domain.models import Invitation
+from shared.presentation.invitation_email import ProductLinks
 from shared.routes import Links
-
-if TYPE_CHECKING:
-    from azure.core.credentials import TokenCredential
-    from azure.core.pipeline.transport import RequestsTransport
-    from azure.data.tables import TableServiceClient
-    from azure.storage.queue import QueueServiceClient
-
-    from shared.adapters.queues import QueueSender
-    from shared.adapters.staff_tokens import StaffTokens
-    from shared.domain.models import Invitation
-    from shared.services.admin_consent import AdminConsentService
-    from shared.services.batches import BatchService
-    from shared.services.companies import CompanyService
-    from shared.services.intents import Enqueue, IntentSweeper
-    from shared.services.invitation_email import InvitationEmailService
-    from shared.services.invitations import InvitationService
-    from shared.services.ports import Clock, EmailSender
-    from shared.services.sign_in import SignInService
-    from shared.settings import Settings
-
-# The SDKs, stores and services are imported by the factories below, when the first request of the
-# process builds them: the function modules import this module, and indexing the app needs none of them.
+from shared.services.admin_consent import AdminConsentService
+from shared.services.batches import BatchService
+from shared.services.companies import CompanyService
+from shared.services.events import EventPublisher
+from shared.services.intents import Enqueue, IntentSweeper
+from shared.services.invitation_email import InvitationEmailService
+from shared.services.invitations import InvitationService
+from shared.services.ports import Clock, EmailSender
+from shared.services.sign_in import SignInService
+from shared.settings import Settings, get_settings
 
 
 def credential(settings: Settings) -> TokenCredential:
@@ -43,9 +55,6 @@ def credential(settings: Settings) -> TokenCredential:
     STORAGE__credential=managedidentity or STORAGE__clientId, the managed identity (the user-assigned
     one STORAGE__clientId names, else the system-assigned one); otherwise azure-identity's chain
     (managed identity, environment, Azure CLI...)."""
-    # Imported here: azure-identity (and msal under it) costs a cold start that Azurite's connection string never needs.
-    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
     if settings.storage_credential == "managedidentity" or settings.storage_client_id:
         return ManagedIdentityCredential(client_id=settings.storage_client_id)
     return DefaultAzureCredential()
@@ -68,17 +77,11 @@ _TABLE_RETRIES: dict[str, Any] = {
 
 
 def _queue_retries() -> dict[str, Any]:
-    from azure.storage.queue import LinearRetry
-
     return {"retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)}
 
 
 def storage_transport() -> RequestsTransport:
     """azure-core's transport with the timeouts, on one HTTP session and connection pool for a process's table and queue clients."""
-    from azure.core.pipeline.transport import RequestsTransport
-    from requests import Session
-    from requests.adapters import HTTPAdapter
-
     session = Session()
     adapter = HTTPAdapter(pool_maxsize=POOL_SIZE)  # requests' default keeps 10 and drops the rest after each call
     session.mount("http://", adapter)
@@ -88,9 +91,6 @@ def storage_transport() -> RequestsTransport:
 
 
 def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServiceClient]:
-    from azure.data.tables import TableServiceClient
-    from azure.storage.queue import QueueServiceClient
-
     connection_string = settings.storage_connection_string
     if connection_string is not None:
         return connection_string_clients(connection_string)
@@ -106,9 +106,6 @@ def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServic
 def connection_string_clients(connection_string: str) -> tuple[TableServiceClient, QueueServiceClient]:
     """The app's storage clients for an account given by connection string (Azurite, or keys). `make bench`
     builds its bare SDK calls with this too, so they run on exactly the app's client configuration."""
-    from azure.data.tables import TableServiceClient
-    from azure.storage.queue import QueueServiceClient
-
     transport = storage_transport()
     return (
         TableServiceClient.from_connection_string(connection_string, transport=transport, **_TABLE_RETRIES),
@@ -117,12 +114,8 @@ def connection_string_clients(connection_string: str) -> tuple[TableServiceClien
 
 
 def email_sender(settings: Settings) -> EmailSender:
-    from shared.adapters.mail import OutboxEmailSender
-
     if settings.acs_connection_string is None and settings.acs_endpoint is None:
         return OutboxEmailSender(settings.outbox_dir, settings.acs_sender_address)
-    from shared.adapters.mail.acs import AcsEmailSender  # the ACS SDK only when configured (cold start)
-
     if settings.acs_connection_string is not None:
         return AcsEmailSender(settings.acs_sender_address, connection_string=settings.acs_connection_string.get_secret_value())
     return AcsEmailSender(settings.acs_sender_address, endpoint=str(settings.acs_endpoint), credential=credential(settings))
@@ -132,8 +125,6 @@ def staff_tokens(settings: Settings) -> StaffTokens | None:
     metadata_url = settings.staff_api_metadata_url
     if metadata_url is None or settings.staff_api_audience is None:
         return None
-    from shared.adapters.staff_tokens import StaffTokens  # PyJWT only when the API takes bearer tokens
-
     return StaffTokens(metadata_url, settings.staff_api_audience)
 
 
@@ -163,25 +154,6 @@ def build(
     sender: EmailSender | None = None,
     clients: tuple[TableServiceClient, QueueServiceClient] | None = None,
 ) -> Services:
-    from shared.adapters.identity import B2CSignIn
-    from shared.adapters.queues import QueueSender
-    from shared.adapters.tables.admin_consents import AdminConsentStore
-    from shared.adapters.tables.batches import BatchStore
-    from shared.adapters.tables.companies import CompanyStore
-    from shared.adapters.tables.email_index import EmailIndexStore
-    from shared.adapters.tables.email_operations import EmailOperationStore
-    from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
-    from shared.adapters.tables.invitations import InvitationStore
-    from shared.adapters.tables.users import UserStore
-    from shared.presentation.invitation_email import ProductLinks
-    from shared.services.admin_consent import AdminConsentService
-    from shared.services.batches import BatchService
-    from shared.services.companies import CompanyService
-    from shared.services.events import EventPublisher
-    from shared.services.intents import IntentSweeper
-    from shared.services.invitation_email import InvitationEmailService
-    from shared.services.invitations import InvitationService
-    from shared.services.sign_in import SignInService
 
     tables, queue_service = clients or storage_clients(settings)
     urls = links(settings)
@@ -255,7 +227,6 @@ def redrivers(invitations: InvitationService, companies: CompanyService) -> list
 def create_tables(tables: TableServiceClient) -> None:
     """Every table, once per process (a table deleted later is re-created by its store);
     Unavailable if storage is down, and the next request tries again."""
-    from shared.adapters.tables import ALL_TABLES, Table
 
     for name in ALL_TABLES:
         Table(tables, name).create()
@@ -264,7 +235,6 @@ def create_tables(tables: TableServiceClient) -> None:
 @lru_cache
 def clients() -> tuple[TableServiceClient, QueueServiceClient]:
     """The process's storage clients (one credential, one token cache), shared by the services and /api/health."""
-    from shared.settings import get_settings
 
     return storage_clients(get_settings())
 
@@ -273,7 +243,6 @@ def clients() -> tuple[TableServiceClient, QueueServiceClient]:
 def services() -> Services:
     """The process's services, built on first use: the worker imports the app before a request needs them.
     SettingsInvalid or Unavailable when that fails; nothing is cached then, the next request tries again."""
-    from shared.settings import get_settings
 
     settings = get_settings()
     tables, queues = clients()

@@ -20,6 +20,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from azure.identity import ManagedIdentityCredential
+
 from shared.log_context import install_log_context
 
 # The distro instruments these libraries by default; the app uses none of them.
@@ -36,8 +38,6 @@ def _credential(environ: Mapping[str, str]) -> Any:
     parts = dict(part.split("=", 1) for part in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "").split(";") if "=" in part)
     if parts.get("Authorization", "").upper() != "AAD":
         return None
-    from azure.identity import ManagedIdentityCredential
-
     return ManagedIdentityCredential(client_id=parts.get("ClientId") or None)
 
 

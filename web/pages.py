@@ -1,7 +1,4 @@
-"""HTML responses for people in a browser: security headers, redirects, message pages.
-
-Imported at cold start (every page function's decorator is here): the settings, the services and
-the templates are imported by the functions that need them, on the first such request."""
+"""HTML responses for people in a browser: security headers, redirects, message pages."""
 
 from __future__ import annotations
 
@@ -10,16 +7,17 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
+from shared.composition import services
 from shared.domain.errors import Unavailable
+from shared.domain.models import Invitation
+from shared.presentation.i18n import best_language
+from shared.presentation.pages import blocked_invitation_page, message_page
+from shared.settings import SettingsInvalid, get_settings
 from web.problems import in_invitation_context
-
-if TYPE_CHECKING:
-    from shared.domain.models import Invitation
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +58,11 @@ def html_response(
 
 def request_language(req: func.HttpRequest, invitation: Invitation | None = None) -> str:
     """The page's language: the invitation's, else the browser's Accept-Language choice."""
-    from shared.presentation.i18n import best_language
-
     return invitation.language if invitation else best_language(req.headers.get("accept-language"))
 
 
 def _customer_success_link() -> str | None:
     # Settings only, and none when they are broken: this also renders the 500 and the settings-invalid 503 pages.
-    from shared.settings import SettingsInvalid, get_settings
-
     try:
         return get_settings().customer_success_link
     except SettingsInvalid:
@@ -79,8 +73,6 @@ def message_response(
     kind: str, language: str, status: int, *, action_url: str | None = None, retry_after: int | None = None, **params: str
 ) -> func.HttpResponse:
     """A one-message page (see shared.presentation.pages.message_page) with its status."""
-    from shared.presentation.pages import message_page
-
     html = message_page(kind, language, customer_success_url=_customer_success_link(), action_url=action_url, **params)
     response = html_response(html, status=status)
     if retry_after is not None:
@@ -103,9 +95,6 @@ def redirect(location: str, *, status: int = 302, set_cookie: str | None = None)
 
 def blocked_invitation_response(kind: str, invitation: Invitation) -> func.HttpResponse:
     """A link that can no longer be redeemed: 410, except a completed invitation (200, onward to the portal)."""
-    from shared.composition import services
-    from shared.presentation.pages import blocked_invitation_page
-
     settings = services().settings
     html = blocked_invitation_page(
         kind, invitation, welcome_url=services().links.welcome(), customer_success_url=settings.customer_success_link

@@ -1,7 +1,5 @@
-"""JSON API helpers: RFC 9457 problem details, JSON answers (a create's with its replay header) and pydantic-validated bodies and queries.
-
-Imported at cold start (every staff function's decorator is here): pydantic and the models are
-imported by the functions that read a body or a query, on the first such request."""
+"""JSON API helpers: RFC 9457 problem details, JSON answers (a create's with its replay header),
+pydantic-validated bodies and queries."""
 
 from __future__ import annotations
 
@@ -10,10 +8,11 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
+from pydantic import BaseModel, ValidationError
 
 from shared.domain.errors import (
     Conflict,
@@ -26,10 +25,8 @@ from shared.domain.errors import (
     Unavailable,
 )
 from shared.domain.ids import parse_invitation_id
+from shared.domain.models import field_errors
 from shared.log_context import invitation_context
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
@@ -124,8 +121,6 @@ def invalid(errors: list[dict[str, Any]], what: str) -> Problem:
 
 
 def _invalid(error: ValidationError, what: str) -> Problem:
-    from shared.domain.models import field_errors
-
     return invalid([item.model_dump() for item in field_errors(error)], what)
 
 
@@ -181,8 +176,6 @@ def read_json(body: bytes) -> Any:
 
 
 def parse_body(req: func.HttpRequest, model: type[Model]) -> Model:
-    from pydantic import ValidationError
-
     if not _json_media_type(req):
         raise Problem(
             415, "Unsupported media type", "The body must be JSON sent as Content-Type: application/json.", code="unsupported-media-type"
@@ -206,8 +199,6 @@ def parse_body(req: func.HttpRequest, model: type[Model]) -> Model:
 
 
 def parse_query(req: func.HttpRequest, model: type[Model]) -> Model:
-    from pydantic import ValidationError
-
     params = dict(req.params)
     # The Functions host leaves empty values out of req.params; the raw query in req.url keeps them,
     # so `?email=` is refused as an invalid value rather than read as "no filter".

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import azure.functions as func
+from pydantic import BaseModel, ValidationError
 
 from web.untrusted import what_is_wrong
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel
 
 Model = TypeVar("Model", bound="BaseModel")
 log = logging.getLogger(__name__)
@@ -20,8 +18,6 @@ def message_body(message: func.QueueMessage, model: type[Model], queue: str) -> 
     """The body as `model`, or None when it is not one: retrying cannot fix a malformed message, nor
     one whose ids cannot be ours (the models type them, so none reaches a storage key), so it is
     logged (where and what is wrong, never the values) and let go instead of poisoning the queue."""
-    from pydantic import ValidationError  # on the first message: pydantic costs a cold start
-
     try:
         return model.model_validate_json(message.get_body())
     except ValidationError as error:

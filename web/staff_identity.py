@@ -15,6 +15,7 @@ With neither, the actor is the key's: "staff-api-key".
 
 import azure.functions as func
 
+from shared.adapters.staff_tokens import TokenRejected
 from shared.composition import services
 from web.problems import Problem
 
@@ -36,7 +37,6 @@ def staff_actor(req: func.HttpRequest) -> str:
         raise _unauthorized("The Authorization header must be 'Bearer <access token>'.")
     if current.staff_tokens is None:
         raise _unauthorized("This deployment accepts no bearer tokens (STAFF_API_AUDIENCE is not set).")
-    from shared.adapters.staff_tokens import TokenRejected  # PyJWT: loaded with the validator, not at cold start
 
     try:
         return current.staff_tokens.validate(token.strip()).actor

@@ -3,10 +3,7 @@ what, never the values (a queue message or a delivery report may carry an e-mail
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pydantic import ValidationError
+from pydantic import ValidationError
 
 
 def what_is_wrong(error: ValidationError, whole: str = "(body)") -> str:
