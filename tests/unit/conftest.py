@@ -1,62 +1,29 @@
-"""Services built in-process (shared.composition.build) against Azurite, with their own clock."""
+"""Unit tests start no process and open no connection: they run in the test's own process, on fakes.
+A test that needs Azurite, the dev host or the local IdP belongs in tests/integration or above."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+import socket
+import subprocess
+from typing import Any
 
 import pytest
-from pydantic import SecretStr
-
-from shared.adapters.mail import OutboxEmailSender
-from shared.composition import Services, build, create_tables, storage_clients
-from shared.settings import Settings
-from tests.azurite import Azurite
 
 
-class Clock:
-    """A clock the test moves: services read the time only through it. Each reading is a
-    millisecond later than the one before, as real time would be."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=1)
-        return self.now
+class StartsAProcess(AssertionError):
+    """A unit test tried to start a process or reach a server."""
 
 
-@pytest.fixture(scope="session")
-def settings(azurite: Azurite) -> Settings:
-    return Settings(storage=SecretStr(azurite.connection_string), redirect_allowlist=["https://portal.rconnect.example"])
+def _refuse_process(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+    raise StartsAProcess(f"a unit test starts no process (it ran {args!r}): move it to tests/integration")
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def _refuse_connection(self: socket.socket, address: Any) -> None:
+    raise StartsAProcess(f"a unit test opens no connection (it connected to {address!r}): use a fake, or move it to tests/integration")
 
 
-@pytest.fixture
-def outbox(tmp_path: Path) -> Path:
-    return tmp_path / "outbox"
-
-
-@pytest.fixture
-def app(settings: Settings, clock: Clock, outbox: Path) -> Services:
-    clients = storage_clients(settings)
-    create_tables(clients[0])
-    return build(settings, clock=clock, sender=OutboxEmailSender(outbox, settings.acs_sender_address), clients=clients)
-
-
-ServicesFactory = Callable[[Settings], Services]
-
-
-@pytest.fixture
-def services_for(clock: Clock, outbox: Path) -> Iterator[ServicesFactory]:
-    """Services for other settings (e.g. storage nobody serves)."""
-
-    def make(settings: Settings) -> Services:
-        return build(settings, clock=clock, sender=OutboxEmailSender(outbox, settings.acs_sender_address))
-
-    yield make
+@pytest.fixture(autouse=True)
+def no_process_no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(subprocess.Popen, "__init__", _refuse_process)
+    monkeypatch.setattr(socket.socket, "connect", _refuse_connection)
+    monkeypatch.setattr(socket.socket, "connect_ex", _refuse_connection)

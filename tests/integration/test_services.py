@@ -30,8 +30,8 @@ from shared.domain.models import (
 )
 from shared.settings import Settings
 from tests.azurite import Azurite, closed_storage
+from tests.integration.conftest import Clock, ServicesFactory
 from tests.support import invitation_body
-from tests.unit.conftest import Clock, ServicesFactory
 
 
 def request(**overrides: object) -> InvitationRequest:

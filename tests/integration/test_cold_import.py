@@ -7,13 +7,7 @@ import json
 import os
 import subprocess
 import sys
-import typing
 from pathlib import Path
-
-import azure.functions as func
-
-import function_app
-from tools.devhost import index
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURE_MONITOR = ("azure.monitor", "opentelemetry")
@@ -47,14 +41,3 @@ def test_invalid_settings_do_not_stop_the_app_from_indexing() -> None:
     # They are the first request's answer (a 503 naming them) and /api/health's, not an import error.
     probe = "import function_app; from tools.devhost import index; print(len(index(function_app.app)))"
     assert int(_run(probe, PUBLIC_BASE_URL="not a URL")) > 0
-
-
-def test_the_worker_resolves_every_function_s_types() -> None:
-    # The Python worker reads a function's parameter and return types with typing.get_type_hints when
-    # it indexes the app: modules with `from __future__ import annotations` must keep them resolvable.
-    triggers = {func.HttpRequest, func.QueueMessage, func.TimerRequest}
-    for function in index(function_app.app):
-        hints = typing.get_type_hints(function.get_user_function())
-        returned = hints.pop("return")
-        assert set(hints.values()) <= triggers, (function.get_function_name(), hints)
-        assert returned in (func.HttpResponse, type(None)), (function.get_function_name(), returned)

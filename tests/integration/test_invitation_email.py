@@ -20,8 +20,8 @@ from shared.queue_names import INVITATION_EMAIL
 from shared.services.invitation_email import EmailNotSent
 from shared.settings import Settings
 from tests.azurite import Azurite
+from tests.integration.conftest import Clock
 from tests.support import invitation_body
-from tests.unit.conftest import Clock
 
 
 class Refusing:

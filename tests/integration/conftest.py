@@ -1,0 +1,62 @@
+"""Services built in-process (shared.composition.build) against Azurite, with their own clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from shared.adapters.mail import OutboxEmailSender
+from shared.composition import Services, build, create_tables, storage_clients
+from shared.settings import Settings
+from tests.azurite import Azurite
+
+
+class Clock:
+    """A clock the test moves: services read the time only through it. Each reading is a
+    millisecond later than the one before, as real time would be."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def settings(azurite: Azurite) -> Settings:
+    return Settings(storage=SecretStr(azurite.connection_string), redirect_allowlist=["https://portal.rconnect.example"])
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Path:
+    return tmp_path / "outbox"
+
+
+@pytest.fixture
+def app(settings: Settings, clock: Clock, outbox: Path) -> Services:
+    clients = storage_clients(settings)
+    create_tables(clients[0])
+    return build(settings, clock=clock, sender=OutboxEmailSender(outbox, settings.acs_sender_address), clients=clients)
+
+
+ServicesFactory = Callable[[Settings], Services]
+
+
+@pytest.fixture
+def services_for(clock: Clock, outbox: Path) -> Iterator[ServicesFactory]:
+    """Services for other settings (e.g. storage nobody serves)."""
+
+    def make(settings: Settings) -> Services:
+        return build(settings, clock=clock, sender=OutboxEmailSender(outbox, settings.acs_sender_address))
+
+    yield make
