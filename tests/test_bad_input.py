@@ -3,7 +3,10 @@
 
 Red-team cases of issue 9: bodies sent with another media type, JSON the decoder or Python's
 int-string limit chokes on, control characters (C0, C1, DEL) and bidi overrides in text fields,
-names that would bend an e-mail header, identifiers with a trailing newline.
+names that would bend an e-mail header, identifiers with a trailing newline. Every case is checked
+where it is parsed, without HTTP (tests/unit/test_request_validation.py, test_company_form_validation.py,
+test_batch_body.py); here one of each kind goes over HTTP, to show the glue answers it as a problem
+(or an HTML page) with nothing stored or e-mailed.
 """
 
 from __future__ import annotations
@@ -23,34 +26,8 @@ from tests.storage import Stored
 from tests.support import Api, Outbox, invitation_body, unique_email
 from tests.test_invitations_api import pointers, problem, snapshot
 from tests.test_invitee_pages import TIMEOUT, Invitee, assert_html_page, form_of, page_kind
+from tests.unit.test_request_validation import FORBIDDEN
 from tools.localstack.stack import LocalStack
-
-# Characters no text field may hold: C0 controls (line breaks included), DEL, C1 controls, and the
-# bidi embeddings/overrides/isolates that make a name display as something else ("Trojan Source").
-FORBIDDEN = {
-    "NUL": "\x00",
-    "BEL": "\x07",
-    "ESC": "\x1b",
-    "CR": "\r",
-    "LF": "\n",
-    "TAB": "\t",
-    "DEL": "\x7f",
-    "NEL (C1)": "\x85",
-    "CSI (C1)": "\x9b",
-    "RLO": "\u202e",
-    "LRE": "\u202a",
-    "RLI": "\u2067",
-    "PDI": "\u2069",
-}
-API_TEXT_FIELDS = (
-    "/invitee/displayName",
-    "/inviter/name",
-    "/inviter/organisation",
-    "/company/name",
-    "/company/street",
-    "/company/city",
-)
-FORM_TEXT_FIELDS = ("name", "street", "city", "contact_name", "postal_code", "vat_number", "phone", "website")
 
 
 @pytest.fixture
@@ -71,34 +48,18 @@ def set_pointer(body: dict[str, Any], pointer: str, value: Any) -> dict[str, Any
 # -- media type ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "content_type",
-    [
-        None,  # no Content-Type at all
-        "text/plain",
-        "text/plain; charset=utf-8",
-        "application/x-www-form-urlencoded",
-        "application/xml",
-        "multipart/form-data; boundary=xyz",
-        "application/jsonp",
-        "application/json-seq",
-    ],
-)
-def test_a_json_body_with_another_media_type_is_415_and_nothing_happens(
-    api: Api, stored: Stored, unchanged: Callable[[], None], content_type: str | None
-) -> None:
+def test_a_json_body_with_another_media_type_is_415_and_nothing_happens(api: Api, stored: Stored, unchanged: Callable[[], None]) -> None:
     body = invitation_body()
-    headers = {"Content-Type": content_type} if content_type else {}
-    response = api.post("/invitations", data=json.dumps(body).encode(), headers=headers)
+    response = api.post("/invitations", data=json.dumps(body).encode(), headers={"Content-Type": "text/plain"})
     detail = problem(response, 415)["detail"]
     assert "application/json" in detail
     assert stored.rows_for_email(body["invitee"]["email"]) == []
     unchanged()
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
-def test_application_json_with_or_without_charset_is_read(api: Api, content_type: str) -> None:
-    response = api.post("/invitations", data=json.dumps(invitation_body()).encode(), headers={"Content-Type": content_type})
+def test_application_json_with_a_charset_is_read(api: Api) -> None:
+    headers = {"Content-Type": "Application/JSON; charset=utf-8"}
+    response = api.post("/invitations", data=json.dumps(invitation_body()).encode(), headers=headers)
     assert response.status_code == 201, response.text
 
 
@@ -111,68 +72,29 @@ def test_transitions_without_a_body_need_no_content_type(api: Api) -> None:
 # -- JSON oddities ---------------------------------------------------------------------------------
 
 
-def _valid_text(**overrides: Any) -> str:
-    return json.dumps(invitation_body(**overrides))
-
-
-def _replace_ttl(raw: str) -> Callable[[], bytes]:
-    return lambda: _valid_text(ttlDays=7).replace('"ttlDays": 7', f'"ttlDays": {raw}').encode()
-
-
-JSON_ODDITIES: dict[str, Callable[[], bytes]] = {
-    "5,000-digit integer": _replace_ttl("9" * 5000),
-    "5,000-digit negative integer": _replace_ttl("-" + "9" * 5000),
-    "5,000-digit integer in an unknown field": lambda: _valid_text(colour=0).replace('"colour": 0', '"colour": ' + "1" * 5000).encode(),
-    "huge exponent": _replace_ttl("1e999999"),
-    "NaN": _replace_ttl("NaN"),
-    "Infinity": _replace_ttl("Infinity"),
-    "-Infinity": _replace_ttl("-Infinity"),
-    "fraction": _replace_ttl("7.5"),
-    "duplicate member": lambda: _valid_text().replace('"role": "admin"', '"role": "user", "role": "admin"').encode(),
-    "lone surrogate": lambda: _valid_text().replace('"Anna Keller"', '"Anna \\ud800 Keller"').encode(),
-    "UTF-16 body": lambda: _valid_text().encode("utf-16"),
-    "UTF-8 BOM": lambda: b"\xef\xbb\xbf" + _valid_text().encode(),
-    "trailing data": lambda: _valid_text().encode() + b" {}",
-    "JSON null": lambda: b"null",
-    "a number": lambda: b"1" * 5000,
-}
-
-
-@pytest.mark.parametrize("case", list(JSON_ODDITIES))
-def test_json_oddities_are_400_or_422_never_500_and_nothing_happens(api: Api, unchanged: Callable[[], None], case: str) -> None:
-    response = api.post("/invitations", data=JSON_ODDITIES[case](), headers={"Content-Type": "application/json"})
-    assert response.status_code in (400, 422), (response.status_code, response.text[:500])
-    problem(response, response.status_code)
+def test_json_python_cannot_read_is_400_and_nothing_happens(api: Api, unchanged: Callable[[], None]) -> None:
+    raw = json.dumps(invitation_body(ttlDays=7)).replace('"ttlDays": 7', '"ttlDays": ' + "9" * 5000).encode()
+    response = api.post("/invitations", data=raw, headers={"Content-Type": "application/json"})
+    problem(response, 400, "malformed-json")
     unchanged()
 
 
-@pytest.mark.parametrize("params", [{"pageSize": "9" * 5000}, {"pageSize": "1e999"}, {"email": "a\x00b@contoso.example"}])
-def test_list_query_oddities_are_4xx(api: Api, params: dict[str, str]) -> None:
-    response = api.get("/invitations", params=params)
-    assert response.status_code in (400, 422), (response.status_code, response.text[:500])
-    problem(response, response.status_code)
+def test_a_list_query_python_cannot_read_is_422(api: Api) -> None:
+    response = api.get("/invitations", params={"pageSize": "9" * 5000})
+    assert pointers(problem(response, 422, "validation-error")) == ["/pageSize"]
 
 
 # -- control characters and bidi overrides ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("pointer", API_TEXT_FIELDS)
-@pytest.mark.parametrize("name", list(FORBIDDEN))
-def test_control_and_bidi_characters_in_api_text_fields_are_a_field_error(
-    api: Api, stored: Stored, unchanged: Callable[[], None], pointer: str, name: str
+def test_a_bidi_override_in_a_text_field_is_a_field_error_and_nothing_happens(
+    api: Api, stored: Stored, unchanged: Callable[[], None]
 ) -> None:
     body = invitation_body()
-    set_pointer(body, pointer, f"Anna{FORBIDDEN[name]}Keller")
+    body["company"]["name"] = f"Contoso{FORBIDDEN['RLO']}GA"
     response = api.post("/invitations", json=body)
-    assert pointer in pointers(problem(response, 422, "validation-error"))
+    assert pointers(problem(response, 422, "validation-error")) == ["/company/name"]
     assert stored.rows_for_email(body["invitee"]["email"]) == []
-    unchanged()
-
-
-@pytest.mark.parametrize("name", ["NUL", "ESC", "DEL", "NEL (C1)", "CSI (C1)", "RLO", "RLI", "TAB"])
-def test_control_and_bidi_characters_in_the_message_are_a_field_error(api: Api, unchanged: Callable[[], None], name: str) -> None:
-    response = api.post("/invitations", json=invitation_body(message=f"Welcome{FORBIDDEN[name]}aboard"))
-    assert "/message" in pointers(problem(response, 422, "validation-error"))
     unchanged()
 
 
@@ -181,27 +103,17 @@ def test_the_message_keeps_its_line_breaks(api: Api, stored: Stored) -> None:
     assert stored.invitation(invitation["id"])["data"]["message"].splitlines() == ["Hello Anna,", "welcome aboard.", "Tamer"]
 
 
-@pytest.mark.parametrize("name", ["NUL", "LF", "RLO", "DEL"])
-def test_control_and_bidi_characters_in_the_email_address_are_a_field_error(api: Api, unchanged: Callable[[], None], name: str) -> None:
-    address = unique_email().replace("@", f"{FORBIDDEN[name]}x@")
-    response = api.post("/invitations", json=invitation_body(invitee={"email": address, "displayName": "Anna"}))
-    assert "/invitee/email" in pointers(problem(response, 422, "validation-error"))
-    unchanged()
-
-
 def test_control_and_bidi_characters_in_the_company_form_are_field_errors(api: Api, stack: LocalStack, stored: Stored) -> None:
     invitee = Invitee(stack, api.invite())
     assert invitee.sign_in().status_code == 302
     values = invitee.company_form()
-    for field in FORM_TEXT_FIELDS:
-        for name, char in FORBIDDEN.items():
-            value = values[field] or "https://contoso.example"
-            middle = len(value) // 2
-            response = invitee.submit({**values, field: value[:middle] + char + value[middle:]})
-            assert_html_page(response, 422)
-            errors = dict(re.findall(r'<div class="error" id="(\w+)-error"[^>]*>([^<]*)</div>', response.text))
-            assert errors[field].strip(), (field, name, errors)
-            assert [other for other, text in errors.items() if text.strip() and other != field] == [], (field, name)
+    for field, name in (("city", "LF"), ("phone", "NUL"), ("contact_name", "RLO")):
+        middle = len(values[field]) // 2  # inside the text: a trailing line break is whitespace, stripped
+        response = invitee.submit({**values, field: values[field][:middle] + FORBIDDEN[name] + values[field][middle:]})
+        assert_html_page(response, 422)
+        errors = dict(re.findall(r'<div class="error" id="(\w+)-error"[^>]*>([^<]*)</div>', response.text))
+        assert errors[field].strip(), (field, name, errors)
+        assert [other for other, text in errors.items() if text.strip() and other != field] == [], (field, name)
     assert stored.company_rows(invitee.id) == []
     assert stored.invitation(invitee.id)["Status"] == "accepted"
     # The untouched form still goes through.
@@ -266,19 +178,16 @@ def test_admin_consent_callback_with_a_trailing_newline_in_the_tenant_is_400(sta
     assert stored.consents(tenant) == [] and stored.consents(tenant + "\n") == []
 
 
-@pytest.mark.parametrize("tenant", ["contoso.example\n", "contoso.example%", "organizations\r\n", "a\u202ecom.example"])
-def test_admin_consent_help_with_a_bad_tenant_is_400(stack: LocalStack, tenant: str) -> None:
-    response = requests.get(f"{stack.base_url}/api/AdminConsent", params={"tenant": tenant}, allow_redirects=False, timeout=TIMEOUT)
+def test_admin_consent_help_with_a_bad_tenant_is_400(stack: LocalStack) -> None:
+    params = {"tenant": "contoso.example\n"}
+    response = requests.get(f"{stack.base_url}/api/AdminConsent", params=params, allow_redirects=False, timeout=TIMEOUT)
     assert_html_page(response, 400)
     assert 'id="consent-url"' not in response.text
 
 
-@pytest.mark.parametrize("suffix", ["%0A", "%00", "%20", "%E2%80%AE"])
-def test_an_invitation_id_with_a_trailing_character_is_a_400_page(stack: LocalStack, api: Api, suffix: str) -> None:
+def test_an_invitation_id_with_a_trailing_character_is_a_400_page(stack: LocalStack, api: Api) -> None:
     invitation = api.invite()
-    response = requests.get(
-        f"{stack.base_url}/api/InviteUser?invitationId={invitation['id']}{suffix}", allow_redirects=False, timeout=TIMEOUT
-    )
+    response = requests.get(f"{stack.base_url}/api/InviteUser?invitationId={invitation['id']}%0A", allow_redirects=False, timeout=TIMEOUT)
     assert_html_page(response, 400)
     assert page_kind(response) == "invalid-id"
 

@@ -256,61 +256,26 @@ def test_the_function_key_also_works_as_the_code_query_parameter(stack: LocalSta
 # -- validation -------------------------------------------------------------------------------------
 
 
-def _with_company(**changes: Any) -> Callable[[str], dict[str, Any]]:
-    def build(address: str) -> dict[str, Any]:
-        body = invitation_body(invitee=invitee(address))
-        body["company"] = {**body["company"], **changes}
-        return body
-
-    return build
+# Every field's valid and invalid values, and every malformed body: tests/unit/test_request_validation.py.
+# Here one of each over HTTP: the problem answer, with nothing stored, claimed or e-mailed.
 
 
-INVALID_BODIES: dict[str, tuple[Callable[[str], Any], str]] = {
-    "invalid e-mail": (lambda a: invitation_body(invitee=invitee(a.replace("@", " at "))), "/invitee/email"),
-    "unknown country": (_with_company(country="XX"), "/company/country"),
-    "ttlDays 0": (lambda a: invitation_body(invitee=invitee(a), ttlDays=0), "/ttlDays"),
-    "ttlDays 31": (lambda a: invitation_body(invitee=invitee(a), ttlDays=31), "/ttlDays"),
-    "unknown field": (lambda a: invitation_body(invitee=invitee(a), colour="orange"), "/colour"),
-    "unknown nested field": (lambda a: invitation_body(invitee={**invitee(a), "title": "Dr"}), "/invitee/title"),
-    "invalid inviter e-mail": (
-        lambda a: invitation_body(invitee=invitee(a), inviter={"name": "Tamer", "organisation": "GFMS", "email": "tamer@"}),
-        "/inviter/email",
-    ),
-    "missing inviter": (lambda a: {k: v for k, v in invitation_body(invitee=invitee(a)).items() if k != "inviter"}, "/inviter"),
-    "blank display name": (lambda a: invitation_body(invitee=invitee(a, "   ")), "/invitee/displayName"),
-    "unsupported language": (lambda a: invitation_body(invitee=invitee(a), language="xx"), "/language"),
-    "unknown role": (lambda a: invitation_body(invitee=invitee(a), role="owner"), "/role"),
-    "bad phone": (_with_company(phone="call me"), "/company/phone"),
-    "redirect not a URL": (lambda a: invitation_body(invitee=invitee(a), redirectUrl="portal"), "/redirectUrl"),
-}
-
-
-@pytest.mark.parametrize("case", list(INVALID_BODIES))
 def test_an_invalid_body_is_a_422_problem_with_pointers_and_nothing_happens(
-    api: Api, stored: Stored, outbox: Outbox, unchanged: Callable[[], None], case: str
+    api: Api, stored: Stored, outbox: Outbox, unchanged: Callable[[], None]
 ) -> None:
-    build, pointer = INVALID_BODIES[case]
     address, key = unique_email(), f"key-{uuid.uuid4()}"
-    response = api.post("/invitations", json=build(address), headers={"Idempotency-Key": key})
+    body = invitation_body(invitee=invitee(address.replace("@", " at ")))
+    response = api.post("/invitations", json=body, headers={"Idempotency-Key": key})
     body = problem(response, 422, "validation-error")
-    assert pointer in pointers(body)
-    assert pointer in body["detail"]
+    assert pointers(body) == ["/invitee/email"]
+    assert "/invitee/email" in body["detail"]
     assert stored.rows_for_email(address) == [] and outbox.messages_to(address) == []
     assert stored.idempotency_row(key) is None, "a rejected request must not claim its Idempotency-Key"
     unchanged()
 
 
-@pytest.mark.parametrize(
-    "target",
-    [
-        "https://evil.example/welcome",
-        "https://portal.rconnect.example.evil.example/welcome",  # the allowed origin as a prefix of another host
-        "https://portal.rconnect.example@evil.example/",  # userinfo trick
-        "http://portal.rconnect.example/welcome",  # another scheme is another origin
-    ],
-)
-def test_a_redirect_url_outside_the_allow_list_is_refused(api: Api, stored: Stored, unchanged: Callable[[], None], target: str) -> None:
-    address, key = unique_email(), f"key-{uuid.uuid4()}"
+def test_a_redirect_url_outside_the_allow_list_is_refused(api: Api, stored: Stored, unchanged: Callable[[], None]) -> None:
+    address, key, target = unique_email(), f"key-{uuid.uuid4()}", "https://portal.rconnect.example@evil.example/"
     response = api.post(
         "/invitations", json=invitation_body(invitee=invitee(address), redirectUrl=target), headers={"Idempotency-Key": key}
     )
@@ -321,22 +286,9 @@ def test_a_redirect_url_outside_the_allow_list_is_refused(api: Api, stored: Stor
     unchanged()
 
 
-RAW_BODIES: dict[str, tuple[bytes, int, str]] = {
-    "malformed JSON": (b'{"invitee": {"email": "x@contoso.example",', 400, "malformed-json"),
-    "a JSON array": (json.dumps([invitation_body()]).encode(), 400, "malformed-json"),
-    "a JSON string": (b'"invite me"', 400, "malformed-json"),
-    "an empty body": (b"", 400, "malformed-json"),
-    "not UTF-8": (b'{"message": "\xff\xfe\xfa"}', 400, "malformed-json"),
-    "deeply nested": (b"[" * 50_000 + b"]" * 10, 400, "malformed-json"),
-    "over 64 KiB": (json.dumps(invitation_body(message="x" * (64 * 1024))).encode(), 413, "body-too-large"),
-}
-
-
-@pytest.mark.parametrize("case", list(RAW_BODIES))
-def test_an_unreadable_body_is_a_problem_and_nothing_happens(api: Api, unchanged: Callable[[], None], case: str) -> None:
-    raw, status, code = RAW_BODIES[case]
-    response = api.post("/invitations", data=raw, headers={"Content-Type": "application/json"})
-    problem(response, status, code)
+def test_an_unreadable_body_is_a_problem_and_nothing_happens(api: Api, unchanged: Callable[[], None]) -> None:
+    raw = json.dumps(invitation_body(message="x" * (64 * 1024))).encode()
+    problem(api.post("/invitations", data=raw, headers={"Content-Type": "application/json"}), 413, "body-too-large")
     unchanged()
 
 
@@ -418,8 +370,8 @@ def test_get_of_an_unknown_id_is_404(api: Api) -> None:
     assert missing in body["detail"]
 
 
-@pytest.mark.parametrize("bad_id", ["not-a-uuid", "12345", "3f2504e0-4f89-11d3-9a0c-0305e82c33"])
-def test_a_malformed_id_is_400(api: Api, bad_id: str) -> None:
+def test_a_malformed_id_is_400(api: Api) -> None:
+    bad_id = "3f2504e0-4f89-11d3-9a0c-0305e82c33"
     problem(api.get(f"/invitations/{bad_id}"), 400, "invalid-id")
     for action in ("revoke", "resend", "reset"):
         problem(api.post(f"/invitations/{bad_id}/{action}"), 400, "invalid-id")
@@ -486,28 +438,14 @@ def test_list_filters_by_status(api: Api) -> None:
     assert revoked[0]["status"] == "revoked" and revoked[0]["revokedAt"]
 
 
-@pytest.mark.parametrize("token", ["!!!garbage!!!", "abc", "bnVsbA==", "WzEsMl0=", "eyJQYXJ0aXRpb25LZXkiOiAxfQ=="])
-def test_a_garbage_continuation_token_is_a_400_problem(api: Api, token: str) -> None:
-    # "bnVsbA==" is null, "WzEsMl0=" is [1,2] and the last {"PartitionKey": 1}: JSON, but not a token of ours.
-    body = problem(api.get("/invitations", params={"continuationToken": token}), 400)
+def test_a_garbage_continuation_token_is_a_400_problem(api: Api) -> None:
+    body = problem(api.get("/invitations", params={"continuationToken": "WzEsMl0="}), 400)  # [1,2]: JSON, not a token of ours
     assert "continuationToken" in body["detail"]
 
 
-@pytest.mark.parametrize(
-    ("params", "pointer"),
-    [
-        ({"status": "archived"}, "/status"),
-        ({"status": "PENDING!"}, "/status"),
-        ({"pageSize": "0"}, "/pageSize"),
-        ({"pageSize": "201"}, "/pageSize"),
-        ({"pageSize": "ten"}, "/pageSize"),
-        ({"email": "not-an-address"}, "/email"),
-        ({"sort": "createdAt"}, "/sort"),
-    ],
-)
-def test_an_invalid_list_query_is_a_422_problem(api: Api, params: dict[str, str], pointer: str) -> None:
-    body = problem(api.get("/invitations", params=params), 422, "validation-error")
-    assert pointers(body) == [pointer]
+def test_an_invalid_list_query_is_a_422_problem(api: Api) -> None:
+    body = problem(api.get("/invitations", params={"status": "archived", "sort": "createdAt"}), 422, "validation-error")
+    assert sorted(pointers(body)) == ["/sort", "/status"]
 
 
 # -- transitions ------------------------------------------------------------------------------------
