@@ -15,7 +15,7 @@ run:  ## install, start Azurite + local B2C + the function app on :7071, print a
 test:  ## install (Chromium and the infra/workflow checkers included), check, and run every test
 	./tools/localstack/bootstrap.sh --browser --tools
 	$(MAKE) --no-print-directory check
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n auto --dist loadfile  # one worker per core, each with its own stacks; a file stays on one worker
 
 check: $(VENV)  ## the fast loop: lint, format, types, layer contracts, unit tests; starts no process
 	.venv/bin/ruff check .

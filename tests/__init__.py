@@ -1,1 +1,2 @@
-"""The test suite: tests/unit and tests/functions in-process, the rest end to end against the local stack."""
+"""The test suite, layer by layer (tests/README.md): tests/unit starts nothing, tests/integration and
+tests/functions need Azurite, the rest run against the local stack."""

@@ -43,7 +43,7 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """Azurite alone, for the unit and function tests (tests/unit, tests/functions)."""
+    """Azurite alone, for the integration and function tests (tests/integration, tests/functions)."""
     with Azurite(tmp_path_factory.mktemp("azurite")) as running:
         yield running
 
