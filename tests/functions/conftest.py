@@ -44,14 +44,6 @@ def configure(monkeypatch: pytest.MonkeyPatch, **settings: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """An Azurite of the function tests' own: the sweeper's round trips are counted over every row it
-    scans, so no rows of another layer's tests (which may run before them on the same worker) are there."""
-    with Azurite(tmp_path_factory.mktemp("functions-azurite")) as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
 def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("function-outbox")
 

@@ -31,9 +31,17 @@ ROWS = 1000
 
 
 @pytest.fixture(scope="module")
-def counted(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, CountingProxy]]:
+def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """An Azurite of this module's own: the sweeper's round trips are counted over every row it scans,
+    and the modules run before this one (in any order, under xdist) leave invitations it would sweep."""
+    with Azurite(tmp_path_factory.mktemp("batch-azurite")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def counted(storage: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, CountingProxy]]:
     """The app on Azurite through the counting proxy, warmed up: tables and queues exist."""
-    with CountingProxy(azurite.table_port, azurite.queue_port) as proxy, pytest.MonkeyPatch.context() as monkeypatch:
+    with CountingProxy(storage.table_port, storage.queue_port) as proxy, pytest.MonkeyPatch.context() as monkeypatch:
         configure(
             monkeypatch,
             STORAGE=proxy.connection_string,
@@ -98,13 +106,13 @@ def test_a_worker_reads_its_chunk_once_and_records_outcomes_per_100_rows(counted
 
 
 def test_the_sweeper_hands_over_a_1000_row_batch_in_10_storage_round_trips(
-    counted: tuple[Services, CountingProxy], azurite: Azurite
+    counted: tuple[Services, CountingProxy], storage: Azurite
 ) -> None:
     _, proxy = counted
     batch_id = json.loads(submit(ROWS).get_body())["id"]
     # The header as the request leaves it if it dies before the hand-over (or the queue is down), an
     # hour ago; written past the proxy.
-    table = Stored(TableServiceClient.from_connection_string(azurite.connection_string)).table(BATCHES)
+    table = Stored(TableServiceClient.from_connection_string(storage.connection_string)).table(BATCHES)
     header = table.get_entity(batch_id, HEADER_ROW)
     data = json.loads(header["Data"]) | {"enqueued": False}
     table.upsert_entity({**header, "Data": json.dumps(data), "OutstandingSince": datetime.now(UTC) - timedelta(hours=1)})
