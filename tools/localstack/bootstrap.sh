@@ -15,6 +15,7 @@ done
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+touch .venv/.installed  # make check's marker: the venv is up to date
 if [ ! -x tools/node_modules/.bin/azurite-table ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
   npm ci --prefix tools --no-audit --no-fund --loglevel=error
 fi
