@@ -2,7 +2,8 @@
 fakes (tests/fakes/memory.py) and the Azure adapters alike (see conftest.py).
 
 Azurite's tables outlive a test: each test names its own invitations, addresses and keys, and
-looks only at those. Ids that start with zeros sort first, so a page walk meets them early."""
+looks only at those. Their ids start with zeros (CONTRACT_ID_PREFIX): they sort first, so a page
+walk meets them early, and the fixture deletes them afterwards."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from shared.domain.errors import AlreadyExists, ConcurrentUpdate, InvalidInput, NotFound, Unavailable
 from shared.domain.models import Change, Invitation, InvitationRequest, InvitationStatus, SignedInUser
 from shared.services.ports import EmailIndex, IdempotencyClaim, IdempotencyKeys, InvitationRepository
-from tests.contract.conftest import Queues
+from tests.contract.conftest import CONTRACT_ID_PREFIX, Queues
 from tests.support import invitation_body
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -22,7 +23,7 @@ ANNA = SignedInUser(object_id="oid-anna", email="anna@contoso.example", name="An
 
 
 def early_id() -> str:
-    return "00000000" + str(uuid.uuid4())[8:]
+    return CONTRACT_ID_PREFIX + str(uuid.uuid4())[len(CONTRACT_ID_PREFIX) :]
 
 
 def issued(invitation_id: str | None = None, *, now: datetime = NOW, ttl_days: int = 7) -> Invitation:
@@ -110,7 +111,7 @@ def test_a_replace_from_a_stale_version_is_a_concurrent_update(invitation_reposi
 
 
 def test_a_query_pages_through_the_effective_status_in_id_order(invitation_repository: InvitationRepository) -> None:
-    prefix = "00000000-" + uuid.uuid4().hex[:4]
+    prefix = f"{CONTRACT_ID_PREFIX}-{uuid.uuid4().hex[:4]}"
     ids = [f"{prefix}-{n:04d}-0000-000000000000" for n in range(5)]
     pending, accepted, revoked, expired, expired_accepted = (issued(invitation_id) for invitation_id in ids)
     accepted = changed(accepted.accept(ANNA, NOW))
