@@ -8,13 +8,13 @@ import azure.functions as func
 
 from create_company.blueprint import bp
 from shared import routes
-from shared.adapters.tables.invitations import Loaded
 from shared.composition import services
 from shared.domain.errors import Conflict
 from shared.domain.models import CONTROL_CHARACTERS
 from shared.presentation import company_form
 from shared.presentation.countries import country_choices
 from shared.presentation.pages import company_account_label, page
+from shared.services.ports import Versioned
 from web.cookies import InviteeSession, invitee_session
 from web.pages import (
     blocked_invitation_response,
@@ -30,7 +30,7 @@ from web.problems import MAX_BODY_BYTES
 ANONYMOUS = func.AuthLevel.ANONYMOUS
 
 
-def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Loaded] | func.HttpResponse:
+def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Versioned] | func.HttpResponse:
     """The session and its invitation (with the ETag) if the company page is the right place, else where to go."""
     session = invitee_session(req)
     if session is None:
@@ -45,8 +45,8 @@ def _signed_in(req: func.HttpRequest) -> tuple[InviteeSession, Loaded] | func.Ht
     return session, access.loaded
 
 
-def _form_page(loaded: Loaded, session: InviteeSession, values: dict[str, str], errors: set[str], status: int) -> func.HttpResponse:
-    invitation, user, nonce = loaded[0], session.user, new_nonce()
+def _form_page(loaded: Versioned, session: InviteeSession, values: dict[str, str], errors: set[str], status: int) -> func.HttpResponse:
+    invitation, user, nonce = loaded.invitation, session.user, new_nonce()
     app = services()
     html = page(
         "company.html",
@@ -76,7 +76,7 @@ def company_page(req: func.HttpRequest) -> func.HttpResponse:
     if isinstance(signed_in, func.HttpResponse):
         return signed_in
     session, loaded = signed_in
-    return _form_page(loaded, session, company_form.initial_values(loaded[0], session.user), set(), 200)
+    return _form_page(loaded, session, company_form.initial_values(loaded.invitation, session.user), set(), 200)
 
 
 @bp.route(route=routes.CREATE_COMPANY, methods=["POST"], auth_level=ANONYMOUS)
@@ -86,7 +86,7 @@ def create_company(req: func.HttpRequest) -> func.HttpResponse:
     if isinstance(signed_in, func.HttpResponse):
         return signed_in
     session, loaded = signed_in
-    language = loaded[0].language
+    language = loaded.invitation.language
     if len(req.get_body()) > MAX_BODY_BYTES:
         return message_response("bad-request", language, 413)
     submitted = {key: req.form.get(key, "") for key in (*company_form.FIELD_NAMES, "csrf_token")}

@@ -15,7 +15,8 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.adapters.tables import ADMIN_CONSENTS, COMPANIES, IDEMPOTENCY_KEYS, INVITATIONS, USERS
 from shared.adapters.tables.idempotency_keys import key_hash
-from shared.adapters.tables.invitations import INVITATION_ROW, audit_key
+from shared.adapters.tables.invitations import INVITATION_ROW
+from shared.domain.events import audit_key
 from shared.domain.models import AuditEvent
 from tests.support import eventually
 from tools.localstack.stack import LocalStack
@@ -53,8 +54,8 @@ class Stored:
 
     def audit(self, invitation_id: str) -> list[dict[str, Any]]:
         """The invitation's audit events, oldest first: the `created` event its Data holds, then any in
-        audit rows of its partition (archived, or from before the History column), then its History
-        column; every other row of its partition must be an audit row."""
+        archive rows of its partition, then its History column; every other row of its partition
+        must be an archive row."""
         return list(self.audit_by_key(invitation_id).values())
 
     def audit_by_key(self, invitation_id: str) -> dict[str, dict[str, Any]]:
@@ -62,13 +63,12 @@ class Stored:
         rows = self.table(INVITATIONS).query_entities("PartitionKey eq @pk", parameters={"pk": invitation_id})
         ordered = sorted(rows, key=lambda row: row["RowKey"])
         [invitation] = [row for row in ordered if row["RowKey"] == INVITATION_ROW]
-        audits = [row for row in ordered if row is not invitation]
-        assert all(row["RowKey"].startswith("audit-") for row in audits), [row["RowKey"] for row in audits]
+        archives = [row for row in ordered if row is not invitation]
+        assert all(row["RowKey"].startswith("audit-archive-") for row in archives), [row["RowKey"] for row in archives]
         creation = json.loads(invitation["Data"]).get("creation")
         events = [creation] if creation else []
-        for row in audits:
-            data = json.loads(row["Data"])
-            events.extend(data if isinstance(data, list) else [data])
+        for row in archives:
+            events.extend(json.loads(row["Data"]))
         events.extend(json.loads(invitation.get("History") or "[]"))
         return {audit_key(AuditEvent.model_validate(event)): event for event in events}
 

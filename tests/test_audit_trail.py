@@ -1,10 +1,9 @@
 """Where an invitation's audit trail is stored, through the API and the Invitations table.
 
 The trail lives in the invitation row (the `created` event in Data, later ones in the History
-column), so a read is one point read and a step one guarded write. Two rarer layouts must read
-whole and in order: rows written before the History column (one audit row per event), and a
-History that would outgrow Azure's 64 KiB string property, moved to an archive row by the write
-that fills it, also when several writes race for that.
+column), so a read is one point read and a step one guarded write. A History that would outgrow
+Azure's 64 KiB string property moves to an archive row in the write that fills it, also when
+several writes race for that, and still reads whole and in order.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import requests
 from azure.data.tables import UpdateMode
 
 from shared.adapters.tables import INVITATIONS
-from shared.adapters.tables.invitations import HISTORY_LIMIT, INVITATION_ROW, audit_key
+from shared.adapters.tables.invitations import HISTORY_LIMIT, INVITATION_ROW
 from shared.domain.models import AuditEvent, InvitationStatus
 from tests.storage import Stored
 from tests.support import Api
@@ -81,32 +80,6 @@ def test_the_trail_lives_in_the_invitation_row(api: Api, stored: Stored) -> None
     assert list(rows) == [INVITATION_ROW]  # no audit rows beside it
     assert [event["action"] for event in json.loads(rows[INVITATION_ROW]["History"])] == ["email-sent", "revoked"]
     assert actions(api.invitation(invitation_id)) == ["created", "email-sent", "revoked"]
-
-
-def test_a_trail_from_before_the_history_column_reads_whole_and_grows_in_the_row(api: Api, stored: Stored) -> None:
-    invitation_id = api.invite()["id"]
-    api.email_settled(invitation_id)
-    before = api.invitation(invitation_id)
-    # The layout of the versions before: no History column, no `creation` in Data, a row per event.
-    table = stored.table(INVITATIONS)
-    entity = table.get_entity(invitation_id, INVITATION_ROW)
-    data = json.loads(entity["Data"])
-    events = [data.pop("creation"), *json.loads(entity.pop("History"))]
-    entity["Data"] = json.dumps(data)
-    table.update_entity(entity, mode=UpdateMode.REPLACE)
-    for event in events:
-        table.create_entity(
-            {"PartitionKey": invitation_id, "RowKey": audit_key(AuditEvent.model_validate(event)), "Data": json.dumps(event)}
-        )
-
-    assert api.invitation(invitation_id)["history"] == before["history"]
-    revoked = api.post(f"/invitations/{invitation_id}/revoke")
-    assert revoked.status_code == 200, revoked.text
-    assert actions(revoked.json()) == ["created", "email-sent", "revoked"]
-    assert api.invitation(invitation_id)["history"] == revoked.json()["history"]
-    row = partition(stored, invitation_id)[INVITATION_ROW]
-    assert [event["action"] for event in json.loads(row["History"])] == ["revoked"] and row["LegacyAuditRows"] is True
-    assert stored.actions(invitation_id) == ["created", "email-sent", "revoked"]
 
 
 def test_a_full_history_moves_to_an_archive_row_in_the_write_that_fills_it(api: Api, stored: Stored) -> None:

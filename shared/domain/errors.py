@@ -27,6 +27,13 @@ class Conflict(DomainError):
     pass
 
 
+class IllegalTransition(Conflict):
+    """A step the invitation's (effective) status does not allow; the code names the status."""
+
+    def __init__(self, action: str, invitation_id: str, status: str) -> None:
+        super().__init__(f"Cannot {action.split('-')[0]} invitation {invitation_id}: it is {status}.", code=f"invitation-{status}")
+
+
 class AlreadyExists(Conflict):
     """An insert met an entity with the same key."""
 

@@ -6,12 +6,13 @@ worker) is the same event with the same id, `{invitationId}/{auditKey}`: deliver
 least once and consumers dedupe by id.
 """
 
+import hashlib
 from datetime import datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.models import ApiModel, InvitationStatus, PendingEvent
+from shared.domain.models import ApiModel, AuditEvent, InvitationStatus, PendingEvent
 
 EVENT_SOURCE: Final = "/invitations"
 EVENT_TYPE_PREFIX = "com.rconnect.invitation."
@@ -69,8 +70,17 @@ class InvitationEvent(BaseModel):
     data: InvitationEventData
 
 
-def has_event(action: str) -> bool:
-    return action in EVENT_TYPES
+def audit_key(event: AuditEvent) -> str:
+    """An audit event's key, known before the write (its lifecycle event's id is built from it):
+    time-ordered, and two different events at the same microsecond still get two keys."""
+    digest = hashlib.sha256(event.model_dump_json().encode()).hexdigest()[:8]
+    return f"audit-{event.at.strftime('%Y%m%dT%H%M%S%fZ')}-{digest}"
+
+
+def pending_for(event: AuditEvent | None) -> list[PendingEvent]:
+    """The lifecycle event a step's audit event causes, pending until it is published (none for an
+    action that publishes nothing, or a step that records no audit event)."""
+    return [PendingEvent(key=audit_key(event), event=event)] if event is not None and event.action in EVENT_TYPES else []
 
 
 def event_for(invitation_id: str, pending: PendingEvent) -> InvitationEvent:

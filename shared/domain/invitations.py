@@ -1,24 +1,13 @@
-"""The invitation's rules, written once; the services apply them, whatever the trigger.
-
-pending → accepted (signed in) → completed (company created); pending/accepted → revoked;
-accepted → pending (reset); expired is derived from expires_at.
-"""
+"""The invitation's rules beside its lifecycle (which is `Invitation`'s methods), written once;
+the services apply them, whatever the trigger."""
 
 import string
 import uuid
 from datetime import datetime
 
-from shared.domain.errors import Conflict, InvalidInput
-from shared.domain.models import Invitation, InvitationStatus, SignedInUser
+from shared.domain.errors import InvalidInput
+from shared.domain.models import COMPLETED, EXPIRED, REVOKED, Invitation, SignedInUser
 
-PENDING, ACCEPTED, COMPLETED, REVOKED, EXPIRED = (
-    InvitationStatus.PENDING,
-    InvitationStatus.ACCEPTED,
-    InvitationStatus.COMPLETED,
-    InvitationStatus.REVOKED,
-    InvitationStatus.EXPIRED,
-)
-OPEN = (PENDING, ACCEPTED, EXPIRED)  # neither completed nor revoked: can be (re)sent or revoked
 SIGN_IN_MAX_AGE_SECONDS = 15 * 60  # from the e-mail link to B2C's answer
 
 # The company id derives from the invitation id: a double submit, a retry or the back
@@ -39,19 +28,6 @@ def check_redirect_allowed(url: object | None, allowlist: list[str]) -> None:
         raise InvalidInput(
             f"redirectUrl {target} is not in the allow-list of this service.", code="redirect-not-allowed", pointer="/redirectUrl"
         )
-
-
-def illegal(action: str, invitation_id: str, status: InvitationStatus) -> Conflict:
-    return Conflict(
-        f"Cannot {action.split('-')[0]} invitation {invitation_id}: it is {status.value}.",
-        code=f"invitation-{status.value}",
-    )
-
-
-def accepted_by(invitation: Invitation, user: SignedInUser) -> bool:
-    """Whether `user` is the one who redeemed this (still accepted) invitation."""
-    by = invitation.accepted_by
-    return invitation.status == ACCEPTED and by is not None and by.object_id == user.object_id
 
 
 def redemption_block(invitation: Invitation, now: datetime) -> str | None:

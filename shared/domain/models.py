@@ -1,11 +1,14 @@
-"""Pydantic models at the edges: what the API accepts and returns, and what is stored."""
+"""Pydantic models at the edges: what the API accepts and returns, and what is stored; the
+invitation's lifecycle as the methods of `Invitation`."""
 
 import re
-from collections.abc import Callable
-from datetime import datetime
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import pycountry
 from pydantic import (
@@ -25,6 +28,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from shared.domain.errors import Conflict, IllegalTransition
 from shared.domain.ids import Uuid
 
 Language = Literal["en", "fr", "de", "it", "es"]
@@ -170,6 +174,16 @@ class InvitationStatus(StrEnum):
     EXPIRED = "expired"  # derived from expires_at, never stored
 
 
+PENDING, ACCEPTED, COMPLETED, REVOKED, EXPIRED = (
+    InvitationStatus.PENDING,
+    InvitationStatus.ACCEPTED,
+    InvitationStatus.COMPLETED,
+    InvitationStatus.REVOKED,
+    InvitationStatus.EXPIRED,
+)
+OPEN = (PENDING, ACCEPTED, EXPIRED)  # neither completed nor revoked: can be (re)sent or revoked
+
+
 AccountType = Literal["work", "social", "local"]
 
 
@@ -201,6 +215,11 @@ class EmailDelivery(ApiModel):
     error: str | None = Field(default=None, description="Why it failed, bounced or was suppressed; while queued, the last failed try.")
     queued_at: datetime = Field(description="When this send was recorded.")
     updated_at: datetime = Field(description="When its status or error last changed.")
+
+    @classmethod
+    def queued(cls, attempt: int, now: datetime) -> "EmailDelivery":
+        """A new send, recorded before it is carried out (the e-mail worker sends it)."""
+        return cls(send_id=str(uuid.uuid4()), attempt=attempt, status="queued", queued_at=now, updated_at=now)
 
 
 class EmailIntent(ApiModel):
@@ -258,8 +277,24 @@ class Completion(ApiModel):
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class Change:
+    """What a step makes of an invitation: the invitation to write, and the audit event the step
+    records (None for bookkeeping that records none, such as a noted error)."""
+
+    invitation: "Invitation"
+    event: AuditEvent | None
+
+
 class Invitation(ApiModel):
-    """An invitation as stored (status is the stored one) and as returned (status is effective)."""
+    """An invitation as stored (status is the stored one) and as returned (status is effective).
+
+    Its lifecycle: pending → accepted (signed in) → completed (company created); pending/accepted →
+    revoked; accepted → pending (reset); expired is derived from expires_at. Each step is a method
+    that enforces these rules (IllegalTransition otherwise) and returns the Change it makes, or None
+    when there is nothing to write: the step already happened (a repeat, which is success) or a
+    message about it is stale.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -285,14 +320,168 @@ class Invitation(ApiModel):
     revoked_at: datetime | None = None
     pending_events: list[PendingEvent] = Field(default_factory=list)
     expiry_reported: datetime | None = None  # the expires_at whose passing was reported (a resend renews it)
-    # The `created` audit event lives in Data, so a create is one insert; later steps' events are in
-    # the row's History column (None: created before this, an audit row holds it).
+    # The `created` audit event lives in the invitation, so a create is one write; later steps' events
+    # are kept beside it by the repository (the audit trail).
     creation: AuditEvent | None = None
 
+    @classmethod
+    def issue(cls, request: InvitationRequest, *, invitation_id: str, actor: str, redeem_url: str, now: datetime) -> Change:
+        """A new pending invitation with its first e-mail queued; its `created` event lives in it."""
+        email = EmailDelivery.queued(attempt=1, now=now)
+        created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING, send_id=email.send_id)
+        invitation = cls(
+            id=invitation_id,
+            status=PENDING,
+            invitee=request.invitee,
+            inviter=request.inviter,
+            company=request.company,
+            role=request.role,
+            language=request.language,
+            message=request.message,
+            ttl_days=request.ttl_days,
+            redirect_url=str(request.redirect_url) if request.redirect_url else None,
+            created_at=now,
+            expires_at=now + timedelta(days=request.ttl_days),
+            invite_redeem_url=redeem_url,
+            email=email,
+            creation=created,
+        )
+        return Change(invitation, created)
+
+    def is_accepted_by(self, user: SignedInUser) -> bool:
+        """Whether `user` is the one who redeemed this (still accepted) invitation."""
+        return self.status == ACCEPTED and self.accepted_by is not None and self.accepted_by.object_id == user.object_id
+
+    def accept(self, user: SignedInUser, now: datetime) -> Change | None:
+        """pending → accepted by `user`; None if `user` accepted it already (another tab, a second
+        callback). IllegalTransition when someone else redeemed it or it closed."""
+        if self.is_accepted_by(user):
+            return None
+        self._require("accepted", now, (PENDING,))
+        return self._record("accepted", user.email, now, {"status": ACCEPTED, "accepted_by": user, "accepted_at": now}, account=user)
+
+    def complete(self, completion: Completion, now: datetime) -> Change | None:
+        """accepted → completed by the account that accepted it, recording CREATE COMPANY's intent; None
+        if that account completed it already (a double submit, a second tab: whichever tab's data won).
+        Conflict `invitation-not-theirs` if it was reset (and maybe accepted by another account) since."""
+        user = completion.account
+        if self.status == COMPLETED and self.completion is not None and self.completion.account.object_id == user.object_id:
+            return None
+        self._require("completed", now, (ACCEPTED,))
+        if not self.is_accepted_by(user):
+            raise Conflict(f"Invitation {self.id} is not accepted by this account.", code="invitation-not-theirs")
+        intent = completion.model_copy(update={"completed_at": now, "updated_at": now})
+        update = {"status": COMPLETED, "completed_at": now, "company_id": completion.company_id, "completion": intent}
+        return self._record("completed", user.email, now, update, account=user, company_id=completion.company_id)
+
+    def revoke(self, actor: str, now: datetime) -> Change:
+        self._require("revoked", now, OPEN)
+        return self._record("revoked", actor, now, {"status": REVOKED, "revoked_at": now})
+
+    def reset(self, actor: str, now: datetime) -> Change:
+        """Like Graph's resetRedemption: an accepted, not completed invitation can be redeemed again."""
+        self._require("redemption-reset", now, (ACCEPTED,))
+        return self._record("redemption-reset", actor, now, {"status": PENDING, "accepted_by": None, "accepted_at": None})
+
+    def resend(self, actor: str, now: datetime) -> Change | None:
+        """Record a new send (the next attempt); an expired invitation gets a fresh expiry, so the link
+        in the new e-mail works. None while the last send is still queued: that one is the answer, so
+        pressing resend twice sends one e-mail. A revoked or completed invitation cannot be resent,
+        whether or not its last e-mail has left yet."""
+        self._require("email-resent", now, OPEN)
+        if self.email is not None and self.email.status == "queued":
+            return None
+        email = EmailDelivery.queued(attempt=self.email.attempt + 1 if self.email else 1, now=now)
+        renewed = now + timedelta(days=self.ttl_days) if self.effective_status(now) == EXPIRED else self.expires_at
+        return self._record("email-resent", actor, now, {"email": email, "expires_at": renewed}, send_id=email.send_id)
+
+    def record_email(
+        self,
+        send_id: str,
+        status: EmailStatus,
+        *,
+        after: Collection[EmailStatus],
+        actor: str,
+        now: datetime,
+        operation_id: str | None = None,
+        error: str | None = None,
+    ) -> Change | None:
+        """Move send `send_id` to `status` (audit `email-{status}`) if it is still the invitation's send
+        and in one of the states `after`; else None (a stale or repeated message or report). Whatever
+        the invitation's status: the e-mail's fate is recorded even after a revoke."""
+        email = self.email
+        if email is None or email.send_id != send_id or email.status not in after:
+            return None
+        outcome = {"status": status, "operation_id": operation_id or email.operation_id, "error": error, "updated_at": now}
+        return self._record(f"email-{status}", actor, now, {"email": email.model_copy(update=outcome)}, detail=error, send_id=send_id)
+
+    def note_email_error(self, send_id: str, error: str, now: datetime) -> Change | None:
+        """Keep a try's error on the queued send (no audit event: the send is still being tried)."""
+        email = self.email
+        if email is None or email.send_id != send_id or email.status != "queued":
+            return None
+        return Change(self.model_copy(update={"email": email.model_copy(update={"error": error, "updated_at": now})}), None)
+
+    def record_company(self, status: CompanyCreationStatus, error: str | None, now: datetime) -> Change | None:
+        """The company-create worker's outcome on the pending completion (created, or failed with the
+        error); None if an outcome was recorded first (another delivery of the message): that one stands."""
+        if self.completion is None or self.completion.status != "pending":
+            return None
+        action = "company-created" if status == "created" else "company-failed"
+        self._require(action, now, (COMPLETED,))
+        outcome = self.completion.model_copy(update={"status": status, "error": error, "updated_at": now})
+        return self._record(action, "company-create", now, {"completion": outcome}, detail=error)
+
+    def note_company_error(self, company_id: str, error: str) -> Change | None:
+        """An attempt's error on the pending completion (no audit event: the outcome gets one)."""
+        completion = self.completion
+        if completion is None or completion.company_id != company_id or completion.status != "pending":
+            return None
+        return Change(self.model_copy(update={"completion": completion.model_copy(update={"error": error})}), None)
+
+    def report_expiry(self, now: datetime) -> Change | None:
+        """Record that the expiry passed (audit `expired`, the lifecycle event no write would take
+        otherwise); None if it was reported already, IllegalTransition if it was renewed or closed."""
+        if self.expiry_unreported() is None:
+            return None
+        self._require("expired", now, (EXPIRED,))
+        return self._record("expired", "expiry", now, {"expiry_reported": self.expires_at})
+
+    def _require(self, action: str, now: datetime, allowed: Collection[InvitationStatus]) -> None:
+        status = self.effective_status(now)
+        if status not in allowed:
+            raise IllegalTransition(action, self.id, status)
+
+    def _record(
+        self,
+        action: str,
+        actor: str,
+        now: datetime,
+        update: dict[str, Any],
+        *,
+        detail: str | None = None,
+        account: SignedInUser | None = None,
+        company_id: str | None = None,
+        send_id: str | None = None,
+    ) -> Change:
+        """The invitation with `update`, and the audit event of the step from the status it had to the one it has."""
+        changed = self.model_copy(update=update)
+        event = AuditEvent(
+            at=now,
+            action=action,
+            actor=actor,
+            from_status=self.effective_status(now),
+            to_status=changed.effective_status(now),
+            detail=detail,
+            account=account,
+            company_id=company_id,
+            send_id=send_id,
+        )
+        return Change(changed, event)
+
     def effective_status(self, now: datetime) -> InvitationStatus:
-        open_states = (InvitationStatus.PENDING, InvitationStatus.ACCEPTED)
-        if self.status in open_states and now >= self.expires_at:
-            return InvitationStatus.EXPIRED
+        if self.status in (PENDING, ACCEPTED) and now >= self.expires_at:
+            return EXPIRED
         return self.status
 
     def outstanding_since(self) -> datetime | None:
@@ -309,8 +498,7 @@ class Invitation(ApiModel):
     def expiry_unreported(self) -> datetime | None:
         """The expiry the `expired` lifecycle event has yet to report (stored as the ExpiryUnreported
         column, which the sweeper filters on once it is past); None once reported or when closed."""
-        open_states = (InvitationStatus.PENDING, InvitationStatus.ACCEPTED)
-        if self.status in open_states and self.expiry_reported != self.expires_at:
+        if self.status in (PENDING, ACCEPTED) and self.expiry_reported != self.expires_at:
             return self.expires_at
         return None
 

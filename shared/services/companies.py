@@ -4,11 +4,10 @@ invitation); the company-create worker then writes the company and its admin mem
 import logging
 from dataclasses import dataclass
 
-from shared.adapters.tables.invitations import Loaded
 from shared.domain import invitations as rules
 from shared.domain.errors import AlreadyExists, NotFound, Unavailable
-from shared.domain.invitations import COMPLETED
 from shared.domain.models import (
+    COMPLETED,
     Company,
     CompanyCreateMessage,
     CompanyData,
@@ -19,7 +18,7 @@ from shared.domain.models import (
 )
 from shared.queue_names import COMPANY_CREATE
 from shared.services.invitations import InvitationService
-from shared.services.ports import Clock, CompanyRepository, InvitationLinks, QueueSender
+from shared.services.ports import Clock, CompanyRepository, InvitationLinks, QueueSender, Versioned
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class CompanyPageAccess:
     else `finished_url` (already completed), `blocked` (a page kind) or `not_theirs`."""
 
     invitation: Invitation
-    loaded: Loaded | None = None
+    loaded: Versioned | None = None
     finished_url: str | None = None
     blocked: str | None = None
     not_theirs: bool = False
@@ -48,23 +47,24 @@ class CompanyService:
 
     def access(self, invitation_id: str, user: SignedInUser) -> CompanyPageAccess:
         """One read of the invitation decides; its ETag travels on to `complete`."""
-        invitation, version = self.invitations.load(invitation_id)
+        loaded = self.invitations.load(invitation_id)
+        invitation = loaded.invitation
         if invitation.effective_status(self.clock()) == COMPLETED:
             if invitation.completion and invitation.completion.account.object_id != user.object_id:
                 return CompanyPageAccess(invitation, not_theirs=True)  # an account staff reset away
             return CompanyPageAccess(invitation, finished_url=self.finished_url(invitation))
         if kind := self.invitations.redemption_block(invitation):
             return CompanyPageAccess(invitation, blocked=kind)
-        if not rules.accepted_by(invitation, user):
+        if not invitation.is_accepted_by(user):
             return CompanyPageAccess(invitation, not_theirs=True)
-        return CompanyPageAccess(invitation, loaded=(invitation, version))
+        return CompanyPageAccess(invitation, loaded=loaded)
 
-    def complete(self, current: Loaded, form: CompanyForm, user: SignedInUser) -> Invitation:
+    def complete(self, current: Versioned, form: CompanyForm, user: SignedInUser) -> Invitation:
         """CREATE COMPANY: the guarded write accepted → completed records the company to create and
         its admin; then the company-create worker is asked to write them. Safe to repeat."""
         now = self.clock()
         completion = Completion(
-            company_id=rules.company_id_for(current[0].id),
+            company_id=rules.company_id_for(current.invitation.id),
             company=CompanyData.model_validate(form.model_dump(exclude={"contact_name"})),
             contact_name=form.contact_name,
             account=user,
@@ -93,7 +93,7 @@ class CompanyService:
         except NotFound:
             log.warning("company-create for unknown invitation %s ignored", message.invitation_id)
             return
-        invitation, completion = loaded[0], loaded[0].completion
+        invitation, completion = loaded.invitation, loaded.invitation.completion
         if invitation.status != COMPLETED or completion is None or completion.company_id != message.company_id:
             log.warning("company-create for invitation %s ignored: no such completion", invitation.id)
             return
@@ -126,7 +126,7 @@ class CompanyService:
             loaded = self.invitations.load(message.invitation_id)
         except NotFound:
             return
-        completion = loaded[0].completion
+        completion = loaded.invitation.completion
         if completion is None or completion.company_id != message.company_id or completion.status != "pending":
             return
         error = completion.error or "The company could not be created (no error was recorded)."

@@ -13,10 +13,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from shared.adapters.tables.invitations import InvitationStore
 from shared.domain.models import Invitation
 from shared.log_context import invitation_context
-from shared.services.ports import Clock
+from shared.services.ports import Clock, InvitationRepository
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[Invitation], None]  # queues the invitation's outstanding intent of one kind, if it has one
@@ -26,7 +25,7 @@ Redrive = Callable[[datetime], int]  # hands over what was outstanding since bef
 class IntentSweeper:
     def __init__(
         self,
-        store: InvitationStore,
+        store: InvitationRepository,
         clock: Clock,
         *,
         after_seconds: int,

@@ -14,9 +14,8 @@ changes nothing; every record goes through InvitationService.record_email (guard
 import logging
 
 from shared.domain.errors import NotFound, Unavailable
-from shared.domain.invitations import COMPLETED, REVOKED
 from shared.domain.mail import OutgoingEmail
-from shared.domain.models import DeliveryReport, EmailIntent, Invitation
+from shared.domain.models import COMPLETED, REVOKED, DeliveryReport, EmailIntent, Invitation
 from shared.log_context import invitation_context
 from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.services.invitations import InvitationService
@@ -50,16 +49,14 @@ class InvitationEmailService:
         except NotFound:
             log.warning("E-mail %s: invitation %s does not exist", intent.send_id, intent.invitation_id)
             return
-        invitation = loaded[0]
+        invitation = loaded.invitation
         email = invitation.email
         if email is None or email.send_id != intent.send_id or email.status != "queued":
             return
         status = invitation.effective_status(self.invitations.clock())
         if status in (REVOKED, COMPLETED):
             error = f"Not sent: the invitation is {status.value}"
-            self.invitations.record_email(
-                intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=error, current=loaded
-            )
+            self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=error, current=loaded)
             return
         # Before ACS could report on the operation, so every report finds its invitation.
         self._operations.remember(intent.send_id, invitation.id)
@@ -69,7 +66,6 @@ class InvitationEmailService:
             self.invitations.record_email(
                 intent,
                 "sent",
-                action="email-sent",
                 actor=WORKER,
                 after=("queued",),
                 operation_id=result.operation_id,
@@ -80,9 +76,7 @@ class InvitationEmailService:
             self.invitations.note_email_error(intent, error)
             raise EmailNotSent(error, code="email-not-sent")
         else:
-            self.invitations.record_email(
-                intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=result.error, current=loaded
-            )
+            self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=result.error, current=loaded)
 
     def fail_poisoned(self, intent: EmailIntent) -> None:
         """The queue gave up on this send: record it failed with the last error a try met."""
@@ -91,7 +85,7 @@ class InvitationEmailService:
         except NotFound:
             return
         error = (email.error if email else None) or "The e-mail could not be handed over for delivery"
-        self.invitations.record_email(intent, "failed", action="email-failed", actor=WORKER, after=("queued",), error=error)
+        self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=error)
 
     def settle(self, report: DeliveryReport) -> None:
         """Record ACS's delivery report on the send it is about; unknown or repeated reports are no-ops."""
@@ -106,7 +100,6 @@ class InvitationEmailService:
                 self.invitations.record_email(
                     intent,
                     report.state,
-                    action=f"email-{report.state}",
                     actor=DELIVERY_REPORTS,
                     after=("queued", "sent"),
                     operation_id=report.operation_id,

@@ -1,22 +1,20 @@
 """The invitation lifecycle: issue, list, the guarded status transitions, and the e-mail's record.
 
-Every transition starts from an invitation read with its ETag and is one guarded write with
-its audit event; a lost race re-reads and re-checks, so two conflicting transitions never
-both succeed, and a request that lost to its own twin (double submit, second tab) succeeds.
+Every transition loads the invitation with its version, calls the step (a method of Invitation,
+which enforces the rules) and writes the change with one guarded replace; a lost race re-reads and
+calls the step again, so two conflicting transitions never both succeed, and a request that lost
+to its own twin (double submit, second tab) succeeds.
 """
 
 import contextvars
 import hashlib
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from typing import NamedTuple
 
-from shared.adapters.tables.invitations import InvitationStore, Loaded, Read, audit_key
 from shared.domain import invitations as rules
 from shared.domain.errors import (
     AlreadyExists,
@@ -27,27 +25,35 @@ from shared.domain.errors import (
     IdempotencyMismatch,
     NotFound,
 )
-from shared.domain.events import has_event
-from shared.domain.invitations import ACCEPTED, COMPLETED, EXPIRED, OPEN, PENDING, REVOKED
+from shared.domain.events import pending_for
 from shared.domain.models import (
+    ACCEPTED,
+    PENDING,
     AuditEvent,
+    Change,
     CompanyCreationStatus,
     Completion,
-    EmailDelivery,
     EmailIntent,
     EmailStatus,
     Invitation,
     InvitationPage,
     InvitationRequest,
-    InvitationStatus,
     InvitationView,
     ListQuery,
-    PendingEvent,
     SignedInUser,
 )
 from shared.queue_names import INVITATION_EMAIL
 from shared.services.events import EventPublisher
-from shared.services.ports import Clock, EmailIndex, IdempotencyClaim, IdempotencyKeys, InvitationLinks, QueueSender
+from shared.services.ports import (
+    Clock,
+    EmailIndex,
+    IdempotencyClaim,
+    IdempotencyKeys,
+    InvitationLinks,
+    InvitationRepository,
+    QueueSender,
+    Versioned,
+)
 
 log = logging.getLogger(__name__)
 _RACE_RETRIES = 3
@@ -57,17 +63,21 @@ _PARALLEL = 8
 # A claim on an address whose invitation is not written yet is a create in flight for this long
 # (a create that crashed between the claim and its write frees the address after it).
 _IN_FLIGHT = timedelta(seconds=60)
-# A handed-over enqueue waits this long first, so the answer it was taken off leaves before it: the
-# queue SDK's ~2 ms of Python would otherwise hold the interpreter while the host writes the answer.
-# Nothing to the e-mail, which the worker's queue poll picks up tens of milliseconds later anyway.
-_HANDOVER_HEAD_START = 0.003
-Change = Callable[[Invitation, datetime], Invitation]
+# A step: one of Invitation's methods, applied to the invitation as read at the time it is taken.
+Step = Callable[[Invitation, datetime], Change | None]
+
+
+class Applied(NamedTuple):
+    """The invitation after a step was applied, and whether applying it changed the invitation."""
+
+    current: Versioned
+    changed: bool
 
 
 class InvitationService:
     def __init__(
         self,
-        store: InvitationStore,
+        store: InvitationRepository,
         idempotency_keys: IdempotencyKeys,
         email_index: EmailIndex,
         queues: QueueSender,
@@ -86,22 +96,24 @@ class InvitationService:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def load(self, invitation_id: str) -> Loaded:
-        """The invitation and the Version (its ETag, its trail) a transition from it must carry."""
+    def load(self, invitation_id: str) -> Versioned:
+        """The invitation with the version a transition from it must carry."""
         return self.store.load(invitation_id)
 
     def get(self, invitation_id: str) -> Invitation:
-        return self.store.load(invitation_id)[0]
+        return self.store.load(invitation_id).invitation
 
     def read(self, invitation_id: str) -> InvitationView:
         """One invitation with its audit trail, as the API shows it (one point read)."""
-        invitation, _, history = self.store.read(invitation_id)
-        return self.view(invitation, history)
+        return self._view(self.store.read(invitation_id))
 
     def view(self, invitation: Invitation, history: list[AuditEvent], now: datetime | None = None) -> InvitationView:
         """The API representation: effective status and the audit trail the caller already has."""
         current = invitation.model_copy(update={"status": invitation.effective_status(now or self.clock())})
         return InvitationView(**dict(current), history=history)
+
+    def _view(self, current: Versioned) -> InvitationView:
+        return self.view(current.invitation, current.history or [])
 
     def page(self, query: ListQuery) -> InvitationPage:
         now = self.clock()
@@ -120,7 +132,7 @@ class InvitationService:
 
         def load(invitation_id: str) -> Invitation | None:
             try:
-                return self.store.load(invitation_id)[0]
+                return self.get(invitation_id)
             except NotFound:
                 return None
 
@@ -155,29 +167,11 @@ class InvitationService:
             self.email_index.add(request.invitee.email, invitation_id)
         else:
             self._claim_address(request.invitee.email, invitation_id, now)
-        email = _queued_email(attempt=1, now=now)
-        created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING, send_id=email.send_id)
-        invitation = Invitation(
-            id=invitation_id,
-            status=PENDING,
-            invitee=request.invitee,
-            inviter=request.inviter,
-            company=request.company,
-            role=request.role,
-            language=request.language,
-            message=request.message,
-            ttl_days=request.ttl_days,
-            redirect_url=str(request.redirect_url) if request.redirect_url else None,
-            created_at=now,
-            expires_at=now + timedelta(days=request.ttl_days),
-            invite_redeem_url=self.links.redeem(invitation_id),
-            email=email,
-            creation=created,
-            # Published by the e-mail worker's write (or the sweeper), not here: off the request path.
-            pending_events=[PendingEvent(key=audit_key(created), event=created)],
-        )
+        issued = Invitation.issue(request, invitation_id=invitation_id, actor=actor, redeem_url=self.links.redeem(invitation_id), now=now)
+        # Its `created` event is published by the e-mail worker's write (or the sweeper), not here: off the request path.
+        invitation = issued.invitation.model_copy(update={"pending_events": pending_for(issued.event)})
         try:
-            self.store.insert(invitation)
+            inserted = self.store.insert(invitation)
         except AlreadyExists:
             if not (idempotency_key or chosen_id):
                 raise
@@ -185,7 +179,7 @@ class InvitationService:
             # that one queued the e-mail (or the sweeper will), this is a replay.
             return self.read(invitation_id), False
         self.hand_over_email(invitation)
-        return self.view(invitation, [created]), True
+        return self._view(inserted), True
 
     def _claim_address(self, email: str, invitation_id: str, now: datetime) -> None:
         """Make `invitation_id` the address's open invitation, or raise DuplicateInvitation naming the
@@ -229,145 +223,101 @@ class InvitationService:
 
     # -- transitions --------------------------------------------------------------------------------
 
-    def _transition(self, current: Loaded, actor: str, action: str, **step: Any) -> Invitation:
-        return self._step(current, None, actor, action, **step)[0]
+    def _apply(self, current: Versioned, step: Step, *, settle_events: bool = False) -> Applied:
+        """Take `step` from the invitation as `current` holds it and write its change with one guarded
+        replace; a lost race re-reads (with the trail if `current` has it) and takes the step again, so a
+        step that became illegal is refused. A step that has already happened changes nothing.
 
-    def _viewed(self, current: Read, actor: str, action: str, **step: Any) -> InvitationView:
-        """A staff transition answered with the invitation and its audit trail, known without a re-read."""
-        changed, history = self._step(current[:2], current[2], actor, action, **step)
-        return self.view(changed, history or [])
-
-    def _step(
-        self,
-        current: Loaded,
-        history: list[AuditEvent] | None,
-        actor: str,
-        action: str,
-        *,
-        allowed: tuple[InvitationStatus, ...],
-        change: Change,
-        detail: str | None = None,
-        done: Callable[[Invitation], bool] | None = None,
-        account: SignedInUser | None = None,
-        company_id: str | None = None,
-        send_id: str | None = None,
-        settle_events: bool = False,
-    ) -> tuple[Invitation, list[AuditEvent] | None]:
-        """Apply `change` to the invitation read with its ETag if its effective status is in `allowed`;
-        a lost race re-reads and re-checks, so a transition that became illegal is refused.
-        `done`, for a transition whose repeat is success: whether it has already happened.
-
-        A lifecycle step's event joins the invitation's pending events in the same write and is
+        A step's lifecycle event joins the invitation's pending events in the same write and is
         published right after it. `settle_events` (workers): publish the pending events first, and
-        let the write drop them, so they stop being outstanding. With the `history` read with it,
-        also the audit trail after the step (a re-read after a lost race then re-reads it too)."""
-        invitation, version = current
+        let the write drop them, so they stop being outstanding."""
+        invitation_id = current.invitation.id
         for attempt in range(_RACE_RETRIES):
-            if attempt and history is None:
-                invitation, version = self.store.load(invitation.id)
-            elif attempt:
-                invitation, version, history = self.store.read(invitation.id)
-            if done and done(invitation):
-                return invitation, history
-            now = self.clock()
-            before = invitation.effective_status(now)
-            if before not in allowed:
-                raise rules.illegal(action, invitation.id, before)
-            changed = change(invitation, now)
-            event = AuditEvent(
-                at=now,
-                action=action,
-                actor=actor,
-                from_status=before,
-                to_status=changed.effective_status(now),
-                detail=detail,
-                account=account,
-                company_id=company_id,
-                send_id=send_id,
-            )
-            pending = list(changed.pending_events)
-            if settle_events and self.events.publish(invitation.id, pending):
+            if attempt:
+                current = self.store.load(invitation_id) if current.history is None else self.store.read(invitation_id)
+            change = step(current.invitation, self.clock())
+            if change is None:
+                return Applied(current, changed=False)
+            pending = list(change.invitation.pending_events)
+            if settle_events and self.events.publish(invitation_id, pending):
                 pending = []
-            new = [PendingEvent(key=audit_key(event), event=event)] if has_event(action) else []
-            changed = changed.model_copy(update={"pending_events": pending + new})
+            new = pending_for(change.event)
+            changed = change.invitation.model_copy(update={"pending_events": pending + new})
             try:
-                self.store.replace(changed, version, event)
+                written = self.store.replace(current, changed, change.event)
             except ConcurrentUpdate:
                 continue
-            self.events.publish(invitation.id, new)
-            return changed, None if history is None else [*history, event]
-        raise ConcurrentUpdate(f"Invitation {current[0].id} was changed by another request; try again.")
+            self.events.publish(invitation_id, new)
+            return Applied(written, changed=True)
+        raise ConcurrentUpdate(f"Invitation {invitation_id} was changed by another request; try again.")
 
     def settle_events(self, invitation_id: str) -> None:
         """Publish the invitation's pending events, then record that they are out (the sweeper's
         part for steps no worker follows up); a lost race leaves them for the next sweep."""
-        invitation, version = self.store.load(invitation_id)
+        current = self.store.load(invitation_id)
+        invitation = current.invitation
         if invitation.pending_events and self.events.publish(invitation.id, invitation.pending_events):
             try:
-                self.store.replace(invitation.model_copy(update={"pending_events": []}), version, None)
+                self.store.replace(current, invitation.model_copy(update={"pending_events": []}), None)
             except ConcurrentUpdate:
                 log.info("Invitation %s changed while its events were settled; the next sweep retries", invitation_id)
 
-    # -- the e-mail ------------------------------------------------------------------------------------
+    def accept(self, current: Versioned, user: SignedInUser) -> Invitation:
+        """pending → accepted by `user` (Invitation.accept); the same user signing in again is success."""
+        return self._apply(current, lambda invitation, now: invitation.accept(user, now)).current.invitation
+
+    def complete(self, current: Versioned, completion: Completion) -> Invitation:
+        """accepted → completed by the account that accepted it, recording CREATE COMPANY's intent (the
+        company-create worker carries it out); a repeat by the same account is success."""
+        return self._apply(current, lambda invitation, now: invitation.complete(completion, now)).current.invitation
+
+    def revoke(self, invitation_id: str, actor: str) -> InvitationView:
+        """Answered with the invitation and its audit trail, known without a re-read."""
+        return self._view(self._apply(self.store.read(invitation_id), lambda invitation, now: invitation.revoke(actor, now)).current)
+
+    def reset(self, invitation_id: str, actor: str) -> InvitationView:
+        """Like Graph's resetRedemption: an accepted, not completed invitation can be redeemed again."""
+        return self._view(self._apply(self.store.read(invitation_id), lambda invitation, now: invitation.reset(actor, now)).current)
+
+    def record_company(self, current: Versioned, status: CompanyCreationStatus, error: str | None) -> Invitation:
+        """The company-create worker's outcome on the completion; if another delivery of the message
+        recorded one first, that one stands."""
+        return self._apply(
+            current, lambda invitation, now: invitation.record_company(status, error, now), settle_events=True
+        ).current.invitation
+
+    def note_company_error(self, invitation_id: str, company_id: str, error: str) -> None:
+        """An attempt's error on the pending completion (no audit event: the outcome gets one)."""
+        current = self.store.load(invitation_id)
+        noted = current.invitation.note_company_error(company_id, error)
+        if noted is not None:
+            self.store.replace(current, noted.invitation, None)
 
     def report_expiry(self, expired: Invitation) -> None:
         """For the sweeper: record that an open invitation's expiry passed (audit `expired`, whose
         lifecycle event goes out like any step's); nothing if it was reported, renewed or closed since."""
-
-        def change(invitation: Invitation, now: datetime) -> Invitation:
-            return invitation.model_copy(update={"expiry_reported": invitation.expires_at})
-
-        def done(invitation: Invitation) -> bool:
-            return invitation.expiry_unreported() is None
-
         try:
-            self._transition(self.store.load(expired.id), "expiry", "expired", allowed=(EXPIRED,), change=change, done=done)
+            self._apply(self.store.load(expired.id), lambda invitation, now: invitation.report_expiry(now))
         except Conflict as error:  # renewed by a resend or revoked meanwhile: nothing expired to report
             log.info("Expiry of invitation %s not reported: %s", expired.id, error.detail)
 
+    # -- the e-mail ------------------------------------------------------------------------------------
+
     def resend(self, invitation_id: str, actor: str) -> InvitationView:
         """Record a new send (the next attempt) and queue it. While the previous send is still queued,
-        that one is the answer: pressing resend twice, or twenty times at once, sends one e-mail.
-        An expired invitation gets a fresh expiry, so the link in the new e-mail works."""
-        email = _queued_email(attempt=0, now=self.clock())  # attempt and times are set in the write
-
-        def change(invitation: Invitation, now: datetime) -> Invitation:
-            if invitation.email is not None and invitation.email.status == "queued":
-                raise _StillQueued(invitation)
-            expired = invitation.effective_status(now) == EXPIRED
-            attempt = invitation.email.attempt + 1 if invitation.email else 1
-            return invitation.model_copy(
-                update={
-                    "expires_at": now + timedelta(days=invitation.ttl_days) if expired else invitation.expires_at,
-                    "email": email.model_copy(update={"attempt": attempt, "queued_at": now, "updated_at": now}),
-                }
-            )
-
-        current = self.store.read(invitation_id)
-        invitation = current[0]
-        # Only an invitation that may be resent: a revoked or completed one is a 409 whether or not
-        # its last e-mail has left yet, not an answer that depends on the e-mail worker's timing.
-        queued = invitation.email is not None and invitation.email.status == "queued"
-        if queued and invitation.effective_status(self.clock()) in OPEN:
-            return self.view(invitation, current[2])
-        try:
-            resent = self._viewed(current, actor, "email-resent", allowed=OPEN, change=change, send_id=email.send_id)
-        except _StillQueued:  # queued by a concurrent resend that won the race
-            return self.read(invitation_id)
-        self.enqueue_email(resent)
-        return resent
+        that one is the answer: pressing resend twice, or twenty times at once, sends one e-mail."""
+        resent = self._apply(self.store.read(invitation_id), lambda invitation, now: invitation.resend(actor, now))
+        if resent.changed:
+            self.enqueue_email(resent.current.invitation)
+        return self._view(resent.current)
 
     def hand_over_email(self, invitation: Invitation) -> None:
-        """Queue the recorded send without waiting for the queue's answer, so the create's answer does
-        not pay for the enqueue. Nothing is lost if the enqueue fails or the process ends first: the
-        invitation records the send as queued (OutstandingSince), and the sweeper enqueues it."""
-        handover = self._pool.submit(contextvars.copy_context().run, self._enqueue_after_the_answer, invitation)
+        """Queue the recorded send on another thread, so the create's answer does not wait for the
+        enqueue. Nothing is lost if the enqueue fails or the process ends first: the invitation
+        records the send as queued (OutstandingSince), and the sweeper enqueues it."""
+        handover = self._pool.submit(contextvars.copy_context().run, self.enqueue_email, invitation)
         self._handovers.add(handover)
         handover.add_done_callback(self._handed_over)
-
-    def _enqueue_after_the_answer(self, invitation: Invitation) -> None:
-        time.sleep(_HANDOVER_HEAD_START)
-        self.enqueue_email(invitation)
 
     def _handed_over(self, handover: Future[None]) -> None:
         self._handovers.discard(handover)
@@ -395,141 +345,30 @@ class InvitationService:
         intent: EmailIntent,
         status: EmailStatus,
         *,
-        action: str,
         actor: str,
         after: tuple[EmailStatus, ...],
         operation_id: str | None = None,
         error: str | None = None,
-        current: Loaded | None = None,
+        current: Versioned | None = None,
     ) -> Invitation:
-        """Move the intent's send to `status` with its audit event, if it is still the invitation's
-        send and in one of the states `after`; otherwise (a stale or repeated message or report) a no-op.
-        `current`: the invitation as the caller read it (its ETag guards the write; read again if stale)."""
+        """Move the intent's send to `status` (Invitation.record_email: a stale or repeated message or
+        report is a no-op). `current`: the invitation as the caller read it (its version guards the
+        write; read again if stale)."""
 
-        def change(invitation: Invitation, now: datetime) -> Invitation:
-            assert invitation.email is not None  # `done` returned first otherwise
-            update = {"status": status, "operation_id": operation_id or invitation.email.operation_id, "error": error}
-            return invitation.model_copy(update={"email": invitation.email.model_copy(update={**update, "updated_at": now})})
+        def step(invitation: Invitation, now: datetime) -> Change | None:
+            return invitation.record_email(
+                intent.send_id, status, after=after, actor=actor, now=now, operation_id=operation_id, error=error
+            )
 
-        def done(invitation: Invitation) -> bool:
-            email = invitation.email
-            return email is None or email.send_id != intent.send_id or email.status not in after
-
-        # The e-mail's fate is recorded whatever the invitation's status (a report may follow a revoke).
-        return self._transition(
-            current or self.store.load(intent.invitation_id),
-            actor,
-            action,
-            allowed=tuple(InvitationStatus),
-            change=change,
-            done=done,
-            detail=error,
-            send_id=intent.send_id,
-            settle_events=True,
-        )
+        return self._apply(current or self.store.load(intent.invitation_id), step, settle_events=True).current.invitation
 
     def note_email_error(self, intent: EmailIntent, error: str) -> None:
         """Keep the last error on the queued send (no audit event: the send is still being tried)."""
-        invitation, version = self.store.load(intent.invitation_id)
-        email = invitation.email
-        if email is None or email.send_id != intent.send_id or email.status != "queued":
+        current = self.store.load(intent.invitation_id)
+        noted = current.invitation.note_email_error(intent.send_id, error, self.clock())
+        if noted is None:
             return
-        noted = email.model_copy(update={"error": error, "updated_at": self.clock()})
         try:
-            self.store.replace(invitation.model_copy(update={"email": noted}), version, None)
+            self.store.replace(current, noted.invitation, None)
         except ConcurrentUpdate:
             pass  # someone else wrote the invitation; the next try notes its own error
-
-    def revoke(self, invitation_id: str, actor: str) -> InvitationView:
-        def change(invitation: Invitation, now: datetime) -> Invitation:
-            return invitation.model_copy(update={"status": REVOKED, "revoked_at": now})
-
-        return self._viewed(self.store.read(invitation_id), actor, "revoked", allowed=OPEN, change=change)
-
-    def reset(self, invitation_id: str, actor: str) -> InvitationView:
-        """Like Graph's resetRedemption: an accepted, not completed invitation can be redeemed again."""
-
-        def change(invitation: Invitation, now: datetime) -> Invitation:
-            return invitation.model_copy(update={"status": PENDING, "accepted_by": None, "accepted_at": None})
-
-        return self._viewed(self.store.read(invitation_id), actor, "redemption-reset", allowed=(ACCEPTED,), change=change)
-
-    def accept(self, current: Loaded, user: SignedInUser) -> Invitation:
-        """pending → accepted by `user`; the same user signing in again (another tab, a second
-        callback) is success. Conflict when someone else redeemed it or it closed."""
-
-        def change(invitation: Invitation, now: datetime) -> Invitation:
-            return invitation.model_copy(update={"status": ACCEPTED, "accepted_by": user, "accepted_at": now})
-
-        done = partial(rules.accepted_by, user=user)
-        return self._transition(current, user.email, "accepted", allowed=(PENDING,), change=change, done=done, account=user)
-
-    def complete(self, current: Loaded, completion: Completion) -> Invitation:
-        """accepted → completed by the account that accepted it, recording CREATE COMPANY's intent
-        (the company-create worker carries it out); a repeat by the same account (a double submit,
-        a second tab) is success, whichever tab's data won."""
-        user = completion.account
-
-        def change(invitation: Invitation, now: datetime) -> Invitation:
-            if not rules.accepted_by(invitation, user):
-                # Reset (and maybe accepted by another account) since this account's page was read.
-                raise Conflict(f"Invitation {invitation.id} is not accepted by this account.", code="invitation-not-theirs")
-            intent = completion.model_copy(update={"completed_at": now, "updated_at": now})
-            return invitation.model_copy(
-                update={"status": COMPLETED, "completed_at": now, "company_id": completion.company_id, "completion": intent}
-            )
-
-        def done(invitation: Invitation) -> bool:
-            return (
-                invitation.status == COMPLETED
-                and invitation.completion is not None
-                and (invitation.completion.account.object_id == user.object_id)
-            )
-
-        return self._transition(
-            current,
-            user.email,
-            "completed",
-            allowed=(ACCEPTED,),
-            change=change,
-            done=done,
-            account=user,
-            company_id=completion.company_id,
-        )
-
-    def note_company_error(self, invitation_id: str, company_id: str, error: str) -> None:
-        """An attempt's error on the pending completion (no audit event: the outcome gets one)."""
-        invitation, version = self.store.load(invitation_id)
-        completion = invitation.completion
-        if completion is None or completion.company_id != company_id or completion.status != "pending":
-            return
-        noted = invitation.model_copy(update={"completion": completion.model_copy(update={"error": error})})
-        self.store.replace(noted, version, None)
-
-    def record_company(self, current: Loaded, status: CompanyCreationStatus, error: str | None) -> Invitation:
-        """The company-create worker's outcome on the completion (created, or failed with the error);
-        if another delivery of the message recorded one first, that one stands."""
-
-        def change(invitation: Invitation, now: datetime) -> Invitation:
-            assert invitation.completion is not None  # `done` returned first otherwise
-            outcome = invitation.completion.model_copy(update={"status": status, "error": error, "updated_at": now})
-            return invitation.model_copy(update={"completion": outcome})
-
-        def done(invitation: Invitation) -> bool:
-            return invitation.completion is None or invitation.completion.status != "pending"
-
-        action = "company-created" if status == "created" else "company-failed"
-        return self._transition(
-            current, "company-create", action, allowed=(COMPLETED,), change=change, done=done, detail=error, settle_events=True
-        )
-
-
-class _StillQueued(Exception):
-    """Resend met a send that has not left yet: answer with that one instead of queueing another."""
-
-    def __init__(self, invitation: Invitation) -> None:
-        super().__init__(invitation.id)
-
-
-def _queued_email(*, attempt: int, now: datetime) -> EmailDelivery:
-    return EmailDelivery(send_id=str(uuid.uuid4()), attempt=attempt, status="queued", queued_at=now, updated_at=now)

@@ -6,6 +6,7 @@ to the same behaviour. Services import these, never an adapter: shared/compositi
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -13,9 +14,53 @@ from pydantic import BaseModel
 
 from shared.domain.batches import BatchHeader, BatchRow, RowOutcome
 from shared.domain.mail import OutgoingEmail, SendResult
-from shared.domain.models import Company, Role, SignedInUser
+from shared.domain.models import AuditEvent, Company, Invitation, InvitationStatus, Role, SignedInUser
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """An invitation as the repository read (or wrote) it. `version` is the repository's own (for
+    Table Storage its ETag and the trail its next write appends to): the next guarded write of the
+    invitation carries it. `history`: its audit trail, oldest first, when it was read with it."""
+
+    invitation: Invitation
+    version: object
+    history: list[AuditEvent] | None = None
+
+
+class InvitationRepository(Protocol):
+    """The invitations and their audit trails; every write of an invitation is guarded by its version."""
+
+    def load(self, invitation_id: str) -> Versioned:
+        """The invitation without its trail; NotFound if there is none."""
+        ...
+
+    def read(self, invitation_id: str) -> Versioned:
+        """The invitation with its audit trail (the `created` event first); NotFound if there is none."""
+        ...
+
+    def insert(self, invitation: Invitation) -> Versioned:
+        """Write a new invitation (its `created` event inside it); AlreadyExists if the id is taken."""
+        ...
+
+    def replace(self, current: Versioned, changed: Invitation, event: AuditEvent | None) -> Versioned:
+        """Write `changed` over `current`, with `event` appended to its trail, only if nobody wrote it since
+        `current` was read (else ConcurrentUpdate). The result carries the trail if `current` did."""
+        ...
+
+    def query(
+        self, status: InvitationStatus | None, now: datetime, page_size: int, token: str | None
+    ) -> tuple[list[Invitation], str | None]:
+        """One page of the invitations with this effective status (all without one), in id order, and the
+        next page's token (None after the last; InvalidInput for a token it did not hand out)."""
+        ...
+
+    def sweepable(self, outstanding_before: datetime, now: datetime) -> tuple[list[Invitation], list[Invitation]]:
+        """(the invitations with something decided outstanding since before `outstanding_before`, the
+        open invitations whose expiry passed before `now` and is not reported yet)."""
+        ...
 
 
 class InvitationLinks(Protocol):

@@ -52,7 +52,7 @@ class SignInService:
         """B2C's redirect for `flow`, started for `invitation_id` (the caller checked that the answer's
         state is the flow's): redeem the code, check who signed in, accept the invitation."""
         loaded = self.invitations.load(invitation_id)
-        invitation = loaded[0]
+        invitation = loaded.invitation
         try:
             user = self.identity.redeem(flow, response)
         except Gone:  # B2C redeems a code once: the same answer again (a replay, a double delivery)

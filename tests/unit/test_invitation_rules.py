@@ -60,10 +60,10 @@ def test_no_redirect_needs_no_allow_list() -> None:
 def test_accepted_by_is_the_same_account_on_an_accepted_invitation() -> None:
     anna = user()
     accepted = invitation(status=InvitationStatus.ACCEPTED, accepted_by=anna)
-    assert rules.accepted_by(accepted, anna)
-    assert not rules.accepted_by(accepted, user(object_id="oid-2"))
-    assert not rules.accepted_by(accepted.model_copy(update={"status": InvitationStatus.COMPLETED}), anna)
-    assert not rules.accepted_by(invitation(), anna)
+    assert accepted.is_accepted_by(anna)
+    assert not accepted.is_accepted_by(user(object_id="oid-2"))
+    assert not accepted.model_copy(update={"status": InvitationStatus.COMPLETED}).is_accepted_by(anna)
+    assert not invitation().is_accepted_by(anna)
 
 
 def test_redemption_block_follows_the_effective_status() -> None:

@@ -3,8 +3,8 @@
 Tables and keys (the README explains why):
 - Invitations: PartitionKey = invitation id. RowKey "invitation" holds the invitation and its
   audit trail (`created` in Data, later events in History), so a transition and its audit
-  event are one write guarded by the ETag; an overlong trail moves to "audit-archive-{n}" rows,
-  and rows from before History keep theirs in "audit-{time}-{hash}" rows (invitations.py).
+  event are one write guarded by the ETag; an overlong trail moves to "audit-archive-{n}" rows
+  (invitations.py).
 - IdempotencyKeys: PartitionKey = SHA-256 of the Idempotency-Key header.
 - Companies: PartitionKey = company id; RowKey "company" and "member-{object id}".
 - Users: PartitionKey = B2C object id.

@@ -4,12 +4,10 @@ The audit trail lives in the invitation row: the `created` event inside Data, ev
 the History column (a JSON array). So a read is one point read and a step is one guarded write of
 one entity, no entity-group transaction. Older events leave the row only when History would outgrow
 a string property (64 KiB): they move to an archive row of the partition in the write that fills it.
-Rows written before the History column existed keep their trail in per-event audit rows.
 """
 
 import base64
 import binascii
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,35 +20,24 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from shared.adapters.tables import INVITATIONS, Table
 from shared.domain.errors import AlreadyExists, ConcurrentUpdate, InvalidInput, NotFound
 from shared.domain.models import STORED, AuditEvent, Invitation, InvitationStatus
+from shared.services.ports import Versioned
 
 INVITATION_ROW = "invitation"
 # UTF-16 code units (Azure's measure of a string property, at most 32 Ki of them), with room to spare.
 HISTORY_LIMIT = 30_000
-_AUDIT_ROWS = ("audit-", "audit.")  # the row-key range of a partition's audit and archive rows
-_ARCHIVE = "audit-archive-"  # after every per-event audit row ("audit-2…"), in the order written
+_ARCHIVE = "audit-archive-"  # archive rows, in the order written
 # What a load needs: the filter columns are derived from Data, and each is a datetime the SDK would parse.
-_LOADED = ["Data", "History", "ArchivedHistory", "LegacyAuditRows"]
+_LOADED = ["Data", "History", "ArchivedHistory"]
 
 
 @dataclass(frozen=True)
 class Version:
-    """What the next guarded write of an invitation carries: the ETag it was read at and the trail
-    the row held then (the write appends to it)."""
+    """What the next guarded write of an invitation carries (a Versioned's version): the ETag it was
+    read at and the trail the row held then (the write appends to it)."""
 
     etag: str
-    history: str | None  # the History column; None: a row from before it, its trail in audit rows
+    history: str  # the History column
     archived: int = 0  # archive rows holding its older events
-    legacy_rows: bool = False  # per-event audit rows from before the History column
-
-    @property
-    def has_legacy_rows(self) -> bool:
-        """Whether older events are in per-event audit rows: a row from before the History column,
-        or one that started its History since."""
-        return self.legacy_rows or self.history is None
-
-
-Loaded = tuple[Invitation, Version]  # the invitation and what its next write must carry
-Read = tuple[Invitation, Version, list[AuditEvent]]  # ...and its audit trail, oldest first
 
 
 def stored_invitation(data: str) -> Invitation:
@@ -58,14 +45,12 @@ def stored_invitation(data: str) -> Invitation:
     return Invitation.model_validate_json(data, context=STORED)
 
 
-def _entity(invitation: Invitation, history: str = "[]", archived: int = 0, legacy_rows: bool = False) -> dict[str, Any]:
+def _entity(invitation: Invitation, history: str = "[]", archived: int = 0) -> dict[str, Any]:
     # The model travels as one JSON column; the columns beside it exist for filtering, or hold the
-    # audit trail (History, and where older parts of it are: ArchivedHistory, LegacyAuditRows).
+    # audit trail (History, and how many archive rows hold its older part: ArchivedHistory).
     trail: dict[str, Any] = {"History": history}
     if archived:
         trail["ArchivedHistory"] = archived
-    if legacy_rows:
-        trail["LegacyAuditRows"] = True
     return {
         "PartitionKey": invitation.id,
         "RowKey": INVITATION_ROW,
@@ -81,25 +66,18 @@ def _entity(invitation: Invitation, history: str = "[]", archived: int = 0, lega
     }
 
 
-def audit_key(event: AuditEvent) -> str:
-    """An audit event's key, known before the write (its lifecycle event's id is built from it, and
-    a row from before the History column has it as its RowKey): time-ordered, and two different
-    events at the same microsecond still get two keys."""
-    digest = hashlib.sha256(event.model_dump_json().encode()).hexdigest()[:8]
-    return f"audit-{event.at.strftime('%Y%m%dT%H%M%S%fZ')}-{digest}"
-
-
 def _version(entity: Any) -> Version:
-    return Version(
-        etag=str(entity.metadata["etag"]),
-        history=entity.get("History"),
-        archived=int(entity.get("ArchivedHistory") or 0),
-        legacy_rows=bool(entity.get("LegacyAuditRows")),
-    )
+    return Version(etag=str(entity.metadata["etag"]), history=entity["History"], archived=int(entity.get("ArchivedHistory") or 0))
 
 
-def _appended(history: str | None, event: AuditEvent) -> str:
-    events = json.loads(history) if history else []
+def _version_of(current: Versioned) -> Version:
+    if not isinstance(current.version, Version):
+        raise TypeError(f"Invitation {current.invitation.id} was not read from this store")
+    return current.version
+
+
+def _appended(history: str, event: AuditEvent) -> str:
+    events = json.loads(history)
     return json.dumps([*events, json.loads(event.model_dump_json())], separators=(",", ":"), ensure_ascii=False)
 
 
@@ -126,70 +104,66 @@ def status_filter(status: InvitationStatus | None, now: datetime) -> tuple[str, 
 
 
 class InvitationStore:
+    """The InvitationRepository on Table Storage."""
+
     def __init__(self, service: TableServiceClient) -> None:
         self.table = Table(service, INVITATIONS)
 
-    def load(self, invitation_id: str) -> Loaded:
+    def load(self, invitation_id: str) -> Versioned:
         """The stored invitation and its Version, or NotFound."""
         try:
             entity = self.table.run(lambda t: t.get_entity(invitation_id, INVITATION_ROW, select=_LOADED), f"Invitation {invitation_id}")
         except NotFound:
             raise NotFound(f"No invitation has the id {invitation_id}.") from None
-        return stored_invitation(entity["Data"]), _version(entity)
+        return Versioned(stored_invitation(entity["Data"]), _version(entity))
 
-    def read(self, invitation_id: str) -> Read:
+    def read(self, invitation_id: str) -> Versioned:
         """The invitation, its Version and its audit trail: one point read, plus a query of its
-        partition's audit rows for a trail that has some (older than the History column, or
-        archived). The trail starts with the `created` event the invitation's Data holds."""
-        invitation, version = self.load(invitation_id)
+        partition's archive rows for a trail that has some. The trail starts with the `created`
+        event the invitation's Data holds."""
+        loaded = self.load(invitation_id)
+        invitation, version = loaded.invitation, _version_of(loaded)
         history = [] if invitation.creation is None else [invitation.creation]
-        if version.has_legacy_rows or version.archived:
-            history.extend(self._audit_rows(invitation_id, version))
-        history.extend(AuditEvent.model_validate(event) for event in json.loads(version.history or "[]"))
-        return invitation, version, history
+        if version.archived:
+            history.extend(self._archived(invitation_id, version.archived))
+        history.extend(AuditEvent.model_validate(event) for event in json.loads(version.history))
+        return Versioned(invitation, version, history)
 
-    def _audit_rows(self, invitation_id: str, version: Version) -> list[AuditEvent]:
-        """Events in audit rows: per-event rows (time-ordered keys) before archive rows (in the order
-        written); only the archive rows `version` knows of, so a later archiving is not read twice."""
-        low, high = _AUDIT_ROWS
-        if version.history is not None:
-            high = _archive_key(version.archived)
+    def _archived(self, invitation_id: str, count: int) -> list[AuditEvent]:
+        """The events of the first `count` archive rows (those the version read knows of, so a later
+        archiving is not read twice), in the order written."""
 
         def query(t: TableClient) -> list[Any]:
             return list(
                 t.query_entities(
                     "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
-                    parameters={"pk": invitation_id, "low": low, "high": high},
+                    parameters={"pk": invitation_id, "low": _archive_key(0), "high": _archive_key(count)},
                     select=["RowKey", "Data"],
                 )
             )
 
-        events: list[AuditEvent] = []
-        for row in sorted(self.table.run(query, f"Invitation {invitation_id}"), key=lambda row: row["RowKey"]):
-            data = json.loads(row["Data"])
-            events.extend(AuditEvent.model_validate(event) for event in (data if isinstance(data, list) else [data]))
-        return events
+        rows = sorted(self.table.run(query, f"Invitation {invitation_id}"), key=lambda row: row["RowKey"])
+        return [AuditEvent.model_validate(event) for row in rows for event in json.loads(row["Data"])]
 
-    def insert(self, invitation: Invitation) -> Version:
-        """Write a new invitation, its `created` event inside it (one insert); returns its Version
-        (AlreadyExists if taken)."""
+    def insert(self, invitation: Invitation) -> Versioned:
+        """Write a new invitation, its `created` event inside it (one insert); AlreadyExists if taken."""
         result = self.table.insert(_entity(invitation), f"Invitation {invitation.id}")
-        return Version(etag=str(result["etag"]), history="[]")
+        history = [] if invitation.creation is None else [invitation.creation]
+        return Versioned(invitation, Version(etag=str(result["etag"]), history="[]"), history)
 
-    def replace(self, invitation: Invitation, version: Version, event: AuditEvent | None) -> Version:
-        """Write `invitation`, with `event` appended to its trail if the change is one, only if nobody
-        changed it since `version` was read (else ConcurrentUpdate); returns the new Version. One
-        guarded update; a transaction only in the write that archives a full History."""
-        # A row from before the History column: its first write starts one, its audit rows stay.
-        legacy_rows = version.has_legacy_rows
-        history, archived = version.history or "[]", version.archived
+    def replace(self, current: Versioned, changed: Invitation, event: AuditEvent | None) -> Versioned:
+        """Write `changed`, with `event` appended to its trail if the change is one, only if nobody
+        changed it since `current` was read (else ConcurrentUpdate). One guarded update; a
+        transaction only in the write that archives a full History."""
+        version = _version_of(current)
+        history, archived = version.history, version.archived
         archive: dict[str, Any] | None = None
         if event is not None:
             history = _appended(version.history, event)
             if _too_long(history):  # the trail so far becomes an archive row; History starts again
-                archive = {"PartitionKey": invitation.id, "RowKey": _archive_key(archived), "Data": version.history}
-                history, archived = _appended(None, event), archived + 1
-        entity = _entity(invitation, history, archived, legacy_rows)
+                archive = {"PartitionKey": changed.id, "RowKey": _archive_key(archived), "Data": version.history}
+                history, archived = _appended("[]", event), archived + 1
+        entity = _entity(changed, history, archived)
         condition = MatchConditions.IfNotModified
 
         def write(t: TableClient) -> Any:
@@ -199,11 +173,12 @@ class InvitationStore:
             return t.submit_transaction([("update", entity, guarded), ("create", archive)])[0]["etag"]
 
         try:
-            etag = self.table.run(write, f"Invitation {invitation.id}")
+            etag = self.table.run(write, f"Invitation {changed.id}")
         except (AlreadyExists, NotFound) as error:
             # Another write archived the same trail first, or the invitation was deleted: both lost a race.
-            raise ConcurrentUpdate(f"Invitation {invitation.id} was changed by another request; try again.") from error
-        return Version(str(etag), history, archived, legacy_rows)
+            raise ConcurrentUpdate(f"Invitation {changed.id} was changed by another request; try again.") from error
+        trail = None if current.history is None else [*current.history, *([event] if event else [])]
+        return Versioned(changed, Version(str(etag), history, archived), trail)
 
     def query(
         self, status: InvitationStatus | None, now: datetime, page_size: int, token: str | None
