@@ -400,7 +400,7 @@ class Invitation(ApiModel):
         send_id: str,
         status: EmailStatus,
         *,
-        after: Collection[EmailStatus],
+        after: tuple[EmailStatus, ...],
         actor: str,
         now: datetime,
         operation_id: str | None = None,

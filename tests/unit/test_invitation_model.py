@@ -1,0 +1,338 @@
+"""Invitation's lifecycle (shared/domain/models.py): every step from every status, its audit event,
+and the repeats and stale messages that change nothing. No storage, no clock but NOW."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.domain.errors import Conflict, IllegalTransition
+from shared.domain.events import audit_key, pending_for
+from shared.domain.models import (
+    ACCEPTED,
+    COMPLETED,
+    EXPIRED,
+    PENDING,
+    REVOKED,
+    Change,
+    CompanyData,
+    Completion,
+    EmailStatus,
+    Invitation,
+    InvitationRequest,
+    SignedInUser,
+)
+from tests.support import invitation_body
+
+NOW = datetime(2030, 3, 5, 12, 0, tzinfo=UTC)
+ANNA = SignedInUser(object_id="oid-anna", email="anna@contoso.example", name="Anna", account_type="local")
+BOB = SignedInUser(object_id="oid-bob", email="bob@contoso.example", name="Bob", account_type="work")
+INVITATION_ID = "1ce27bca-4c72-4860-8a1c-3a548a1cac4f"
+
+
+def step(change: Change | None) -> Invitation:
+    assert change is not None
+    return change.invitation
+
+
+def issued(now: datetime = NOW, ttl_days: int = 7) -> Invitation:
+    request = InvitationRequest.model_validate(invitation_body(ttlDays=ttl_days))
+    return Invitation.issue(request, invitation_id=INVITATION_ID, actor="staff", redeem_url="https://x.example/r", now=now).invitation
+
+
+def completion(user: SignedInUser = ANNA, at: datetime = NOW) -> Completion:
+    company = CompanyData.model_validate(invitation_body()["company"])
+    return Completion(company_id="company-1", company=company, contact_name=user.name, account=user, completed_at=at, updated_at=at)
+
+
+def sent(invitation: Invitation) -> Invitation:
+    """The invitation once the worker handed its e-mail over."""
+    assert invitation.email is not None
+    return step(invitation.record_email(invitation.email.send_id, "sent", after=("queued",), actor="worker", now=NOW))
+
+
+def lapsed(invitation: Invitation) -> Invitation:
+    return invitation.model_copy(update={"expires_at": NOW - timedelta(seconds=1)})
+
+
+def in_state(state: str) -> Invitation:
+    """An invitation in `state` at NOW, its first e-mail sent."""
+    pending = sent(issued(NOW - timedelta(hours=1)))
+    accepted = step(pending.accept(ANNA, NOW))
+    return {
+        "pending": pending,
+        "accepted": accepted,
+        "completed": step(accepted.complete(completion(), NOW)),
+        "revoked": pending.revoke("staff", NOW).invitation,
+        "expired": lapsed(pending),
+        "expired-accepted": lapsed(accepted),
+    }[state]
+
+
+STATES = ["pending", "accepted", "completed", "revoked", "expired", "expired-accepted"]
+Step = Callable[[Invitation], Change | None]
+STEPS: dict[str, Step] = {
+    "accept": lambda invitation: invitation.accept(ANNA, NOW),
+    "accept-by-another": lambda invitation: invitation.accept(BOB, NOW),
+    "complete": lambda invitation: invitation.complete(completion(), NOW),
+    "complete-by-another": lambda invitation: invitation.complete(completion(BOB), NOW),
+    "revoke": lambda invitation: invitation.revoke("staff", NOW),
+    "reset": lambda invitation: invitation.reset("staff", NOW),
+    "resend": lambda invitation: invitation.resend("staff", NOW),
+    "record-company": lambda invitation: invitation.record_company("created", None, NOW),
+    "report-expiry": lambda invitation: invitation.report_expiry(NOW),
+}
+# What each step does from each of STATES (in order): "change", "none" (nothing to write) or the Conflict's code.
+OUTCOMES: dict[str, list[str]] = {
+    "accept": ["change", "none", "invitation-completed", "invitation-revoked", "invitation-expired", "none"],
+    "accept-by-another": [
+        "change",
+        "invitation-accepted",
+        "invitation-completed",
+        "invitation-revoked",
+        "invitation-expired",
+        "invitation-expired",
+    ],
+    "complete": ["invitation-pending", "change", "none", "invitation-revoked", "invitation-expired", "invitation-expired"],
+    "complete-by-another": [
+        "invitation-pending",
+        "invitation-not-theirs",
+        "invitation-completed",
+        "invitation-revoked",
+        "invitation-expired",
+        "invitation-expired",
+    ],
+    "revoke": ["change", "change", "invitation-completed", "invitation-revoked", "change", "change"],
+    "reset": ["invitation-pending", "change", "invitation-completed", "invitation-revoked", "invitation-expired", "invitation-expired"],
+    "resend": ["change", "change", "invitation-completed", "invitation-revoked", "change", "change"],
+    "record-company": ["none", "none", "change", "none", "none", "none"],
+    "report-expiry": ["invitation-pending", "invitation-accepted", "none", "none", "change", "change"],
+}
+CASES = [(name, state, outcome) for name, outcomes in OUTCOMES.items() for state, outcome in zip(STATES, outcomes, strict=True)]
+
+
+@pytest.mark.parametrize(("name", "state", "expected"), CASES, ids=[f"{name}-from-{state}" for name, state, _ in CASES])
+def test_every_step_from_every_state(name: str, state: str, expected: str) -> None:
+    invitation = in_state(state)
+    if expected in ("change", "none"):
+        change = STEPS[name](invitation)
+        assert (change is not None) == (expected == "change")
+        if change is not None:
+            assert change.event is not None
+            assert change.event.from_status == invitation.effective_status(NOW)
+            assert change.event.to_status == change.invitation.effective_status(NOW)
+            assert change.event.at == NOW
+        return
+    with pytest.raises(Conflict) as refused:
+        STEPS[name](invitation)
+    assert refused.value.code == expected
+
+
+def test_an_illegal_step_is_a_conflict_naming_the_status() -> None:
+    with pytest.raises(IllegalTransition) as refused:
+        in_state("revoked").resend("staff", NOW)
+    assert refused.value.detail == f"Cannot email invitation {INVITATION_ID}: it is revoked."
+    assert isinstance(refused.value, Conflict) and not refused.value.retryable
+
+
+def test_issue_records_a_pending_invitation_with_its_first_send_queued() -> None:
+    request = InvitationRequest.model_validate(invitation_body(ttlDays=3, redirectUrl="https://portal.rconnect.example/x"))
+    change = Invitation.issue(request, invitation_id=INVITATION_ID, actor="staff", redeem_url="https://x.example/r", now=NOW)
+    invitation, event = change.invitation, change.event
+    assert (invitation.status, invitation.expires_at, invitation.created_at) == (PENDING, NOW + timedelta(days=3), NOW)
+    assert invitation.redirect_url == "https://portal.rconnect.example/x" and invitation.invite_redeem_url == "https://x.example/r"
+    assert invitation.email is not None and (invitation.email.status, invitation.email.attempt) == ("queued", 1)
+    assert event is not None and invitation.creation == event
+    assert (event.action, event.actor, event.from_status, event.to_status, event.send_id) == (
+        "created",
+        "staff",
+        None,
+        PENDING,
+        invitation.email.send_id,
+    )
+    assert invitation.pending_events == []  # the service adds the lifecycle event
+    assert invitation.outstanding_since() == NOW  # the queued send
+
+
+def test_accept_records_the_account() -> None:
+    change = in_state("pending").accept(ANNA, NOW)
+    assert change is not None and change.event is not None
+    assert (change.invitation.status, change.invitation.accepted_by, change.invitation.accepted_at) == (ACCEPTED, ANNA, NOW)
+    assert (change.event.action, change.event.actor, change.event.account) == ("accepted", ANNA.email, ANNA)
+    assert change.invitation.is_accepted_by(ANNA) and not change.invitation.is_accepted_by(BOB)
+
+
+def test_complete_records_create_companys_intent_at_its_own_time() -> None:
+    change = in_state("accepted").complete(completion(at=NOW - timedelta(minutes=5)), NOW)
+    assert change is not None and change.event is not None
+    invitation = change.invitation
+    assert (invitation.status, invitation.completed_at, invitation.company_id) == (COMPLETED, NOW, "company-1")
+    assert invitation.completion is not None
+    assert (invitation.completion.status, invitation.completion.completed_at, invitation.completion.updated_at) == ("pending", NOW, NOW)
+    assert (change.event.action, change.event.account, change.event.company_id) == ("completed", ANNA, "company-1")
+    assert invitation.outstanding_since() == NOW  # the company is still to be created
+
+
+def test_a_reset_invitation_can_be_accepted_again_and_the_former_account_cannot_complete_it() -> None:
+    reset = step(in_state("accepted").reset("staff", NOW))
+    assert (reset.status, reset.accepted_by, reset.accepted_at) == (PENDING, None, None)
+    accepted_by_bob = step(reset.accept(BOB, NOW))
+    with pytest.raises(Conflict) as refused:
+        accepted_by_bob.complete(completion(ANNA), NOW)
+    assert refused.value.code == "invitation-not-theirs"
+
+
+def test_revoke_records_when() -> None:
+    change = in_state("accepted").revoke("staff@rconnect.example", NOW)
+    assert (change.invitation.status, change.invitation.revoked_at) == (REVOKED, NOW)
+    assert change.event is not None and (change.event.action, change.event.from_status, change.event.to_status) == (
+        "revoked",
+        ACCEPTED,
+        REVOKED,
+    )
+
+
+def test_resend_records_the_next_attempt_as_a_new_send() -> None:
+    pending = in_state("pending")
+    assert pending.email is not None
+    change = pending.resend("staff", NOW)
+    assert change is not None and change.event is not None and change.invitation.email is not None
+    email = change.invitation.email
+    assert (email.status, email.attempt, email.queued_at) == ("queued", 2, NOW) and email.send_id != pending.email.send_id
+    assert change.invitation.expires_at == pending.expires_at  # not expired: the expiry stays
+    assert (change.event.action, change.event.send_id) == ("email-resent", email.send_id)
+
+
+def test_resending_an_expired_invitation_renews_its_expiry() -> None:
+    expired = in_state("expired")
+    change = expired.resend("staff", NOW)
+    assert change is not None and change.event is not None
+    assert change.invitation.expires_at == NOW + timedelta(days=expired.ttl_days)
+    assert (change.event.from_status, change.event.to_status) == (EXPIRED, PENDING)
+    assert change.invitation.expiry_unreported() == change.invitation.expires_at  # the new expiry is reported when it passes
+
+
+def test_resend_while_the_last_send_is_queued_is_that_send() -> None:
+    assert issued().resend("staff", NOW) is None
+    with pytest.raises(Conflict):  # a revoked one is refused whether or not its e-mail has left
+        issued().revoke("staff", NOW).invitation.resend("staff", NOW)
+
+
+def test_resend_without_any_send_is_the_first_attempt() -> None:
+    change = in_state("pending").model_copy(update={"email": None}).resend("staff", NOW)
+    assert change is not None and change.invitation.email is not None and change.invitation.email.attempt == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "after", "recorded"),
+    [
+        ("sent", ("queued",), True),
+        ("failed", ("queued",), True),
+        ("delivered", ("queued", "sent"), True),
+        ("bounced", ("queued", "sent"), True),
+        ("suppressed", ("queued", "sent"), True),
+    ],
+)
+def test_an_email_outcome_moves_the_send_and_is_audited(status: EmailStatus, after: tuple[EmailStatus, ...], recorded: bool) -> None:
+    invitation = issued()
+    assert invitation.email is not None
+    send_id = invitation.email.send_id
+    change = invitation.record_email(send_id, status, after=after, actor="worker", now=NOW, operation_id="op-1", error="why")
+    assert change is not None and change.event is not None and change.invitation.email is not None
+    assert (change.invitation.email.status, change.invitation.email.operation_id, change.invitation.email.error) == (status, "op-1", "why")
+    assert (change.event.action, change.event.detail, change.event.send_id) == (f"email-{status}", "why", send_id)
+    assert change.event.from_status == change.event.to_status == PENDING
+
+
+def test_an_email_outcome_not_after_the_given_states_or_for_another_send_is_a_no_op() -> None:
+    delivered = issued()
+    assert delivered.email is not None
+    send_id = delivered.email.send_id
+    delivered = step(delivered.record_email(send_id, "delivered", after=("queued", "sent"), actor="acs", now=NOW))
+    # The worker's late `sent`, a repeated report, a report about an older send: nothing to record.
+    assert delivered.record_email(send_id, "sent", after=("queued",), actor="worker", now=NOW) is None
+    assert delivered.record_email(send_id, "delivered", after=("queued", "sent"), actor="acs", now=NOW) is None
+    assert delivered.record_email("older-send", "bounced", after=("queued", "sent"), actor="acs", now=NOW) is None
+    assert delivered.model_copy(update={"email": None}).record_email(send_id, "sent", after=("queued",), actor="w", now=NOW) is None
+
+
+def test_an_email_outcome_is_recorded_whatever_the_invitations_status_and_keeps_the_operation_id() -> None:
+    revoked = step(in_state("pending").resend("staff", NOW)).revoke("staff", NOW).invitation
+    assert revoked.email is not None
+    change = revoked.record_email(revoked.email.send_id, "failed", after=("queued",), actor="worker", now=NOW, error="Not sent")
+    assert change is not None and change.invitation.status == REVOKED
+    assert change.event is not None and change.event.from_status == change.event.to_status == REVOKED
+    sent_once = sent(issued())
+    assert sent_once.email is not None
+    reported = step(sent_once.record_email(sent_once.email.send_id, "bounced", after=("queued", "sent"), actor="acs", now=NOW))
+    assert reported.email is not None and reported.email.operation_id == sent_once.email.operation_id
+
+
+def test_an_email_error_is_noted_on_the_queued_send_without_an_event() -> None:
+    invitation = issued()
+    assert invitation.email is not None
+    later = NOW + timedelta(minutes=1)
+    change = invitation.note_email_error(invitation.email.send_id, "429", later)
+    assert change is not None and change.event is None and change.invitation.email is not None
+    assert (change.invitation.email.status, change.invitation.email.error, change.invitation.email.updated_at) == ("queued", "429", later)
+    assert invitation.note_email_error("another-send", "429", later) is None
+    assert sent(invitation).note_email_error(invitation.email.send_id, "429", later) is None
+
+
+@pytest.mark.parametrize(("status", "action"), [("created", "company-created"), ("failed", "company-failed")])
+def test_the_company_outcome_is_recorded_once(status: str, action: str) -> None:
+    completed = in_state("completed")
+    change = completed.record_company(status, None if status == "created" else "boom", NOW)  # type: ignore[arg-type]
+    assert change is not None and change.event is not None and change.invitation.completion is not None
+    assert (change.invitation.completion.status, change.event.action, change.event.actor) == (status, action, "company-create")
+    assert change.invitation.outstanding_since() is None
+    assert change.invitation.record_company("failed", "late", NOW) is None  # another delivery's outcome stands
+
+
+def test_a_company_error_is_noted_on_the_pending_completion_only() -> None:
+    completed = in_state("completed")
+    change = completed.note_company_error("company-1", "storage down")
+    assert change is not None and change.event is None and change.invitation.completion is not None
+    assert (change.invitation.completion.status, change.invitation.completion.error) == ("pending", "storage down")
+    assert completed.note_company_error("another-company", "x") is None
+    created = step(completed.record_company("created", None, NOW))
+    assert created.note_company_error("company-1", "x") is None
+    assert in_state("pending").note_company_error("company-1", "x") is None
+
+
+def test_an_expiry_is_reported_once_and_a_renewed_one_again() -> None:
+    expired = in_state("expired")
+    assert expired.expiry_unreported() == expired.expires_at
+    change = expired.report_expiry(NOW)
+    assert change is not None and change.event is not None
+    assert (change.event.action, change.event.actor, change.event.from_status, change.event.to_status) == (
+        "expired",
+        "expiry",
+        EXPIRED,
+        EXPIRED,
+    )
+    reported = change.invitation
+    assert reported.expiry_unreported() is None and reported.report_expiry(NOW) is None
+    renewed = step(reported.resend("staff", NOW))
+    with pytest.raises(Conflict):  # renewed: nothing expired to report until the new expiry passes
+        renewed.report_expiry(NOW)
+    assert step(renewed.report_expiry(renewed.expires_at)).expiry_reported == renewed.expires_at
+
+
+def test_a_steps_lifecycle_event_is_pending_under_its_audit_key() -> None:
+    change = in_state("pending").revoke("staff", NOW)
+    assert change.event is not None
+    [pending] = pending_for(change.event)
+    assert pending.event == change.event and pending.key == audit_key(change.event)
+    assert pending.key.startswith("audit-20300305T120000000000Z-")
+    resent = in_state("pending").resend("staff", NOW)
+    assert resent is not None and pending_for(resent.event) == []  # a resend's bookkeeping publishes nothing
+    assert pending_for(None) == []
+
+
+def test_audit_keys_differ_for_different_events_at_the_same_time() -> None:
+    first = in_state("pending").revoke("staff-a", NOW).event
+    second = in_state("pending").revoke("staff-b", NOW).event
+    assert first is not None and second is not None and audit_key(first) != audit_key(second)
