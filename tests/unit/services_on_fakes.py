@@ -1,0 +1,52 @@
+"""Services built over the in-memory fakes (tests/fakes/memory.py), with a clock the test sets: no
+process, no storage. A test module imports the fixtures it takes (pytest finds them there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from shared.routes import Links
+from shared.services.events import EventPublisher
+from shared.services.invitations import InvitationService
+from tests.fakes.memory import MemoryEmailIndex, MemoryIdempotencyKeys, MemoryInvitations, MemoryQueues, SettableClock
+
+BASE_URL = "https://invite.rconnect.example"
+REDIRECT_ALLOWLIST = ["https://portal.rconnect.example"]
+
+
+@dataclass
+class Fakes:
+    """The invitation service's ports in memory; pass another `invitations` to change how storage behaves."""
+
+    clock: SettableClock = field(default_factory=SettableClock)
+    invitations: MemoryInvitations = field(default_factory=MemoryInvitations)
+    email_index: MemoryEmailIndex = field(default_factory=MemoryEmailIndex)
+    idempotency_keys: MemoryIdempotencyKeys = field(default_factory=MemoryIdempotencyKeys)
+    queues: MemoryQueues = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queues = MemoryQueues(self.clock)
+
+    def invitation_service(self) -> InvitationService:
+        return InvitationService(
+            self.invitations,
+            self.idempotency_keys,
+            self.email_index,
+            self.queues,
+            Links(BASE_URL),
+            self.clock,
+            redirect_allowlist=REDIRECT_ALLOWLIST,
+            events=EventPublisher(self.queues),
+        )
+
+
+@pytest.fixture
+def fakes() -> Fakes:
+    return Fakes()
+
+
+@pytest.fixture
+def invitation_service(fakes: Fakes) -> InvitationService:
+    return fakes.invitation_service()
