@@ -272,7 +272,7 @@ class InvitationService:
         return self._apply(current, lambda invitation, now: invitation.complete(completion, now)).current.invitation
 
     def revoke(self, invitation_id: str, actor: str) -> InvitationView:
-        """Answered with the invitation and its audit trail, known without a re-read."""
+        """An open invitation → revoked; answered with it and its audit trail, known without a re-read."""
         return self._view(self._apply(self.store.read(invitation_id), lambda invitation, now: invitation.revoke(actor, now)).current)
 
     def reset(self, invitation_id: str, actor: str) -> InvitationView:
