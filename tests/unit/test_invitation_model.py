@@ -17,6 +17,7 @@ from shared.domain.models import (
     PENDING,
     REVOKED,
     Change,
+    CompanyCreationStatus,
     CompanyData,
     Completion,
     EmailStatus,
@@ -130,17 +131,45 @@ def test_every_step_from_every_state(name: str, state: str, expected: str) -> No
     assert refused.value.code == expected
 
 
-def test_an_illegal_step_is_a_conflict_naming_the_status() -> None:
+@pytest.mark.parametrize(
+    ("name", "state", "detail"),
+    [
+        ("accept", "revoked", "Cannot accepted invitation {id}: it is revoked."),
+        ("complete", "pending", "Cannot completed invitation {id}: it is pending."),
+        ("complete-by-another", "accepted", "Invitation {id} is not accepted by this account."),
+        ("revoke", "completed", "Cannot revoked invitation {id}: it is completed."),
+        ("reset", "expired", "Cannot redemption invitation {id}: it is expired."),
+        ("resend", "revoked", "Cannot email invitation {id}: it is revoked."),
+        ("report-expiry", "accepted", "Cannot expired invitation {id}: it is accepted."),
+    ],
+)
+def test_an_illegal_step_is_a_conflict_naming_the_step_and_the_status(name: str, state: str, detail: str) -> None:
+    with pytest.raises(Conflict) as refused:
+        STEPS[name](in_state(state))
+    assert refused.value.detail == detail.format(id=INVITATION_ID)
+    assert not refused.value.retryable and (name == "complete-by-another" or isinstance(refused.value, IllegalTransition))
+
+
+def test_an_illegal_company_outcome_names_its_step() -> None:
+    completion_on_revoked = in_state("completed").model_copy(update={"status": REVOKED})
     with pytest.raises(IllegalTransition) as refused:
-        in_state("revoked").resend("staff", NOW)
-    assert refused.value.detail == f"Cannot email invitation {INVITATION_ID}: it is revoked."
-    assert isinstance(refused.value, Conflict) and not refused.value.retryable
+        completion_on_revoked.record_company("failed", "boom", NOW)
+    assert refused.value.detail == f"Cannot company invitation {INVITATION_ID}: it is revoked."
 
 
 def test_issue_records_a_pending_invitation_with_its_first_send_queued() -> None:
-    request = InvitationRequest.model_validate(invitation_body(ttlDays=3, redirectUrl="https://portal.rconnect.example/x"))
-    change = Invitation.issue(request, invitation_id=INVITATION_ID, actor="staff", redeem_url="https://x.example/r", now=NOW)
+    body = invitation_body(ttlDays=3, redirectUrl="https://portal.rconnect.example/x", message="Welcome!", role="user", language="de")
+    change = Invitation.issue(
+        InvitationRequest.model_validate(body), invitation_id=INVITATION_ID, actor="staff", redeem_url="https://x.example/r", now=NOW
+    )
     invitation, event = change.invitation, change.event
+    assert (invitation.message, invitation.role, invitation.language, invitation.invitee.email) == (
+        "Welcome!",
+        "user",
+        "de",
+        body["invitee"]["email"],
+    )
+    assert issued().redirect_url is None and issued().message is None
     assert (invitation.status, invitation.expires_at, invitation.created_at) == (PENDING, NOW + timedelta(days=3), NOW)
     assert invitation.redirect_url == "https://portal.rconnect.example/x" and invitation.invite_redeem_url == "https://x.example/r"
     assert invitation.email is not None and (invitation.email.status, invitation.email.attempt) == ("queued", 1)
@@ -236,12 +265,19 @@ def test_resend_without_any_send_is_the_first_attempt() -> None:
     ],
 )
 def test_an_email_outcome_moves_the_send_and_is_audited(status: EmailStatus, after: tuple[EmailStatus, ...], recorded: bool) -> None:
-    invitation = issued()
+    invitation = issued(NOW - timedelta(minutes=1))
     assert invitation.email is not None
     send_id = invitation.email.send_id
     change = invitation.record_email(send_id, status, after=after, actor="worker", now=NOW, operation_id="op-1", error="why")
     assert change is not None and change.event is not None and change.invitation.email is not None
-    assert (change.invitation.email.status, change.invitation.email.operation_id, change.invitation.email.error) == (status, "op-1", "why")
+    email = change.invitation.email
+    assert (email.status, email.operation_id, email.error, email.updated_at, email.queued_at) == (
+        status,
+        "op-1",
+        "why",
+        NOW,
+        invitation.email.queued_at,
+    )
     assert (change.event.action, change.event.detail, change.event.send_id) == (f"email-{status}", "why", send_id)
     assert change.event.from_status == change.event.to_status == PENDING
 
@@ -281,12 +317,15 @@ def test_an_email_error_is_noted_on_the_queued_send_without_an_event() -> None:
     assert sent(invitation).note_email_error(invitation.email.send_id, "429", later) is None
 
 
-@pytest.mark.parametrize(("status", "action"), [("created", "company-created"), ("failed", "company-failed")])
-def test_the_company_outcome_is_recorded_once(status: str, action: str) -> None:
+@pytest.mark.parametrize(("status", "action", "error"), [("created", "company-created", None), ("failed", "company-failed", "boom")])
+def test_the_company_outcome_is_recorded_once(status: CompanyCreationStatus, action: str, error: str | None) -> None:
     completed = in_state("completed")
-    change = completed.record_company(status, None if status == "created" else "boom", NOW)  # type: ignore[arg-type]
+    later = NOW + timedelta(seconds=5)
+    change = completed.record_company(status, error, later)
     assert change is not None and change.event is not None and change.invitation.completion is not None
-    assert (change.invitation.completion.status, change.event.action, change.event.actor) == (status, action, "company-create")
+    outcome = change.invitation.completion
+    assert (outcome.status, outcome.error, outcome.updated_at, outcome.completed_at) == (status, error, later, NOW)
+    assert (change.event.action, change.event.actor, change.event.detail) == (action, "company-create", error)
     assert change.invitation.outstanding_since() is None
     assert change.invitation.record_company("failed", "late", NOW) is None  # another delivery's outcome stands
 

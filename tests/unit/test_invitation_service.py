@@ -170,9 +170,12 @@ def test_an_idempotency_key_replays_the_first_invitation_and_refuses_another_bod
     first = create(invitation_service, body, key="key-1")
     again, created = invitation_service.create(body, actor="staff", idempotency_key="key-1")
     assert not created and again == first  # the same send, not a second e-mail
-    with pytest.raises(IdempotencyMismatch):
+    with pytest.raises(IdempotencyMismatch) as refused:
         invitation_service.create(request(), actor="staff", idempotency_key="key-1")
+    assert refused.value.detail == "This Idempotency-Key was already used with a different request body."
     assert len(fakes.invitations.query(None, fakes.clock(), 50, None)[0]) == 1
+    other = create(invitation_service, request(), key="key-other")  # another key is another request
+    assert other.id != first.id
 
 
 def test_a_retry_after_a_create_failed_between_its_claims_and_its_write_finishes_that_invitation(
@@ -184,6 +187,11 @@ def test_a_retry_after_a_create_failed_between_its_claims_and_its_write_finishes
         with pytest.raises(Unavailable):  # the key and the address are claimed, the invitation is not written
             invitation_service.create(body, actor="staff", idempotency_key="key-2")
         [attempt] = fakes.invitations.insert.call_args.args  # type: ignore[attr-defined]
+    # Meanwhile its address is held: its create may still be writing, for all another create knows.
+    fakes.clock.advance(seconds=59)
+    with pytest.raises(DuplicateInvitation) as refused:
+        invitation_service.create(for_address(body.invitee.email), actor="staff", idempotency_key=None)
+    assert refused.value.existing_id == attempt.id
     view, created = invitation_service.create(body, actor="staff", idempotency_key="key-2")
     assert created and view.id == attempt.id  # the address's claim is its own: no DuplicateInvitation
 
@@ -201,6 +209,7 @@ def test_an_address_has_one_open_invitation_unless_a_duplicate_is_asked_for(invi
     with pytest.raises(DuplicateInvitation) as refused:
         invitation_service.create(for_address(email.upper()), actor="staff", idempotency_key=None)
     assert refused.value.existing_id == first.id and refused.value.code == "duplicate-invitation"
+    assert refused.value.detail.endswith(f" already has an open invitation ({first.id}); send allowDuplicate: true to invite again.")
     duplicate = create(invitation_service, for_address(email, allowDuplicate=True))
     listed = invitation_service.page(ListQuery(email=email))
     assert sorted(item.id for item in listed.value) == sorted([first.id, duplicate.id])
@@ -230,7 +239,7 @@ def test_a_claim_whose_invitation_is_not_written_holds_the_address_for_a_minute(
     with pytest.raises(DuplicateInvitation) as refused:
         invitation_service.create(for_address(email), actor="staff", idempotency_key=None)
     assert refused.value.existing_id == in_flight
-    fakes.clock.advance(seconds=2)
+    fakes.clock.advance(seconds=1)  # a minute on: no longer in flight
     view = create(invitation_service, for_address(email))
     assert [item.id for item in invitation_service.page(ListQuery(email=email)).value] == [view.id]  # the unwritten one is skipped
 
@@ -260,13 +269,13 @@ def test_a_list_shows_effective_status_and_pages(fakes: Fakes, invitation_servic
     assert sorted(item.id for item in expired.value) == sorted(lapsing)
     assert all(item.status == InvitationStatus.EXPIRED and item.history == [] for item in expired.value)
     assert [item.id for item in invitation_service.page(ListQuery(status=InvitationStatus.PENDING)).value] == [fresh.id]
-    seen, token = [], None
+    pages, token = [], None
     while True:
         page = invitation_service.page(ListQuery(page_size=3, continuation_token=token))
-        seen += [item.id for item in page.value]
+        pages.append([item.id for item in page.value])
         if not (token := page.continuation_token):
             break
-    assert seen == sorted([*lapsing, fresh.id])
+    assert pages == [sorted([*lapsing, fresh.id])[:3], sorted([*lapsing, fresh.id])[3:]]
 
 
 def test_a_list_by_email_filters_by_status_and_pages(invitation_service: InvitationService) -> None:
@@ -277,15 +286,23 @@ def test_a_list_by_email_filters_by_status_and_pages(invitation_service: Invitat
         invitation_service.revoke(view.id, "staff")
     by_status = invitation_service.page(ListQuery(email=email, status=InvitationStatus.REVOKED))
     assert sorted(item.id for item in by_status.value) == sorted(view.id for view in revoked)
-    seen, token = [], None
+    pages, token = [], None
     while True:
         page = invitation_service.page(ListQuery(email=email, page_size=2, continuation_token=token))
-        seen += [item.id for item in page.value]
+        pages.append([item.id for item in page.value])
         if not (token := page.continuation_token):
             break
-    assert sorted(seen) == sorted([open_one.id, *(view.id for view in revoked)])
+    assert [len(page) for page in pages] == [2, 2]
+    assert sorted(item for page in pages for item in page) == sorted([open_one.id, *(view.id for view in revoked)])
     with pytest.raises(InvalidInput):
         invitation_service.page(ListQuery(continuation_token="garbage"))
+
+
+def test_the_link_is_blocked_by_the_effective_status(fakes: Fakes, invitation_service: InvitationService) -> None:
+    view = create(invitation_service, request(ttlDays=1))
+    assert invitation_service.redemption_block(invitation_service.get(view.id)) is None
+    fakes.clock.advance(days=1)
+    assert invitation_service.redemption_block(invitation_service.get(view.id)) == "invitation-expired"
 
 
 def test_an_unknown_invitation_is_not_found(invitation_service: InvitationService) -> None:
@@ -391,6 +408,9 @@ def test_accept_complete_and_the_company_outcome_once_each(fakes: Fakes, invitat
     assert first.status == second.status == InvitationStatus.COMPLETED and first.completion == second.completion
     completed = invitation_service.load(view.id)
     assert invitation_service.record_company(completed, "created", None).completion.status == "created"  # type: ignore[union-attr]
+    # The worker's write settled the events pending before it (company-created publishes none of its own).
+    assert [kind.rsplit(".", 1)[1] for _, kind in published(fakes)] == ["accepted", "completed", "created", "accepted", "completed"]
+    assert fakes.invitations.load(view.id).invitation.pending_events == []
     assert invitation_service.record_company(completed, "failed", "late").completion.status == "created"  # type: ignore[union-attr]
     assert actions(invitation_service, view.id) == ["created", "accepted", "completed", "company-created"]
 
@@ -434,6 +454,13 @@ def test_resend_while_queued_is_one_email_and_after_it_left_a_new_send(fakes: Fa
     assert invitation_service.resend(view.id, "staff") == resent
     assert len(fakes.queues.messages(INVITATION_EMAIL)) == 2
     assert [event.action for event in resent.history] == ["created", "email-sent", "email-resent"]
+
+
+def test_only_a_queued_send_is_enqueued(fakes: Fakes, invitation_service: InvitationService) -> None:
+    view = create(invitation_service)
+    invitation_service.finish_handovers()
+    invitation_service.enqueue_email(sent(invitation_service, view))  # the sweeper, for an invitation outstanding for its events
+    assert len(fakes.queues.messages(INVITATION_EMAIL)) == 1
 
 
 def test_resend_renews_an_expired_invitation_and_refuses_a_revoked_one(fakes: Fakes, invitation_service: InvitationService) -> None:
