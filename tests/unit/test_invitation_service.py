@@ -346,7 +346,8 @@ def test_with_the_events_queue_down_the_step_is_written_and_its_event_stays_pend
 
 def test_a_workers_step_settles_the_pending_events_first(fakes: Fakes, invitation_service: InvitationService) -> None:
     view = create(invitation_service)
-    sent(invitation_service, view)
+    email = sent(invitation_service, view).email
+    assert view.email is not None and email is not None and (email.status, email.operation_id) == ("sent", view.email.send_id)
     assert [kind for _, kind in published(fakes)] == ["com.rconnect.invitation.created", "com.rconnect.invitation.email.sent"]
     stored = fakes.invitations.load(view.id).invitation
     assert [pending.event.action for pending in stored.pending_events] == ["email-sent"]  # out, until the next settling write
@@ -424,6 +425,9 @@ def test_a_company_error_is_noted_without_an_event(invitation_service: Invitatio
     invitation = invitation_service.get(view.id)
     assert invitation.completion is not None and invitation.completion.error == "storage down"
     assert actions(invitation_service, view.id) == ["created", "accepted", "completed"]
+    failed = invitation_service.record_company(invitation_service.load(view.id), "failed", "storage down")  # the poison handler
+    assert failed.completion is not None and (failed.completion.status, failed.completion.error) == ("failed", "storage down")
+    assert invitation_service.read(view.id).history[-1].detail == "storage down"
 
 
 def test_reset_lets_another_account_redeem(invitation_service: InvitationService) -> None:
