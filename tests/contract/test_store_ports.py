@@ -141,6 +141,13 @@ def test_record_merges_outcomes_into_their_rows(batches: BatchRepository) -> Non
     assert stored[0].errors == given[0].errors
 
 
+def test_outcomes_of_more_rows_than_a_transaction_holds_are_all_recorded(batches: BatchRepository) -> None:
+    batch, given = header(total=250), [valid_row(index) for index in range(250)]
+    batches.write_rows(batch.id, batches.begin(batch, given))
+    batches.record(batch.id, [RowOutcome(index=index, invitation_id=f"inv-{index}") for index in range(250)])
+    assert [row.invitation_id for row in batches.load(batch.id)[1]] == [f"inv-{index}" for index in range(250)]
+
+
 def test_an_outcome_does_not_clear_the_other_outcome_of_its_row(batches: BatchRepository) -> None:
     # A merge writes no column for None: a row that failed and later got its invitation keeps both.
     batch = header(total=1)
