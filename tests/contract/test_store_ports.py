@@ -9,14 +9,13 @@ checked through a reader per backend: the fake's attributes, or the adapter's ta
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from azure.data.tables import TableServiceClient
-from pydantic import SecretStr
 
 from shared.adapters.tables import ADMIN_CONSENTS, COMPANIES, USERS
 from shared.adapters.tables.admin_consents import AdminConsentStore
@@ -24,30 +23,21 @@ from shared.adapters.tables.batches import BatchStore
 from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.email_operations import EmailOperationStore
 from shared.adapters.tables.users import UserStore
-from shared.composition import create_tables, storage_clients
 from shared.domain.batches import TRANSACTION_ROWS, BatchHeader, BatchRow, RowOutcome
 from shared.domain.errors import AlreadyExists, NotFound
 from shared.domain.models import Company, CompanyData, FieldError, InvitationRequest, SignedInUser
 from shared.services.ports import AdminConsentLog, BatchRepository, CompanyRepository, EmailOperations, UserDirectory
-from shared.settings import Settings
-from tests.azurite import Azurite
+from tests.contract.conftest import IMPLEMENTATIONS
 from tests.fakes.stores import MemoryAdminConsents, MemoryBatches, MemoryCompanies, MemoryEmailOperations, MemoryUsers
 from tests.support import invitation_body
 
 NOW = datetime(2030, 1, 15, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def tables(azurite: Azurite) -> TableServiceClient:
-    service, _ = storage_clients(Settings(storage=SecretStr(azurite.connection_string)))
-    create_tables(service)
-    return service
-
-
-@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
-def backend(request: pytest.FixtureRequest) -> Iterator[TableServiceClient | None]:
+@pytest.fixture(params=IMPLEMENTATIONS)
+def backend(request: pytest.FixtureRequest) -> TableServiceClient | None:
     """None for the fakes, the Azurite table service for the adapters (started only when needed)."""
-    yield None if request.param == "memory" else request.getfixturevalue("tables")
+    return None if request.param == "memory" else request.getfixturevalue("azurite_clients")[0]
 
 
 def unique() -> str:

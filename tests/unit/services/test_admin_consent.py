@@ -9,8 +9,8 @@ import pytest
 
 from shared.domain.errors import InvalidInput
 from shared.services.admin_consent import AdminConsentService, outcome_tenant, valid_tenant
+from tests.fakes.memory import SettableClock
 from tests.fakes.stores import Consent, MemoryAdminConsents
-from tests.unit.services.conftest import START, SteppingClock
 
 TENANT = "72F988BF-86F1-41AF-91AB-2D7CD011DB47"
 OTHER = "0b2e7a52-0c1d-4a3e-9f8b-7c6d5e4f3a21"
@@ -73,17 +73,17 @@ def test_a_reported_tenant_that_is_no_tenant_id_is_refused(issued_for: str) -> N
     assert refused.value.code == "bad-tenant"
 
 
-def service(store: MemoryAdminConsents, clock: SteppingClock) -> AdminConsentService:
+def service(store: MemoryAdminConsents, clock: SettableClock) -> AdminConsentService:
     return AdminConsentService(store, clock, login_host="https://login.microsoftonline.com/", client_id="app-id", callback_url=CALLBACK)
 
 
-def test_the_consent_url_is_entras_admin_consent_page_for_the_tenant(clock: SteppingClock) -> None:
-    url = urlsplit(service(MemoryAdminConsents(), clock).consent_url("contoso.com", "sealed-state"))
+def test_the_consent_url_is_entras_admin_consent_page_for_the_tenant() -> None:
+    url = urlsplit(service(MemoryAdminConsents(), SettableClock()).consent_url("contoso.com", "sealed-state"))
     assert (url.scheme, url.netloc, url.path) == ("https", "login.microsoftonline.com", "/contoso.com/adminconsent")
     assert parse_qs(url.query) == {"client_id": ["app-id"], "redirect_uri": [CALLBACK], "state": ["sealed-state"]}
 
 
-def test_an_outcome_is_recorded_at_the_clocks_time(clock: SteppingClock) -> None:
-    store = MemoryAdminConsents()
+def test_an_outcome_is_recorded_at_the_clocks_time() -> None:
+    store, clock = MemoryAdminConsents(), SettableClock()
     service(store, clock).record(TENANT, False, "access_denied", "inv-1")
-    assert store.consents == [Consent(TENANT, False, "access_denied", "inv-1", START)]
+    assert store.consents == [Consent(TENANT, False, "access_denied", "inv-1", clock.now)]
