@@ -3,6 +3,8 @@ and asking the company-create worker, the worker writing the company once, and f
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from shared.domain import invitations as rules
@@ -184,8 +186,8 @@ def test_a_stale_or_unknown_message_is_a_no_op(
     companies.create_from_completion(CompanyCreateMessage(invitation_id=invitation_id, company_id=rules.company_id_for(invitation_id)))
     assert company_store.companies == {}, "no completion yet"
     completed(companies, invitation_id, anna)
-    companies.create_from_completion(CompanyCreateMessage(invitation_id=invitation_id, company_id="another-company"))
-    companies.create_from_completion(CompanyCreateMessage(invitation_id="no-such-invitation", company_id="x"))
+    companies.create_from_completion(CompanyCreateMessage(invitation_id=invitation_id, company_id=str(uuid.uuid4())))
+    companies.create_from_completion(CompanyCreateMessage(invitation_id=str(uuid.uuid4()), company_id=str(uuid.uuid4())))
     assert company_store.companies == {}
     assert invitation_service.get(invitation_id).completion.status == "pending"  # type: ignore[union-attr]
 

@@ -4,6 +4,8 @@ and ACS's delivery reports settling it."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from shared.domain.models import DeliveryReport, EmailIntent, InvitationView
@@ -74,7 +76,7 @@ def test_a_repeated_or_stale_message_sends_nothing_more(
 
 
 def test_an_unknown_invitation_sends_nothing(emails: InvitationEmailService, mail: MemoryEmailSender) -> None:
-    emails.send(EmailIntent(invitation_id="no-such-invitation", send_id="send-1"))
+    emails.send(EmailIntent(invitation_id=str(uuid.uuid4()), send_id=str(uuid.uuid4())))
     assert mail.attempts == 0
 
 
@@ -158,5 +160,5 @@ def test_a_report_for_an_unknown_operation_changes_nothing(
     emails: InvitationEmailService, invitation_service: InvitationService, fakes: Fakes, invited: InvitationView
 ) -> None:
     emails.send(intent_of(fakes, invited.id))
-    emails.settle(DeliveryReport(operation_id="unknown-operation", state="bounced"))
+    emails.settle(DeliveryReport(operation_id=str(uuid.uuid4()), state="bounced"))
     assert invitation_service.get(invited.id).email.status == "sent"  # type: ignore[union-attr]
