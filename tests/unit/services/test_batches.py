@@ -22,6 +22,7 @@ from tests.support import invitation_body, unique_email
 from tests.unit.services.conftest import Fakes
 
 BATCH = "7d0c6f1e-3b2a-4c5d-8e9f-0a1b2c3d4e5f"
+OTHER_BATCH = "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b"
 
 
 def valid(**overrides: Any) -> dict[str, Any]:
@@ -33,9 +34,9 @@ def invalid_email() -> dict[str, Any]:
 
 
 def submit(
-    batches: BatchService, rows: list[Any], *, handling: Handling = "lenient", request_hash: str = "hash-1"
+    batches: BatchService, rows: list[Any], *, handling: Handling = "lenient", request_hash: str = "hash-1", batch_id: str = BATCH
 ) -> tuple[BatchView, bool]:
-    return batches.submit(BATCH, rows, handling=handling, actor="staff", request_hash=request_hash)
+    return batches.submit(batch_id, rows, handling=handling, actor="staff", request_hash=request_hash)
 
 
 def chunks(fakes: Fakes) -> list[tuple[str, int, int]]:
@@ -132,11 +133,13 @@ def test_redrive_hands_over_batches_whose_hand_over_was_not_recorded(
 ) -> None:
     fakes.queues.go_down(INVITATION_BATCH)
     submit(batches, [valid(), valid()])
+    submit(batches, [valid()], batch_id=OTHER_BATCH)
     fakes.queues.come_back()
     assert batches.redrive(fakes.clock()) == 0, "not due before the cutoff"
     fakes.clock.advance(minutes=5)
-    assert batches.redrive(fakes.clock()) == 1
-    assert chunks(fakes) == [(BATCH, 0, 2)] and batch_store.headers[BATCH].enqueued
+    assert batches.redrive(fakes.clock()) == 2
+    assert sorted(chunks(fakes)) == sorted([(BATCH, 0, 2), (OTHER_BATCH, 0, 1)])
+    assert batch_store.headers[BATCH].enqueued and batch_store.headers[OTHER_BATCH].enqueued
     assert batches.redrive(fakes.clock()) == 0, "handed over once"
 
 
@@ -166,6 +169,21 @@ def test_a_worker_creates_each_rows_invitation_under_its_derived_id(batches: Bat
     assert [(row.status, row.invitation_id) for row in view.rows] == [("created", row_invitation_id(BATCH, 0)), ("rejected", None)]
     assert invitation_service.get(row_invitation_id(BATCH, 0)).invitee.email == email
     assert view.status == "completed"
+
+
+def test_a_worker_passes_over_rejected_rows_to_the_rows_after_them(batches: BatchService) -> None:
+    submit(batches, [invalid_email(), valid(), valid()])
+    batches.work(BatchChunk(batch_id=BATCH, first=0, count=3))
+    assert [row.status for row in batches.view(BATCH).rows] == ["rejected", "created", "created"]
+
+
+def test_a_late_delivery_of_a_poisoned_chunk_leaves_its_failed_rows_failed(batches: BatchService, fakes: Fakes) -> None:
+    submit(batches, [valid()])
+    batches.fail_poisoned(BatchChunk(batch_id=BATCH, first=0, count=1))
+    batches.work(BatchChunk(batch_id=BATCH, first=0, count=1))
+    [row] = batches.view(BATCH).rows
+    assert (row.status, row.invitation_id) == ("failed", None)
+    assert fakes.invitations.query(None, fakes.clock(), 10, None)[0] == [], "no invitation for a failed row"
 
 
 def test_a_redelivered_chunk_creates_nothing_twice(batches: BatchService, invitation_service: InvitationService, fakes: Fakes) -> None:

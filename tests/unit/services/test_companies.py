@@ -48,9 +48,9 @@ def actions(invitation_service: InvitationService, invitation_id: str) -> list[s
 def test_the_company_page_is_for_the_account_that_accepted(companies: CompanyService, accepted: tuple[str, SignedInUser]) -> None:
     invitation_id, anna = accepted
     access = companies.access(invitation_id, anna)
-    assert access.loaded is not None and access.loaded.invitation.id == invitation_id
+    assert access.loaded is not None and access.invitation.id == access.loaded.invitation.id == invitation_id
     other = companies.access(invitation_id, account(anna.email, object_id="oid-other"))
-    assert other.not_theirs and other.loaded is None
+    assert other.not_theirs and other.loaded is None and other.invitation.id == invitation_id
 
 
 def test_an_invitation_not_accepted_yet_has_no_company_page(companies: CompanyService, invitation_service: InvitationService) -> None:
@@ -63,7 +63,8 @@ def test_a_revoked_invitation_blocks_the_page(
 ) -> None:
     invitation_id, anna = accepted
     invitation_service.revoke(invitation_id, "staff")
-    assert companies.access(invitation_id, anna).blocked == "invitation-revoked"
+    access = companies.access(invitation_id, anna)
+    assert (access.blocked, access.invitation.status) == ("invitation-revoked", InvitationStatus.REVOKED)
 
 
 def test_once_completed_the_page_sends_the_account_on_and_anyone_else_away(
@@ -71,8 +72,10 @@ def test_once_completed_the_page_sends_the_account_on_and_anyone_else_away(
 ) -> None:
     invitation_id, anna = accepted
     completed(companies, invitation_id, anna)
-    assert companies.access(invitation_id, anna).finished_url == companies.links.welcome()
-    assert companies.access(invitation_id, account(anna.email, object_id="oid-other")).not_theirs
+    finished = companies.access(invitation_id, anna)
+    assert (finished.finished_url, finished.invitation.status) == (companies.links.welcome(), InvitationStatus.COMPLETED)
+    other = companies.access(invitation_id, account(anna.email, object_id="oid-other"))
+    assert other.not_theirs and other.invitation.id == invitation_id
 
 
 def test_the_invitations_redirect_is_where_a_completed_invitee_goes(
@@ -111,6 +114,18 @@ def test_a_double_submit_is_one_completion(
     second = companies.complete(access.loaded, FORM, anna)  # from the same read
     assert first.completion == second.completion
     assert actions(invitation_service, invitation_id).count("completed") == 1
+
+
+def test_a_complete_repeated_after_the_company_was_created_asks_nothing_more(
+    companies: CompanyService, fakes: Fakes, accepted: tuple[str, SignedInUser]
+) -> None:
+    invitation_id, anna = accepted
+    access = companies.access(invitation_id, anna)
+    assert access.loaded is not None
+    companies.create_from_completion(message_for(companies.complete(access.loaded, FORM, anna)))
+    again = companies.complete(access.loaded, FORM, anna)  # a late double submit, from the same read
+    assert again.completion is not None and again.completion.status == "created"
+    assert len(requested(fakes)) == 1
 
 
 def test_a_queue_down_at_complete_leaves_the_request_to_the_sweeper(
@@ -212,6 +227,18 @@ def test_a_poisoned_message_without_a_noted_error_says_so(
     companies.creation_failed(message)
     completion = invitation_service.get(invitation_id).completion
     assert completion is not None and completion.status == "failed" and completion.error and "no error was recorded" in completion.error
+
+
+def test_a_poisoned_message_about_another_completion_or_none_changes_nothing(
+    companies: CompanyService, invitation_service: InvitationService, accepted: tuple[str, SignedInUser]
+) -> None:
+    invitation_id, anna = accepted
+    companies.creation_failed(CompanyCreateMessage(invitation_id=invitation_id, company_id=rules.company_id_for(invitation_id)))
+    assert invitation_service.get(invitation_id).completion is None, "accepted, not completed"
+    completed(companies, invitation_id, anna)
+    companies.creation_failed(CompanyCreateMessage(invitation_id=invitation_id, company_id=str(uuid.uuid4())))
+    companies.creation_failed(CompanyCreateMessage(invitation_id=str(uuid.uuid4()), company_id=str(uuid.uuid4())))
+    assert invitation_service.get(invitation_id).completion.status == "pending"  # type: ignore[union-attr]
 
 
 def test_a_poisoned_message_after_the_company_was_created_changes_nothing(

@@ -21,7 +21,7 @@ MESSAGE = "Welcome aboard!\nYour machines are ready."
 
 @pytest.fixture
 def invited(invitation_service: InvitationService) -> InvitationView:
-    return create(invitation_service, message=MESSAGE)
+    return create(invitation_service, message=MESSAGE, language="fr")
 
 
 def intent_of(fakes: Fakes, invitation_id: str) -> EmailIntent:
@@ -48,7 +48,7 @@ def test_the_queued_send_is_rendered_for_the_invitee_and_handed_over_under_its_s
     assert sent.operation_id == intent.send_id
     message = sent.message
     assert (message.to_address, message.to_name) == (invited.invitee.email, invited.invitee.display_name)
-    assert invited.inviter.name in message.subject and invited.inviter.organisation in message.subject
+    assert message.subject == f"{invited.inviter.name} de {invited.inviter.organisation} vous invite sur {PRODUCT.product_name}"
     for body in (message.html, message.text):
         assert invited.invite_redeem_url in body
         assert invitation_service.links.admin_consent_help(invited.id) in body
@@ -99,6 +99,7 @@ def test_a_passing_failure_is_retried_and_the_poison_handler_fails_the_send_with
         with pytest.raises(EmailNotSent) as not_sent:
             emails.send(intent)
         assert not_sent.value.retryable, "the queue delivers the message again"
+        assert (not_sent.value.detail, not_sent.value.code) == ("ACS answered 503 Service Unavailable", "email-not-sent")
     email = invitation_service.get(invited.id).email
     assert email is not None and (email.status, email.error) == ("queued", "ACS answered 503 Service Unavailable")
     assert email_actions(invitation_service, invited.id) == [], "no audit event while it is being tried"
@@ -106,6 +107,14 @@ def test_a_passing_failure_is_retried_and_the_poison_handler_fails_the_send_with
     email = invitation_service.get(invited.id).email
     assert email is not None and (email.status, email.error) == ("failed", "ACS answered 503 Service Unavailable")
     assert email_actions(invitation_service, invited.id) == ["email-failed"] and mail.sent == []
+
+
+def test_a_send_poisoned_before_any_try_met_an_error_says_it_was_not_handed_over(
+    emails: InvitationEmailService, invitation_service: InvitationService, fakes: Fakes, invited: InvitationView
+) -> None:
+    emails.fail_poisoned(intent_of(fakes, invited.id))
+    email = invitation_service.get(invited.id).email
+    assert email is not None and (email.status, email.error) == ("failed", "The e-mail could not be handed over for delivery")
 
 
 def test_a_failure_that_would_repeat_fails_the_send_at_once(
@@ -139,6 +148,21 @@ def test_a_delivery_report_settles_the_send_once(
     email = invitation_service.get(invited.id).email
     assert email is not None and (email.status, email.error) == ("delivered", None)
     assert email_actions(invitation_service, invited.id) == ["email-sent", "email-delivered"]
+
+
+def test_a_report_that_overtook_the_workers_record_settles_the_send(
+    emails: InvitationEmailService,
+    operations: MemoryEmailOperations,
+    invitation_service: InvitationService,
+    fakes: Fakes,
+    invited: InvitationView,
+) -> None:
+    # The worker handed the message over, then died before recording `sent`: ACS's report comes first.
+    intent = intent_of(fakes, invited.id)
+    operations.remember(intent.send_id, invited.id)
+    emails.settle(DeliveryReport(operation_id=intent.send_id, state="delivered"))
+    email = invitation_service.get(invited.id).email
+    assert email is not None and (email.status, email.operation_id) == ("delivered", intent.send_id)
 
 
 def test_a_bounce_is_recorded_with_acss_detail_or_a_reason(

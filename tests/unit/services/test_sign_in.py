@@ -59,7 +59,7 @@ def test_with_require_matching_email_another_mailbox_is_the_wrong_account(
 ) -> None:
     other = account("someone.else@contoso.example")
     outcome = signed_in(sign_in, identity, invited.id, other)
-    assert (outcome.kind, outcome.user) == ("wrong-account", other)
+    assert (outcome.kind, outcome.user, outcome.invitation.id) == ("wrong-account", other, invited.id)
     assert sign_in.invitations.get(invited.id).status == InvitationStatus.PENDING
     assert users.sign_ins == {}, "nothing recorded for an account that may not redeem"
 
@@ -95,14 +95,15 @@ def test_an_invitation_revoked_during_the_sign_in_is_blocked(
     url, flow = sign_in.begin(invitation_service.get(invited.id), force_login=False)
     invitation_service.revoke(invited.id, "staff")
     outcome = sign_in.finish(flow, invited.id, identity.sign_in(url, account(invited.invitee.email)))
-    assert (outcome.kind, outcome.blocked) == ("blocked", "invitation-revoked")
+    assert (outcome.kind, outcome.blocked, outcome.invitation.status) == ("blocked", "invitation-revoked", InvitationStatus.REVOKED)
 
 
 def test_the_same_answer_again_is_used(sign_in: SignInService, identity: FakeIdentityProvider, invited: InvitationView) -> None:
     url, flow = sign_in.begin(sign_in.invitations.get(invited.id), force_login=False)
     answer = identity.sign_in(url, account(invited.invitee.email))
     assert sign_in.finish(flow, invited.id, answer).kind == "accepted"
-    assert sign_in.finish(flow, invited.id, answer).kind == "used"
+    used = sign_in.finish(flow, invited.id, answer)
+    assert (used.kind, used.invitation.id) == ("used", invited.id)
 
 
 def test_the_platforms_refusal_is_a_failed_sign_in_with_its_reason(
@@ -111,6 +112,7 @@ def test_the_platforms_refusal_is_a_failed_sign_in_with_its_reason(
     url, flow = sign_in.begin(sign_in.invitations.get(invited.id), force_login=False)
     outcome = sign_in.finish(flow, invited.id, identity.refuse(url))
     assert outcome.kind == "failed" and outcome.failure is not None and outcome.failure.error == "access_denied"
+    assert outcome.invitation.id == invited.id, "the page explains it with the invitation"
     assert sign_in.invitations.get(invited.id).status == InvitationStatus.PENDING
 
 
@@ -120,5 +122,6 @@ def test_a_platform_down_at_the_redemption_is_unavailable(
     url, flow = sign_in.begin(sign_in.invitations.get(invited.id), force_login=False)
     answer = identity.sign_in(url, account(invited.invitee.email))
     identity.down = True
-    assert sign_in.finish(flow, invited.id, answer).kind == "unavailable"
+    unavailable = sign_in.finish(flow, invited.id, answer)
+    assert (unavailable.kind, unavailable.invitation.id) == ("unavailable", invited.id)
     assert users.sign_ins == {} and sign_in.invitations.get(invited.id).status == InvitationStatus.PENDING
