@@ -36,7 +36,6 @@ def _state_of(url: str) -> str:
 class FakeIdentityProvider:
     def __init__(self) -> None:
         self.down = False
-        self.requests: list[dict[str, str]] = []  # the sign-in pages' queries, as `begin` built them
         self._codes: dict[str, _Code] = {}
         self._redeemed: set[str] = set()
 
@@ -53,7 +52,6 @@ class FakeIdentityProvider:
             "ui_locales": ui_locales,
             **({"prompt": "login"} if force_login else {}),
         }
-        self.requests.append(query)
         flow = {"state": state, "nonce": nonce, "code_verifier": secrets.token_urlsafe(32), "redirect_uri": REDIRECT_URI}
         return f"{AUTHORIZE_URL}?{urlencode(query)}", flow
 

@@ -39,6 +39,3 @@ class MemoryEmailSender:
         if not any(sent.operation_id == operation_id for sent in self.sent):
             self.sent.append(Sent(operation_id, message))
         return SendResult(status="sent", operation_id=operation_id)
-
-    def sent_to(self, address: str) -> list[OutgoingEmail]:
-        return [sent.message for sent in self.sent if sent.message.to_address.lower() == address.lower()]
