@@ -1,0 +1,41 @@
+"""An in-memory EmailSender, as the ACS and outbox senders (shared/adapters/mail) behave: a send is
+recorded once per operation id, and a failure comes back as a `failed` SendResult, never raised.
+
+`fail_next` scripts the next sends' failures: retryable ones (ACS throttling or down, an outbox that
+cannot be written) or refusals that would repeat (ACS's 400 or 401). A scripted failure meets a
+repeated operation id too, as a throttling ACS answers 429 whatever the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.domain.mail import OutgoingEmail, SendResult
+
+
+@dataclass(frozen=True)
+class Sent:
+    operation_id: str
+    message: OutgoingEmail
+
+
+class MemoryEmailSender:
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []  # accepted messages, oldest first
+        self.attempts = 0  # every call of send, repeats and failures included
+        self._failures: list[SendResult] = []
+
+    def fail_next(self, error: str = "ACS answered 429 Too Many Requests", *, retryable: bool = True, times: int = 1) -> None:
+        self._failures.extend([SendResult(status="failed", error=error, retryable=retryable)] * times)
+
+    def reset(self) -> None:
+        """Back to a healthy sender: no scripted failures left."""
+        self._failures.clear()
+
+    def send(self, message: OutgoingEmail, operation_id: str) -> SendResult:
+        self.attempts += 1
+        if self._failures:
+            return self._failures.pop(0)
+        if not any(sent.operation_id == operation_id for sent in self.sent):
+            self.sent.append(Sent(operation_id, message))
+        return SendResult(status="sent", operation_id=operation_id)
