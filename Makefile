@@ -17,12 +17,12 @@ test:  ## install (Chromium and the infra/workflow checkers included), check, an
 	$(MAKE) --no-print-directory check
 	.venv/bin/python -m pytest -n auto --dist loadfile  # one worker per core, each with its own stacks; a file stays on one worker
 
-check: $(VENV)  ## the fast loop: lint, format, types, layer contracts, unit tests; starts no process
+check: $(VENV)  ## the fast loop: lint, format, types, layer contracts, unit tests and the fakes' contract tests; starts no process
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/python -m mypy
 	.venv/bin/lint-imports
-	.venv/bin/python -m pytest tests/unit -q
+	.venv/bin/python -m pytest tests/unit tests/contract -m "not azurite" -q
 
 mutation: $(VENV)  ## mutation testing of shared/domain and shared/services by the unit tests (mutmut)
 	.venv/bin/mutmut run || true
