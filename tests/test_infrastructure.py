@@ -168,7 +168,7 @@ def test_outputs_name_the_urls_to_register(bicep: dict[str, Any]) -> None:
     main_outputs = bicep["infra/main.bicep"]["outputs"]
     for name in ("APP_URL", "EMAIL_LINK_BASE", "B2C_REDIRECT_URI", "ENTRA_ADMIN_CONSENT_REDIRECT_URI", "AZURE_FUNCTION_APP_NAME"):
         assert name in main_outputs
-    # What the deploy workflow's variables are set from (README, "Deploying to Azure").
+    # What the deploy workflow's variables are set from (docs/how-to/deploy.md).
     assert "acsResourceId" in json.dumps(main_outputs["AZURE_ACS_RESOURCE_ID"]["value"])
     assert "communication" in json.dumps(outputs["acsResourceId"]["value"])
     for name in ("AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_NAME", "AZURE_ACS_RESOURCE_ID", "PUBLIC_BASE_URL"):

@@ -3,7 +3,7 @@
 The functions run in-process with the app's storage endpoints pointed at a counting proxy in
 front of Azurite (tests/counting_proxy.py), so every request that reaches the wire is counted,
 retries included. Counts do not depend on the machine's speed: a route that starts making one
-more round trip fails here. The README's "Round-trip budget" table is this file's table.
+more round trip fails here. docs/explanation/performance.md summarises these counts.
 """
 
 from __future__ import annotations

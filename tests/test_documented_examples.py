@@ -1,5 +1,5 @@
-"""The README's staff API example, as written, against a fresh stack configured as `make run`
-configures it (`tools.localstack.run_local.RUN_APP_SETTINGS`)."""
+"""The staff API's documented create example (docs/reference/staff-api.md), as written, against a
+fresh stack configured as `make run` configures it (`tools.localstack.run_local.RUN_APP_SETTINGS`)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ import requests
 from tools.localstack.run_local import DEMO_INVITATION, RUN_APP_SETTINGS, create_demo_invitation
 from tools.localstack.stack import ROOT, LocalStack, StackConfig
 
-# The README's create call: `curl -s -X POST $API/invitations -H "…" … -d '{…}'`.
+STAFF_API_DOC = ROOT / "docs" / "reference" / "staff-api.md"
+# The documented create call: `curl -s -X POST $API/invitations -H "…" … -d '{…}'`.
 _CREATE = re.compile(r"curl -s -X POST \$API/invitations (?P<options>.*?) -d '(?P<body>\{.*?\})'", re.S)
 _HEADER = re.compile(r'-H "(?P<name>[^:]+): (?P<value>[^"]*)"')
 
 
-def readme_create_example() -> tuple[dict[str, str], str]:
-    """(headers, body) of the README's create example, exactly as written there."""
-    match = _CREATE.search((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert match, "the README no longer shows a create example"
+def documented_create_example() -> tuple[dict[str, str], str]:
+    """(headers, body) of the documented create example, exactly as written there."""
+    match = _CREATE.search(STAFF_API_DOC.read_text(encoding="utf-8"))
+    assert match, f"{STAFF_API_DOC.name} no longer shows a create example"
     headers = {name: value for name, value in _HEADER.findall(match.group("options"))}
     return headers, match.group("body")
 
@@ -35,9 +36,9 @@ def run_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield running
 
 
-def test_the_readme_create_example_works_under_make_run(run_stack: LocalStack) -> None:
+def test_the_documented_create_example_works_under_make_run(run_stack: LocalStack) -> None:
     stack = run_stack
-    headers, body = readme_create_example()
+    headers, body = documented_create_example()
     assert headers.pop("x-functions-key") == "$KEY"
     headers["x-functions-key"] = stack.config.functions_key
     url = f"{stack.base_url}/api/invitations"
