@@ -1,6 +1,6 @@
 """The documentation holds together: every relative Markdown link in README.md and docs/ points to a
-file that exists (and to a heading it has, when it names one), and README.md stays a short entry
-point (the rest belongs in docs/)."""
+file that exists (and to a heading it has, when it names one), every file of the repository it names
+in code (`shared/settings.py`) exists, and README.md stays a short entry point (the rest belongs in docs/)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ _CODE_SPAN = re.compile(r"`[^`\n]*`")
 _LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # https:, mailto:, ...
+# A path in the repository's own folders; what the stack makes at run time (.local/, test-artifacts/) is not one.
+_REPO_PATH = re.compile(r"^(?:\.github|infra|tests|shared|web|tools|invite_user|accept_invitation|create_company|docs)/[\w./-]*$")
 
 
 def _prose(text: str) -> str:
@@ -56,9 +58,21 @@ def broken_links(page: Path) -> list[str]:
     return broken
 
 
+def missing_paths(page: Path, root: Path = ROOT) -> list[str]:
+    """Repository paths the page names in code spans (`tests/test_guide.py`) that do not exist: a file
+    moved or renamed since the page was written."""
+    named = re.findall(r"`([^`\n]+)`", _prose(page.read_text(encoding="utf-8")))
+    return [path for path in named if _REPO_PATH.match(path) and not (root / path).exists()]
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
 def test_every_relative_link_resolves(page: Path) -> None:
     assert broken_links(page) == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_every_named_repository_path_exists(page: Path) -> None:
+    assert missing_paths(page) == []
 
 
 def test_readme_is_an_entry_point() -> None:
@@ -75,3 +89,11 @@ def test_the_check_finds_a_broken_link_and_a_missing_heading(tmp_path: Path) -> 
         encoding="utf-8",
     )
     assert broken_links(page) == ["missing.md: no such file", "other.md#not-a-heading: no heading #not-a-heading"]
+
+
+def test_the_check_finds_a_moved_file(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_here.py").write_text("", encoding="utf-8")
+    page = tmp_path / "page.md"
+    page.write_text("`tests/test_here.py`, `tests/test_gone.py`, `.local/outbox/`, `tests/x.py --flag`\n", encoding="utf-8")
+    assert missing_paths(page, root=tmp_path) == ["tests/test_gone.py"]
