@@ -14,7 +14,7 @@ README_MAX_LINES = 150
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
-_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_CODE_SPAN = re.compile(r"`([^`\n]*)`")
 _LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # https:, mailto:, ...
@@ -61,7 +61,7 @@ def broken_links(page: Path) -> list[str]:
 def missing_paths(page: Path, root: Path = ROOT) -> list[str]:
     """Repository paths the page names in code spans (`tests/test_guide.py`) that do not exist: a file
     moved or renamed since the page was written."""
-    named = re.findall(r"`([^`\n]+)`", _prose(page.read_text(encoding="utf-8")))
+    named = _CODE_SPAN.findall(_prose(page.read_text(encoding="utf-8")))
     return [path for path in named if _REPO_PATH.match(path) and not (root / path).exists()]
 
 
