@@ -1,6 +1,6 @@
 // rconnect-invitations on Azure: `azd up` provisions this and deploys the app (azure.yaml).
 // One resource group; everything in it is declared in resources.bicep. Each resource is explained
-// once in the README's "Deploying to Azure".
+// once in docs/how-to/deploy.md.
 targetScope = 'subscription'
 
 @minLength(1)

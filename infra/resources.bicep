@@ -481,7 +481,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     REQUIRE_MATCHING_EMAIL: string(requireMatchingEmail)
     ENTRA_LOGIN_HOST: entraLoginHost
     ENTRA_CLIENT_ID: entraClientId
-    // Entra ID bearer tokens on the staff API, beside the function key (README: Staff identity)
+    // Entra ID bearer tokens on the staff API, beside the function key (docs/reference/staff-api.md)
     STAFF_API_AUDIENCE: staffApiAudience
     STAFF_API_TENANT_ID: staffApiTenantId
     // E-mail through ACS with the identity

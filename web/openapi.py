@@ -53,7 +53,7 @@ PROBLEM_DETAILS_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status", "detail"],
 }
 
-# A valid request (the README's), so the document shows one and generated tests start from a success.
+# A valid request (docs/reference/staff-api.md's), so the document shows one and generated tests start from a success.
 REQUEST_EXAMPLE: dict[str, Any] = {
     "invitee": {"email": "anna.keller@contoso.example", "displayName": "Anna Keller"},
     "inviter": {"name": "Mohamed-Nour, Tamer", "organisation": "GFMS"},

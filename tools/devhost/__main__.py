@@ -1,7 +1,7 @@
 """``python -m tools.devhost``: run the function app like ``func start``.
 
 HTTP functions on http://127.0.0.1:7071/api, queue triggers polling Azure Storage (Azurite
-locally) and timer triggers, with the host.json settings the host honours (see README).
+locally) and timer triggers, with the host.json settings the host honours (docs/reference/local-stack.md).
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ async function readForm(req) {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-// The claims of real B2C with the project's custom policy (infra/b2c), see the README:
+// The claims of real B2C with the project's custom policy (infra/b2c), see docs/how-to/set-up-b2c.md:
 // local accounts carry `emails` and `idp: LocalAccount`; work accounts the verified
 // mailbox as `email`, their `upn` and the Entra issuer as `idp`.
 function claimsOf(config, profile, b2cTenantId) {

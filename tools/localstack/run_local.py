@@ -14,7 +14,7 @@ from typing import Any
 from tools.localstack.stack import ROOT, LocalStack, StackConfig
 from web.openapi import REQUEST_EXAMPLE
 
-# The staff API's documented example, in English and for another invitee (the README's curl example
+# The staff API's documented example, in English and for another invitee (docs/reference/staff-api.md's example
 # invites Anna Keller on the same stack), is the demo.
 DEMO_INVITATION = {
     **REQUEST_EXAMPLE,
@@ -22,7 +22,7 @@ DEMO_INVITATION = {
     "language": "en",
     "message": "Welcome aboard! Your machines are ready for you on My rConnect.",
 }
-# The app settings `make run` adds to the stack's: the README's examples redirect to the portal.
+# The app settings `make run` adds to the stack's: the documented examples redirect to the portal.
 RUN_APP_SETTINGS = {"REDIRECT_ALLOWLIST": "https://portal.rconnect.example"}
 EMAIL_WAIT_SECONDS = 30  # how long `make run` waits to show the demo e-mail leaving the queue
 

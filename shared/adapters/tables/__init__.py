@@ -1,6 +1,6 @@
 """Azure Table Storage: one store per table (the modules beside this one) on a shared `Table`.
 
-Tables and keys (the README explains why):
+Tables and keys (docs/reference/storage.md explains why):
 - Invitations: PartitionKey = invitation id. RowKey "invitation" holds the invitation and its
   audit trail (`created` in Data, later events in History), so a transition and its audit
   event are one write guarded by the ETag; an overlong trail moves to "audit-archive-{n}" rows
