@@ -1,5 +1,6 @@
 """The invitation's rules (shared/domain), without storage."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -95,12 +96,28 @@ def test_a_stored_invitation_is_read_back_without_validating_its_addresses_again
     """Its addresses were validated before it was written; what a caller sends still is validated."""
     from pydantic import ValidationError
 
-    from shared.adapters.tables.invitations import stored_invitation
+    from shared.adapters.tables.invitations import DATA_VERSION, stored_invitation
 
     stored = invitation()
-    data = stored.model_dump_json(by_alias=True)
+    data = stored.model_dump_json()
     unchecked = data.replace(stored.invitee.email, "not-an-address")  # stands in for email-validator's work, skipped
-    assert stored_invitation(unchecked).invitee.email == "not-an-address"
+    assert stored_invitation({"Data": unchecked, "DataVersion": DATA_VERSION}).invitee.email == "not-an-address"
     with pytest.raises(ValidationError):
         Invitation.model_validate_json(unchecked)
-    assert stored_invitation(data) == Invitation.model_validate_json(data)
+    assert stored_invitation({"Data": data, "DataVersion": DATA_VERSION}) == Invitation.model_validate_json(data)
+
+
+def test_a_row_of_another_layout_is_refused_not_misread() -> None:
+    from shared.adapters.tables.invitations import DATA_VERSION, stored_invitation
+
+    data = invitation().model_dump_json()
+    for layout in (None, DATA_VERSION + 1):
+        with pytest.raises(ValueError, match="layout"):
+            stored_invitation({"Data": data, "DataVersion": layout})
+
+
+def test_the_stored_layout_uses_the_models_field_names_not_the_apis() -> None:
+    """Renaming what staff see (the camelCase aliases) must change no stored row."""
+    stored = json.loads(invitation().model_dump_json())
+    assert {"invite_redeem_url", "expires_at", "ttl_days"} <= set(stored)
+    assert not {"inviteRedeemUrl", "expiresAt", "ttlDays"} & set(stored)

@@ -9,7 +9,7 @@ a string property (64 KiB): they move to an archive row of the partition in the 
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,10 @@ INVITATION_ROW = "invitation"
 HISTORY_LIMIT = 30_000
 _ARCHIVE = "audit-archive-"  # archive rows, in the order written
 # What a load needs: the filter columns are derived from Data, and each is a datetime the SDK would parse.
-_LOADED = ["Data", "History", "ArchivedHistory"]
+_LOADED = ["Data", "DataVersion", "History", "ArchivedHistory"]
+# The layout of Data: the domain model's field names (never the API's camelCase names, so renaming what
+# staff see changes no row). A change of the stored layout raises this and teaches the reader the new one.
+DATA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,11 @@ class Version:
     archived: int = 0  # archive rows holding its older events
 
 
-def stored_invitation(data: str) -> Invitation:
+def stored_invitation(entity: Mapping[str, Any]) -> Invitation:
     """An invitation row's Data, which this app validated before it wrote it (see models.STORED)."""
-    return Invitation.model_validate_json(data, context=STORED)
+    if entity.get("DataVersion") != DATA_VERSION:
+        raise ValueError(f"Invitation row of layout {entity.get('DataVersion')!r}; this app reads layout {DATA_VERSION}")
+    return Invitation.model_validate_json(entity["Data"], context=STORED)
 
 
 def _entity(invitation: Invitation, history: str = "[]", archived: int = 0) -> dict[str, Any]:
@@ -62,6 +67,7 @@ def _entity(invitation: Invitation, history: str = "[]", archived: int = 0) -> d
         "OutstandingSince": invitation.outstanding_since(),
         "ExpiryUnreported": invitation.expiry_unreported(),
         "Data": invitation.model_dump_json(),
+        "DataVersion": DATA_VERSION,
         **trail,
     }
 
@@ -115,7 +121,7 @@ class InvitationStore:
             entity = self.table.run(lambda t: t.get_entity(invitation_id, INVITATION_ROW, select=_LOADED), f"Invitation {invitation_id}")
         except NotFound:
             raise NotFound(f"No invitation has the id {invitation_id}.") from None
-        return Versioned(stored_invitation(entity["Data"]), _version(entity))
+        return Versioned(stored_invitation(entity), _version(entity))
 
     def read(self, invitation_id: str) -> Versioned:
         """The invitation, its Version and its audit trail: one point read, plus a query of its
@@ -193,11 +199,11 @@ class InvitationStore:
 
         def read(t: TableClient) -> tuple[list[Invitation], str | None]:
             pages: Iterator[Any] = t.query_entities(
-                " and ".join(clauses), parameters=parameters, results_per_page=page_size, select=["Data"]
+                " and ".join(clauses), parameters=parameters, results_per_page=page_size, select=["Data", "DataVersion"]
             ).by_page(continuation_token=continuation)  # type: ignore[arg-type]  # tables' tokens are dicts
             # A filtered scan may hand back empty pages with a token: follow them to real results.
             for page in pages:
-                items = [stored_invitation(entity["Data"]) for entity in page]
+                items = [stored_invitation(entity) for entity in page]
                 next_token = pages.continuation_token  # type: ignore[attr-defined]
                 if items or not next_token:
                     return items, encode_token(next_token)
@@ -214,11 +220,11 @@ class InvitationStore:
                 # A space before ")": the SDK reads a parameter name up to the next space.
                 f"RowKey eq '{INVITATION_ROW}' and (OutstandingSince lt @cutoff or ExpiryUnreported lt @now )",
                 parameters={"cutoff": outstanding_before, "now": now},
-                select=["Data", "OutstandingSince", "ExpiryUnreported"],
+                select=["Data", "DataVersion", "OutstandingSince", "ExpiryUnreported"],
             )
             outstanding, expired = [], []
             for entity in entities:
-                invitation = stored_invitation(entity["Data"])
+                invitation = stored_invitation(entity)
                 if entity.get("OutstandingSince") is not None and entity["OutstandingSince"] < outstanding_before:
                     outstanding.append(invitation)
                 if entity.get("ExpiryUnreported") is not None and entity["ExpiryUnreported"] < now:
