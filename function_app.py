@@ -7,9 +7,9 @@ which logs them; the deploy workflow's smoke test calls it."""
 
 import azure.functions as func
 
-from accept_invitation.blueprint import bp as accept_invitation
-from create_company.blueprint import bp as create_company
-from invite_user.blueprint import bp as invite_user
+from accept_invitation import bp as accept_invitation
+from create_company import bp as create_company
+from invite_user import bp as invite_user
 from shared import telemetry
 
 telemetry.configure()  # before the first request; imports Azure Monitor only when it is configured

@@ -1,0 +1,25 @@
+"""The area's functions: importing the package registers each feature module's on `bp` (blueprint.py)."""
+
+from invite_user import (
+    batch_queue,
+    batches_api,
+    delivery_reports,
+    email_queue,
+    health,
+    invitations_api,
+    openapi_document,
+    sweeper,
+)
+from invite_user.blueprint import bp
+
+__all__ = [
+    "batch_queue",
+    "batches_api",
+    "bp",
+    "delivery_reports",
+    "email_queue",
+    "health",
+    "invitations_api",
+    "openapi_document",
+    "sweeper",
+]

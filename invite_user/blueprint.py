@@ -1,17 +1,8 @@
-"""Staff API: issue and manage invitations (auth level FUNCTION)."""
+"""Staff API: issue and manage invitations (auth level FUNCTION).
+
+The blueprint alone: the feature modules register their functions on it, and the package
+(__init__.py) imports them, so no module imports one that imports it back."""
 
 import azure.functions as func
 
 bp = func.Blueprint()
-
-# The feature modules register their functions on `bp` when imported.
-from invite_user import (  # noqa: E402,F401
-    batch_queue,
-    batches_api,
-    delivery_reports,
-    email_queue,
-    health,
-    invitations_api,
-    openapi_document,
-    sweeper,
-)
