@@ -200,9 +200,9 @@ def test_pages_carry_the_products_name_and_each_languages_typography(policies: d
             for text in page[language].values():
                 assert "'" not in PASSWORD_SYMBOLS.sub("", text), f"{language}: typographic apostrophe ’ in {text!r}"
         for text in page["fr"].values():
-            # French: a no-break space before : and inside « », a narrow one before ? ! ;
+            # French: a no-break space before : ; ? ! and inside « », as the stand-in's catalog has it.
             words = PASSWORD_SYMBOLS.sub("", text)
-            assert not re.search("(?<!\u00a0):|(?<!\u202f)[?!;]|«(?!\u00a0)|(?<!\u00a0)»", words), text
+            assert not re.search("(?<!\u00a0)[:;?!»]|«(?!\u00a0)", words), text
         for text in page["de"].values():
             assert "«" not in text, f"de: „…“ quotes in {text!r}"
 
@@ -267,3 +267,69 @@ def test_the_policy_name_matches_the_deployment_default() -> None:
     main = (ROOT / "infra" / "main.bicep").read_text(encoding="utf-8")
     assert "param b2cUserFlow string = 'B2C_1A_SIGNUP_SIGNIN'" in main
     assert Path(B2C / "SignUpOrSignin.xml").read_text(encoding="utf-8").count('PolicyId="B2C_1A_SIGNUP_SIGNIN"') == 1
+
+
+STAND_IN = ROOT / "tools" / "idp" / "i18n.mjs"
+SAME_AS_THE_STAND_IN = {  # (content definition, ElementType, ElementId, StringId): the stand-in's text key
+    ("api.signuporsignin", "ClaimType", "signInName", "DisplayName"): "emailLabel",
+    ("api.signuporsignin", "ClaimType", "password", "DisplayName"): "passwordLabel",
+    ("api.signuporsignin", "UxElement", "", "local_intro_generic"): "signInIntro",
+    ("api.signuporsignin", "UxElement", "", "social_intro"): "workHeading",
+    ("api.signuporsignin", "ClaimsProvider", "", "EntraWorkAccountExchange"): "workButton",
+    ("api.signuporsignin", "UxElement", "", "forgotpassword_link"): "forgotPassword",
+    ("api.signuporsignin", "UxElement", "", "createaccount_intro"): "noAccount",
+    ("api.signuporsignin", "UxElement", "", "createaccount_one_link"): "signUpNow",
+    ("api.signuporsignin", "UxElement", "", "button_signin"): "signInButton",
+    ("api.signuporsignin", "UxElement", "", "requiredField_password"): "errPasswordMissing",
+    ("api.signuporsignin", "UxElement", "", "invalid_generic"): "errEmail",
+    ("api.signuporsignin", "ErrorMessage", "", "UserMessageIfInvalidPassword"): "errPasswordWrong",
+    ("api.localaccountsignup", "ClaimType", "newPassword", "DisplayName"): "newPasswordLabel",
+    ("api.localaccountsignup", "ClaimType", "newPassword", "PatternHelpText"): "passwordRules",
+    ("api.localaccountsignup", "ClaimType", "reenterPassword", "DisplayName"): "confirmPasswordLabel",
+    ("api.localaccountsignup", "ClaimType", "givenName", "DisplayName"): "givenNameLabel",
+    ("api.localaccountsignup", "ClaimType", "surname", "DisplayName"): "surnameLabel",
+    ("api.localaccountsignup", "UxElement", "", "error_passwordEntryMismatch"): "errPasswordMismatch",
+    ("api.localaccountsignup", "UxElement", "", "button_cancel"): "cancel",
+    ("api.localaccountsignup", "UxElement", "", "ver_but_send"): "sendCode",
+    ("api.localaccountsignup", "UxElement", "", "ver_but_verify"): "verifyCode",
+    ("api.localaccountsignup", "UxElement", "", "ver_but_resend"): "sendNewCode",
+    ("api.localaccountsignup", "UxElement", "", "ver_input"): "codeLabel",
+    ("api.localaccountsignup", "UxElement", "", "ver_fail_retry"): "errCodeWrong",
+    ("api.localaccountsignup", "UxElement", "", "ver_fail_code_expired"): "errCodeExpired",
+    ("api.localaccountsignup", "UxElement", "", "ver_fail_no_retry"): "errCodeTooMany",
+    ("api.localaccountsignup", "UxElement", "", "ver_fail_throttled"): "errTooManyCodes",
+    ("api.localaccountsignup", "ErrorMessage", "", "UserMessageIfClaimsPrincipalAlreadyExists"): "errUserExists",
+}
+
+
+def stand_in_catalogs() -> dict[str, dict[str, str]]:
+    """tools/idp/i18n.mjs's catalogs, read as its text has them: `  fr: {` then `    key: 'text',` lines."""
+    source = STAND_IN.read_text(encoding="utf-8")
+    symbols = re.search(r"^const PASSWORD_SYMBOLS = (['\"])(.*)\1;$", source, re.MULTILINE)
+    assert symbols is not None
+    catalogs: dict[str, dict[str, str]] = {}
+    language = ""
+    for line in source.splitlines():
+        if opening := re.fullmatch(r"  ([a-z]{2}): \{", line):
+            language = opening[1]
+            catalogs[language] = {}
+        elif language and (entry := re.fullmatch(r"    (\w+): (['\"`])(.*)\2,", line)):
+            text = entry[3].replace("${PASSWORD_SYMBOLS}", symbols[2])
+            catalogs[language][entry[1]] = re.sub(r"\\(.)", r"\1", text)  # the JS string's escapes
+        elif line.startswith("  }"):
+            language = ""
+    return catalogs
+
+
+def test_the_pages_say_what_the_local_stand_in_says(policies: dict[str, ET.Element]) -> None:
+    texts = localized(chain(policies, "SignUpOrSignin.xml"))
+    catalogs = stand_in_catalogs()
+    assert set(catalogs) == LANGUAGES
+
+    def plain(text: str) -> str:  # both apply French typography their own way: compare the words
+        return re.sub(r"[\u00a0\u202f ]+", " ", text)
+
+    for (page, *key), stand_in_key in SAME_AS_THE_STAND_IN.items():
+        for language in LANGUAGES:
+            policy_text = texts[page][language][(key[0], key[1], key[2])]
+            assert plain(policy_text) == plain(catalogs[language][stand_in_key]), (page, language, key[2])
