@@ -52,8 +52,8 @@ def ids(roots: list[ET.Element], path: str, attribute: str = "Id") -> set[str]:
     return {e.get(attribute, "").casefold() for root in roots for e in root.iterfind(path, NS)}
 
 
-def relying_party_claims(policies: dict[str, ET.Element]) -> dict[str, ET.Element]:
-    rp = policies["SignUpOrSignin.xml"].find("p:RelyingParty/p:TechnicalProfile/p:OutputClaims", NS)
+def relying_party_claims(policies: dict[str, ET.Element], name: str = "SignUpOrSignin.xml") -> dict[str, ET.Element]:
+    rp = policies[name].find("p:RelyingParty/p:TechnicalProfile/p:OutputClaims", NS)
     assert rp is not None
     return {str(c.get("PartnerClaimType") or c.get("ClaimTypeReferenceId")): c for c in rp}
 
