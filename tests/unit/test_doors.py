@@ -67,7 +67,7 @@ def test_a_report_with_details_of_any_shape_is_read_or_rejected_with_where_not_w
         assert isinstance(read, DeliveryReport) and read.operation_id == operation_id and read.state == "bounced"
 
 
-@pytest.mark.parametrize("message_id", ["a/b", f"{uuid.uuid4()}#1", "x" * 2000, "", None, 42])
+@pytest.mark.parametrize("message_id", ["a/b", "2d67f170-d060-442f-8975-2176404719d5#1", "x" * 2000, "", None, 42])
 def test_a_report_whose_message_id_cannot_be_ours_is_rejected_without_its_value(message_id: object) -> None:
     read = read_event({"id": "e", "eventType": DELIVERY_REPORT, "data": {"messageId": message_id, "status": "Delivered"}})
     assert isinstance(read, Malformed) and read.problems.startswith("data.messageId: ")
