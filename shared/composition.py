@@ -66,7 +66,7 @@ def credential(settings: Settings) -> TokenCredential:
 # and never retried (no retry_read: a second try would not fit, and a write cut short may have
 # landed). A Table Storage query that runs longer than the read timeout (the service allows 5 s per
 # page) fails like a hang: the sweeper's scan is then retried on its next tick.
-TABLE_TIMEOUTS: dict[str, float] = {"connection_timeout": 1, "read_timeout": 1.8}
+TABLE_TIMEOUTS: dict[str, float] = {"connection_timeout": 1, "read_timeout": 1.5}
 _TABLE_RETRIES: dict[str, Any] = {
     "retry_total": 2,
     "retry_read": 0,

@@ -59,6 +59,12 @@ def queue_request(method: str, path: str, query: str, body: bytes) -> Request:
     return (queue, {"DELETE": "delete-message", "PUT": "update-message"}.get(method, method.lower()))
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops the SYNs of more connections at once: their clients retry
+    # after 1 s, a delay that is the proxy's, not the app's (the dev host's waitress keeps 1024).
+    request_queue_size = 128
+
+
 class CountingProxy:
     """Context manager: one proxy thread per storage service; `counts()` since the last `reset()`."""
 
@@ -111,7 +117,7 @@ class CountingProxy:
         self._released.wait()
         return True
 
-    def _server(self, service: str, target_port: int) -> ThreadingHTTPServer:
+    def _server(self, service: str, target_port: int) -> _Server:
         proxy = self
 
         class Forward(BaseHTTPRequestHandler):
@@ -151,7 +157,7 @@ class CountingProxy:
 
             do_GET = do_POST = do_PUT = do_MERGE = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = forward
 
-        return ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        return _Server(("127.0.0.1", 0), Forward)
 
     def __enter__(self) -> CountingProxy:
         for thread in self._threads:
