@@ -1,4 +1,7 @@
-"""GET /api/InviteUser/callback: B2C's redirect; the page for each outcome of the sign-in."""
+"""GET /api/InviteUser/callback: B2C's redirect; the page for each outcome of the sign-in.
+
+The same URL without B2C's answer, with a held sign-in's cookie (storage failed after B2C had
+spent the code), is the held page's retry: it accepts for the user kept in the cookie."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from shared.domain.errors import SignInFailed, Unavailable
 from shared.domain.models import Invitation
 from shared.log_context import invitation_context
 from shared.services.sign_in import SignInOutcome
-from web.cookies import cleared_cookie, pending_sign_in, session_cookie
+from web.cookies import cleared_cookie, held_sign_in, held_sign_in_cookie, pending_sign_in, session_cookie
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,11 @@ _CONSENT_CODES = frozenset({"AADSTS65001", "AADSTS90094", "AADSTS90008"})
 @bp.route(route=routes.SIGN_IN_CALLBACK, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @page_errors
 def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
+    held = held_sign_in(req)
+    if held is not None:
+        # Storage unreadable again: page_errors' 503, and the cookie stays for the next retry.
+        with invitation_context(held.invitation_id):
+            return _answer(services().sign_in.resume(held.invitation_id, held.user))
     pending = pending_sign_in(req)
     if pending is None:
         # No sign-in of this browser is waiting (no cookie, expired, altered or not ours).
@@ -40,12 +48,15 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
         return message_response("sign-in-used", request_language(req), 400, action_url=services().links.redeem(pending.invitation_id))
     # The callback's URL names no invitation: its log records take it from the cookie (sealed by the app).
     with invitation_context(pending.invitation_id):
-        outcome = services().sign_in.finish(pending.flow, pending.invitation_id, dict(req.params))
-        response = _outcome_page(outcome)
-        if outcome.kind != "accepted":  # accepted: the session cookie replaces it
-            response.headers["Set-Cookie"] = cleared_cookie()  # B2C answered this flow: it is spent
-        log.info("Sign-in callback: %s, answered %s", outcome.kind, response.status_code)
-        return response
+        return _answer(services().sign_in.finish(pending.flow, pending.invitation_id, dict(req.params)))
+
+
+def _answer(outcome: SignInOutcome) -> func.HttpResponse:
+    response = _outcome_page(outcome)
+    if outcome.kind not in ("accepted", "held"):  # those set their own cookie
+        response.headers["Set-Cookie"] = cleared_cookie()  # B2C answered this flow: it is spent
+    log.info("Sign-in callback: %s, answered %s", outcome.kind, response.status_code)
+    return response
 
 
 def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
@@ -55,6 +66,13 @@ def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
         case "accepted":
             assert outcome.user is not None
             return redirect(services().links.company_page(), set_cookie=session_cookie(invitation.id, outcome.user))
+        case "held":
+            assert outcome.user is not None
+            response = message_response(
+                "sign-in-kept", language, 503, action_url=services().links.sign_in_callback(), retry_after=Unavailable.retry_after_seconds
+            )
+            response.headers["Set-Cookie"] = held_sign_in_cookie(invitation.id, outcome.user)
+            return response
         case "used":
             return message_response("sign-in-used", language, 400, action_url=retry)
         case "unavailable":

@@ -412,6 +412,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: 40
         instanceMemoryMB: 2048
+        // 16 requests at once per instance (Python's default is 1), each on one of the worker's
+        // PYTHON_THREADPOOL_THREAD_COUNT threads: a hung dependency holds a request ≤ 2.5 s, and
+        // /api/health and the routes that do not use it keep their threads (docs/explanation/faults.md).
+        triggers: { http: { perInstanceConcurrency: 16 } }
       }
       runtime: {
         name: 'python'
@@ -460,6 +464,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__clientId: identity.properties.clientId
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+    // The Python worker's threads for sync functions: the 16 HTTP requests an instance takes at once,
+    // and as many queue and timer invocations beside them (the worker's maximum is 32).
+    PYTHON_THREADPOOL_THREAD_COUNT: '32'
     // The app's storage connection STORAGE (tables, and the queue triggers' connection)
     STORAGE__tableServiceUri: storage.properties.primaryEndpoints.table
     STORAGE__queueServiceUri: storage.properties.primaryEndpoints.queue

@@ -16,7 +16,7 @@ from azure.core.credentials import TokenCredential
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-from azure.storage.queue import LinearRetry, QueueServiceClient
+from azure.storage.queue import QueueServiceClient
 from requests import Session
 from requests.adapters import HTTPAdapter
 
@@ -60,34 +60,44 @@ def credential(settings: Settings) -> TokenCredential:
     return DefaultAzureCredential()
 
 
-# A person or a queue message waits on every storage call: a few quick retries, then Unavailable
-# (503 + Retry-After, or the message's next delivery), instead of the SDKs' minute of back-off.
-# Storage down (connection refused): three tries and 0.2 + 0.4 s of back-off, under 1 s. Storage
-# hanging: one try, cut at the read timeout, and no retry starts after `timeout` (3 s) in total.
-# The read timeout stays above the 5 s a Table Storage query may run before it returns a page.
-# The timeouts are the transport's, which the retry policies read.
-TIMEOUTS: dict[str, float] = {"connection_timeout": 2, "read_timeout": 6}
-POOL_SIZE = 32  # connections kept per host: every thread that may call storage at once (the worker's pool is at most 32)
+# A person waits on every storage call, and holds one of the host's threads meanwhile: each call
+# fits the interactive budget of about 2 s (docs/explanation/faults.md). Tables: connection refused
+# is retried twice (0.2 + 0.4 s of back-off, under 1 s); a hang is one try, cut at the read timeout
+# and never retried (no retry_read: a second try would not fit, and a write cut short may have
+# landed). A Table Storage query that runs longer than the read timeout (the service allows 5 s per
+# page) fails like a hang: the sweeper's scan is then retried on its next tick.
+TABLE_TIMEOUTS: dict[str, float] = {"connection_timeout": 1, "read_timeout": 1.5}
 _TABLE_RETRIES: dict[str, Any] = {
     "retry_total": 2,
+    "retry_read": 0,
     "retry_backoff_factor": 0.2,
     "retry_backoff_max": 1,
-    "timeout": 3,
+    "timeout": 2,
 }
+# A queue send hands over an intent the guarded write has stored already, and the sweeper re-sends
+# what was not handed over: one try, short timeouts, so a queue outage costs a request next to nothing.
+QUEUE_TIMEOUTS: dict[str, float] = {"connection_timeout": 0.5, "read_timeout": 1}
+_QUEUE_RETRIES: dict[str, Any] = {"retry_total": 0}
+POOL_SIZE = 32  # connections kept per host: every thread that may call storage at once (the worker's pool is at most 32)
 
 
-def _queue_retries() -> dict[str, Any]:
-    return {"retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)}
-
-
-def storage_transport() -> RequestsTransport:
-    """azure-core's transport with the timeouts, on one HTTP session and connection pool for a process's table and queue clients."""
+def storage_session() -> Session:
+    """One HTTP session and connection pool for a process's table and queue clients."""
     session = Session()
     adapter = HTTPAdapter(pool_maxsize=POOL_SIZE)  # requests' default keeps 10 and drops the rest after each call
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    # session_owner=False: the clients built on it share it, so closing one must not close it.
-    return RequestsTransport(session=session, session_owner=False, **TIMEOUTS)
+    return session
+
+
+def storage_transports() -> tuple[RequestsTransport, RequestsTransport]:
+    """azure-core's transports for tables and for queues, each with its timeouts, on one session.
+    session_owner=False: the clients built on it share it, so closing one must not close it."""
+    session = storage_session()
+    return (
+        RequestsTransport(session=session, session_owner=False, **TABLE_TIMEOUTS),
+        RequestsTransport(session=session, session_owner=False, **QUEUE_TIMEOUTS),
+    )
 
 
 def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServiceClient]:
@@ -96,20 +106,20 @@ def storage_clients(settings: Settings) -> tuple[TableServiceClient, QueueServic
         return connection_string_clients(connection_string)
     assert settings.storage_table_service_uri and settings.storage_queue_service_uri  # the settings guarantee both
     identity = credential(settings)
-    transport = storage_transport()
+    table_transport, queue_transport = storage_transports()
     return (
-        TableServiceClient(str(settings.storage_table_service_uri), credential=identity, transport=transport, **_TABLE_RETRIES),
-        QueueServiceClient(str(settings.storage_queue_service_uri), credential=identity, transport=transport, **_queue_retries()),
+        TableServiceClient(str(settings.storage_table_service_uri), credential=identity, transport=table_transport, **_TABLE_RETRIES),
+        QueueServiceClient(str(settings.storage_queue_service_uri), credential=identity, transport=queue_transport, **_QUEUE_RETRIES),
     )
 
 
 def connection_string_clients(connection_string: str) -> tuple[TableServiceClient, QueueServiceClient]:
     """The app's storage clients for an account given by connection string (Azurite, or keys). `make bench`
     builds its bare SDK calls with this too, so they run on exactly the app's client configuration."""
-    transport = storage_transport()
+    table_transport, queue_transport = storage_transports()
     return (
-        TableServiceClient.from_connection_string(connection_string, transport=transport, **_TABLE_RETRIES),
-        QueueServiceClient.from_connection_string(connection_string, transport=transport, **_queue_retries()),
+        TableServiceClient.from_connection_string(connection_string, transport=table_transport, **_TABLE_RETRIES),
+        QueueServiceClient.from_connection_string(connection_string, transport=queue_transport, **_QUEUE_RETRIES),
     )
 
 

@@ -14,7 +14,7 @@ from azure.core.exceptions import HttpResponseError
 from shared.composition import clients
 from shared.settings import Settings, SettingsInvalid, get_settings
 
-CHECK_SECONDS = 5.0  # each check's budget; the storage clients give up after about 3 s themselves
+CHECK_SECONDS = 5.0  # each check's budget; the storage clients give up within about 2 s themselves
 Status = Literal["ok", "failed", "skipped"]
 
 

@@ -3,7 +3,9 @@
 Point the app's storage endpoints at the proxy's port and every request that reaches the wire
 (retries included) is counted by table or queue and by kind: a point read, a partition query,
 a scan, an entity-group transaction, an enqueue... The round-trip budget tests assert these
-counts exactly, so they do not depend on the machine's speed.
+counts exactly, so they do not depend on the machine's speed. `hang` makes it a storage that
+hangs: the requests it matches are read and never answered (until `release`), as a storage
+account does whose front end accepts connections but never replies.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import http.client
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -56,12 +59,20 @@ def queue_request(method: str, path: str, query: str, body: bytes) -> Request:
     return (queue, {"DELETE": "delete-message", "PUT": "update-message"}.get(method, method.lower()))
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops the SYNs of more connections at once: their clients retry
+    # after 1 s, a delay that is the proxy's, not the app's (the dev host's waitress keeps 1024).
+    request_queue_size = 128
+
+
 class CountingProxy:
     """Context manager: one proxy thread per storage service; `counts()` since the last `reset()`."""
 
     def __init__(self, table_port: int, queue_port: int) -> None:
         self.requests: Counter[Request] = Counter()
         self._lock = threading.Lock()
+        self._hanging: Callable[[Request], bool] | None = None
+        self._released = threading.Event()
         self._servers = [self._server("table", table_port), self._server("queue", queue_port)]
         self._threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in self._servers]
 
@@ -89,7 +100,24 @@ class CountingProxy:
         with self._lock:
             self.requests[request] += 1
 
-    def _server(self, service: str, target_port: int) -> ThreadingHTTPServer:
+    def hang(self, matching: Callable[[Request], bool] = lambda request: True) -> None:
+        """From now on, leave the requests `matching` picks unanswered (every request by default)."""
+        self._released.clear()
+        self._hanging = matching
+
+    def release(self) -> None:
+        """Answer every request again; the hung ones get their connection closed."""
+        self._hanging = None
+        self._released.set()
+
+    def _hangs(self, request: Request) -> bool:
+        hanging = self._hanging
+        if hanging is None or not hanging(request):
+            return False
+        self._released.wait()
+        return True
+
+    def _server(self, service: str, target_port: int) -> _Server:
         proxy = self
 
         class Forward(BaseHTTPRequestHandler):
@@ -104,9 +132,13 @@ class CountingProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 if service == "table":
-                    proxy._count(table_request(self.command, path, url.query, body, self.headers.get("If-Match")))
+                    request = table_request(self.command, path, url.query, body, self.headers.get("If-Match"))
                 else:
-                    proxy._count(queue_request(self.command, path, url.query, body))
+                    request = queue_request(self.command, path, url.query, body)
+                proxy._count(request)
+                if proxy._hangs(request):
+                    self.close_connection = True
+                    return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 upstream = http.client.HTTPConnection("127.0.0.1", target_port, timeout=30)
                 try:
@@ -125,7 +157,7 @@ class CountingProxy:
 
             do_GET = do_POST = do_PUT = do_MERGE = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = forward
 
-        return ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        return _Server(("127.0.0.1", 0), Forward)
 
     def __enter__(self) -> CountingProxy:
         for thread in self._threads:
@@ -133,6 +165,7 @@ class CountingProxy:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self.release()
         for server in self._servers:
             server.shutdown()
             server.server_close()

@@ -32,6 +32,7 @@ HOST_SETTINGS = {
     "AzureWebJobsStorage__clientId",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "PYTHON_THREADPOOL_THREAD_COUNT",
     "SWEEP_SCHEDULE",  # the sweeper's timer schedule (%SWEEP_SCHEDULE% in invite_user/sweeper.py)
 }
 WORK_QUEUES = ("invitation-email", "company-create", "invitation-events", "invitation-batch")

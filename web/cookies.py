@@ -1,4 +1,5 @@
-"""Encrypted browser state in one cookie: the sign-in in progress, then the signed-in invitee.
+"""Encrypted browser state in one cookie: the sign-in in progress, then the signed-in invitee
+(or, while storage fails to record it, the sign-in held for a retry).
 
 The value is a Fernet token (AES-128-CBC and HMAC-SHA256, with its time) under a key derived
 from SESSION_SECRET by HKDF, one key per kind of state: without the secret nobody can read the
@@ -55,6 +56,14 @@ class InviteeSession(BaseModel):
     @classmethod
     def start(cls, invitation_id: str, user: SignedInUser) -> "InviteeSession":
         return cls(invitation_id=invitation_id, user=user, csrf_token=secrets.token_urlsafe(32))
+
+
+class HeldSignIn(BaseModel):
+    """A sign-in the platform completed (its code is spent) whose acceptance storage failed to write:
+    who signed in, for which invitation, so a retry accepts without signing in again."""
+
+    invitation_id: Uuid
+    user: SignedInUser
 
 
 class ConsentState(BaseModel):
@@ -122,6 +131,15 @@ def session_cookie(invitation_id: str, user: SignedInUser) -> str:
     """The Set-Cookie value for a signed-in invitee (a fresh CSRF token with it)."""
     max_age = get_settings().session_max_age_seconds
     return _cookie_header(seal(InviteeSession.start(invitation_id, user)), max_age)
+
+
+def held_sign_in_cookie(invitation_id: str, user: SignedInUser) -> str:
+    """The Set-Cookie value that keeps a held sign-in for as long as a session would last."""
+    return _cookie_header(seal(HeldSignIn(invitation_id=invitation_id, user=user)), get_settings().session_max_age_seconds)
+
+
+def held_sign_in(req: func.HttpRequest) -> HeldSignIn | None:
+    return unseal(_read_cookie(req), HeldSignIn, get_settings().session_max_age_seconds)
 
 
 def invitee_session(req: func.HttpRequest) -> InviteeSession | None:

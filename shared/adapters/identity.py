@@ -21,6 +21,9 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 ENTRA_ISSUER_HOSTS = frozenset({"login.microsoftonline.com", "sts.windows.net"})
+# (connect, read) seconds per call to the platform, tried once: a person waits on it within the
+# interactive budget of about 2 s (docs/explanation/faults.md). MSAL's own session would retry a hung GET.
+TIMEOUT = (1.0, 1.5)
 LOCAL_ACCOUNT_IDP = "LocalAccount"
 
 
@@ -49,6 +52,7 @@ class B2CSignIn:
                     self._settings.b2c_client_id,
                     client_credential=self._settings.b2c_client_secret.get_secret_value(),
                     authority=self._settings.b2c_authority,
+                    http_client=_OneTrySession(),
                 )
             return self._msal
 
@@ -90,6 +94,14 @@ class B2CSignIn:
             log.warning("Token exchange failed: %s %s", result.get("error"), result.get("error_description"))
             raise SignInFailed(result["error"], result.get("error_description", ""))
         return user_from_claims(result["id_token_claims"])
+
+
+class _OneTrySession(requests.Session):
+    """MSAL's HTTP client: every call with TIMEOUT and no retry."""
+
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = TIMEOUT
+        return super().request(method, url, *args, **kwargs)
 
 
 _LEADING_CODE = re.compile(r"\s*(AADB2C\d+|AADSTS\d+)\b")

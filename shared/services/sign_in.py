@@ -4,7 +4,9 @@ Nothing is stored on the way out. MSAL's auth-code flow (state, nonce, PKCE veri
 sealed with the invitation id in the browser's encrypted cookie (web/cookies.py), the way an
 OIDC client's correlation cookie does, and expires with it; B2C's answer must carry the
 flow's state. B2C redeems a code once, so the same answer twice is refused there. On the way
-back the invitation is read once, and its ETag carried into the guarded accept.
+back the invitation is read once, and its ETag carried into the guarded accept. Storage failing
+after the code is redeemed does not spend the sign-in: the outcome is `held` with the user, whom
+the caller keeps (sealed in the cookie) and hands to `resume` once storage answers.
 """
 
 from dataclasses import dataclass
@@ -14,14 +16,15 @@ from shared.domain import invitations as rules
 from shared.domain.errors import Conflict, Gone, SignInFailed, Unavailable
 from shared.domain.models import Invitation, SignedInUser
 from shared.services.invitations import InvitationService
-from shared.services.ports import Clock, IdentityProvider, UserDirectory
+from shared.services.ports import Clock, IdentityProvider, UserDirectory, Versioned
 
-OutcomeKind = Literal["accepted", "used", "failed", "unavailable", "wrong-account", "taken", "blocked"]
+OutcomeKind = Literal["accepted", "held", "used", "failed", "unavailable", "wrong-account", "taken", "blocked"]
 
 
 @dataclass(frozen=True)
 class SignInOutcome:
-    """What became of a sign-in: `accepted` (with `user`), or why not, with the invitation to explain it."""
+    """What became of a sign-in: `accepted` (with `user`), `held` (signed in, with `user`, but storage
+    failed before the acceptance was written), or why not, with the invitation to explain it."""
 
     kind: OutcomeKind
     invitation: Invitation
@@ -61,6 +64,23 @@ class SignInService:
             return SignInOutcome("failed", invitation, failure=failure)
         except Unavailable:
             return SignInOutcome("unavailable", invitation)
+        try:
+            return self._accept(loaded, user)
+        except Unavailable:  # the code is spent at the platform: keep who signed in for `resume`
+            return SignInOutcome("held", invitation, user=user)
+
+    def resume(self, invitation_id: str, user: SignedInUser) -> SignInOutcome:
+        """Accept for `user`, whose sign-in was `held` (the platform vouched for them; storage failed
+        after). Unavailable when the invitation cannot be read yet; `held` again when a write fails."""
+        loaded = self.invitations.load(invitation_id)
+        try:
+            return self._accept(loaded, user)
+        except Unavailable:
+            return SignInOutcome("held", loaded.invitation, user=user)
+
+    def _accept(self, loaded: Versioned, user: SignedInUser) -> SignInOutcome:
+        """Check who signed in, record them, accept the invitation: each outcome of a redeemed sign-in."""
+        invitation = loaded.invitation
         if not rules.email_matches(invitation, user, required=self._require_matching_email):
             return SignInOutcome("wrong-account", invitation, user=user)
         self.users.record_sign_in(user, self.clock())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.batches import TRANSACTION_ROWS, BatchHeader, BatchRow, RowOutcome
-from shared.domain.errors import AlreadyExists, NotFound
+from shared.domain.errors import AlreadyExists, NotFound, Unavailable
 from shared.domain.models import Company, Role, SignedInUser
 
 
@@ -111,10 +111,15 @@ class MemoryCompanies:
 
 
 class MemoryUsers:
+    """The UserDirectory in memory; `down` makes it answer Unavailable, as storage down does."""
+
     def __init__(self) -> None:
         self.sign_ins: dict[str, tuple[SignedInUser, datetime]] = {}  # by object id: the latest sign-in wins
+        self.down = False
 
     def record_sign_in(self, user: SignedInUser, at: datetime) -> None:
+        if self.down:
+            raise Unavailable("Storage cannot be reached (Users).", code="storage-unavailable")
         self.sign_ins[user.object_id] = (user.model_copy(), at)
 
 

@@ -1,14 +1,16 @@
-"""The dev host's readers of timer schedules (NCRONTAB, TimeSpan), host.json queue settings and trigger connections."""
+"""The dev host's readers of timer schedules (NCRONTAB, TimeSpan), host.json queue settings, trigger connections
+and the worker's concurrency."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tools.devhost.connections import queue_service
-from tools.devhost.hostconfig import HostConfig, QueueOptions, parse_timespan
+from tools.devhost.hostconfig import HostConfig, QueueOptions, parse_timespan, worker_threads
 from tools.devhost.timers import parse_schedule
 
 WEDNESDAY = datetime(2026, 11, 25, 12, 3, 10, 500000, tzinfo=UTC)
@@ -103,3 +105,9 @@ def test_connection_settings_resolve_like_the_host() -> None:
     assert queue_service("S", {"S__accountName": "prod"}).url.rstrip("/") == "https://prod.queue.core.windows.net"
     with pytest.raises(SystemExit, match="STORAGE__queueServiceUri"):
         queue_service("STORAGE", {})
+
+
+def test_the_dev_host_runs_as_many_functions_at_once_as_the_workers_threads() -> None:
+    assert worker_threads({"PYTHON_THREADPOOL_THREAD_COUNT": "32"}) == 32
+    assert worker_threads({"PYTHON_THREADPOOL_THREAD_COUNT": "16", "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}) == 32
+    assert worker_threads({}) == min(32, (os.cpu_count() or 1) + 4), "unset: the worker's default"

@@ -1,6 +1,7 @@
 """The sign-in in progress travels in the browser's cookie: MSAL's flow sealed with its invitation,
 unreadable and unalterable without SESSION_SECRET, refused once older than SIGN_IN_MAX_AGE_SECONDS,
-well under a browser's 4 KB per cookie. (A replayed answer, refused by B2C: test_round_trips.)"""
+well under a browser's 4 KB per cookie. A held sign-in (storage failed after B2C spent the code)
+keeps who signed in, as its own kind of state. (A replayed answer, refused by B2C: test_round_trips.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ import pytest
 
 from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
 from shared.domain.models import SignedInUser
-from web.cookies import COOKIE_NAME, cleared_cookie, invitee_session, pending_sign_in, session_cookie, sign_in_cookie
+from web.cookies import (
+    COOKIE_NAME,
+    cleared_cookie,
+    held_sign_in,
+    held_sign_in_cookie,
+    invitee_session,
+    pending_sign_in,
+    session_cookie,
+    sign_in_cookie,
+)
 
 # What MSAL 1.x's initiate_auth_code_flow returns (auth_uri dropped), with a long redirect URI.
 FLOW: dict[str, Any] = {
@@ -75,3 +85,14 @@ def test_an_expired_sign_in_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_cleared_cookie_removes_it() -> None:
     assert cleared_cookie().startswith(f"{COOKIE_NAME}=; Max-Age=0;")
+
+
+def test_a_held_sign_in_comes_back_with_its_user_and_is_no_session_nor_sign_in() -> None:
+    invitation_id = str(uuid.uuid4())
+    user = SignedInUser(object_id="oid", email="anna@contoso.example", name="Anna", account_type="local")
+    header = held_sign_in_cookie(invitation_id, user)
+    held = held_sign_in(browser(header))
+    assert held is not None and (held.invitation_id, held.user) == (invitation_id, user)
+    assert "anna" not in header and "HttpOnly; Secure; SameSite=Lax" in header
+    assert invitee_session(browser(header)) is None and pending_sign_in(browser(header)) is None
+    assert held_sign_in(browser(session_cookie(invitation_id, user))) is None, "a session holds no sign-in"

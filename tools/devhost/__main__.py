@@ -22,7 +22,7 @@ from azure.functions.decorators.timer import TimerTrigger
 
 from tools.devhost.connections import queue_service
 from tools.devhost.functions import index, resolve_setting
-from tools.devhost.hostconfig import HostConfig
+from tools.devhost.hostconfig import HostConfig, worker_threads
 from tools.devhost.queues import LEASE_SECONDS, QueueFunction, QueueListener
 from tools.devhost.timers import TimerFunction, TimerListener
 from tools.devhost.wsgi import create_http_server, create_wsgi_app
@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app", default="function_app:app", help="module:attribute of the func.FunctionApp")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)
-    parser.add_argument("--threads", type=int, default=8, help="HTTP worker threads")
+    # As many requests at once as the worker has threads for sync functions: a hung dependency holds a
+    # thread per request until its deadline, and the rest keep answering (docs/explanation/faults.md).
+    parser.add_argument("--threads", type=int, default=worker_threads(), help="HTTP worker threads (default: the worker's)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s%(dimensions)s")
     for handler in logging.getLogger().handlers:
@@ -76,8 +78,7 @@ def main(argv: list[str] | None = None) -> None:
 
     stopping = threading.Event()
     # Non-HTTP functions run on a pool like the Python worker's (PYTHON_THREADPOOL_THREAD_COUNT).
-    pool_size = int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT") or min(32, (os.cpu_count() or 1) + 4))
-    executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="function")
+    executor = ThreadPoolExecutor(max_workers=worker_threads(), thread_name_prefix="function")
     # The host leases a fetched message for 10 minutes; tests shorten it to see the renewal at work.
     lease_seconds = int(os.environ.get("DEVHOST_QUEUE_LEASE_SECONDS") or LEASE_SECONDS)
     listeners: list[QueueListener | TimerListener] = []

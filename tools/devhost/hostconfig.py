@@ -98,6 +98,14 @@ class QueueOptions:
         )
 
 
+def worker_threads(environ: Mapping[str, str] | None = None) -> int:
+    """How many sync invocations the Python worker runs at once: PYTHON_THREADPOOL_THREAD_COUNT threads
+    (unset: its default, min(32, CPUs + 4)) in each of FUNCTIONS_WORKER_PROCESS_COUNT processes (1)."""
+    env = os.environ if environ is None else environ
+    threads = int(env.get("PYTHON_THREADPOOL_THREAD_COUNT") or min(32, (os.cpu_count() or 1) + 4))
+    return threads * int(env.get("FUNCTIONS_WORKER_PROCESS_COUNT") or 1)
+
+
 @dataclass(frozen=True)
 class HostConfig:
     route_prefix: str = "api"

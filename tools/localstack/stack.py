@@ -165,6 +165,7 @@ class LocalStack:
             # MSAL and the ACS SDK use requests: trust the local CA the stand-ins' certificates come from.
             "REQUESTS_CA_BUNDLE": str(self.ca_bundle),
             "SWEEP_SCHEDULE": "0 * * * * *",  # the intent sweeper's timer: every minute, as in Azure
+            "PYTHON_THREADPOOL_THREAD_COUNT": "32",  # the worker's threads, as infra/ sets them: the dev host's too
             **self.config.app_env,
         }
 

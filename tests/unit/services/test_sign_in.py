@@ -1,6 +1,6 @@
 """SignInService over the fakes: the sign-in request for the invitee, and what becomes of the identity
 platform's answer (accepted, the mailbox rule REQUIRE_MATCHING_EMAIL, used, failed, unavailable,
-taken by another account, blocked)."""
+taken by another account, blocked, held when storage fails after the redemption, and resumed)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.domain.errors import Unavailable
 from shared.domain.models import InvitationStatus, InvitationView, SignedInUser
 from shared.services.invitations import InvitationService
 from shared.services.sign_in import SignInOutcome, SignInService
@@ -125,3 +126,49 @@ def test_a_platform_down_at_the_redemption_is_unavailable(
     unavailable = sign_in.finish(flow, invited.id, answer)
     assert (unavailable.kind, unavailable.invitation.id) == ("unavailable", invited.id)
     assert users.sign_ins == {} and sign_in.invitations.get(invited.id).status == InvitationStatus.PENDING
+
+
+def test_storage_failing_after_the_redemption_holds_the_signed_in_user(
+    sign_in: SignInService, identity: FakeIdentityProvider, users: MemoryUsers, invited: InvitationView
+) -> None:
+    """The platform has spent the code: the outcome keeps who signed in, and nothing is accepted yet."""
+    anna = account(invited.invitee.email)
+    users.down = True
+    held = signed_in(sign_in, identity, invited.id, anna)
+    assert (held.kind, held.user, held.invitation.id) == ("held", anna, invited.id)
+    assert sign_in.invitations.get(invited.id).status == InvitationStatus.PENDING
+
+
+def test_a_held_sign_in_resumes_to_the_acceptance_once_storage_answers(
+    sign_in: SignInService, identity: FakeIdentityProvider, users: MemoryUsers, invited: InvitationView
+) -> None:
+    anna = account(invited.invitee.email)
+    users.down = True
+    held = signed_in(sign_in, identity, invited.id, anna)
+    assert held.user is not None
+    assert sign_in.resume(invited.id, held.user).kind == "held", "still down: held again, never spent"
+    users.down = False
+    resumed = sign_in.resume(invited.id, held.user)
+    assert (resumed.kind, resumed.user) == ("accepted", anna) and resumed.invitation.is_accepted_by(anna)
+    assert sign_in.resume(invited.id, held.user).kind == "accepted", "a second retry is the same acceptance"
+
+
+def test_a_held_sign_in_whose_accept_failed_mid_write_resumes_once(
+    sign_in: SignInService, identity: FakeIdentityProvider, fakes: Fakes, invited: InvitationView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = account(invited.invitee.email)
+    with monkeypatch.context() as outage:
+        outage.setattr(fakes.invitations, "replace", _unavailable)
+        held = signed_in(sign_in, identity, invited.id, anna)
+    assert held.kind == "held" and held.user == anna
+    assert sign_in.resume(invited.id, anna).kind == "accepted"
+
+
+def test_resuming_keeps_the_mailbox_rule(sign_in: SignInService, invited: InvitationView) -> None:
+    """A held sign-in is checked again like a fresh one: another mailbox is still the wrong account."""
+    assert sign_in.resume(invited.id, account("someone.else@example.org")).kind == "wrong-account"
+    assert sign_in.resume(invited.id, account(invited.invitee.email)).kind == "accepted"
+
+
+def _unavailable(*args: object) -> None:
+    raise Unavailable("Storage cannot be reached (Invitations).", code="storage-unavailable")
