@@ -555,6 +555,16 @@ resource wafAssociation 'Microsoft.Cdn/profiles/securityPolicies@2024-02-01' = {
   }
 }
 
+// What the WAF refused, and whom (the client's socket address), next to the app's telemetry.
+resource frontDoorDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: frontDoor
+  properties: {
+    workspaceId: logs.id
+    logs: [{ category: 'FrontDoorWebApplicationFirewallLog', enabled: true }]
+  }
+}
+
 var appUrl = 'https://${frontDoorEndpoint.properties.hostName}'
 var baseUrl = empty(publicBaseUrl) ? appUrl : publicBaseUrl
 var senderAddress = 'DoNotReply@${emailDomain.properties.mailFromSenderDomain}'
