@@ -94,7 +94,9 @@ def client_address(req: func.HttpRequest) -> str | None:
         address = ipaddress.ip_address(first)
     except ValueError:
         return first[:64]  # not an address: still one key per value, bounded
-    if address.version == 6:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:  # ::ffff:a.b.c.d is an IPv4 client; its /64 would be everyone's
+            return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
 

@@ -81,6 +81,7 @@ def test_the_least_recently_seen_client_is_forgotten_beyond_the_limit() -> None:
         (" 203.0.113.7 ,10.0.0.1:443", "203.0.113.7"),
         ("[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"),
         ("2001:db8:1:2::9", "2001:db8:1:2::/64"),
+        ("[::ffff:203.0.113.7]:443", "203.0.113.7"),
         ("not an address", "not an address"),
         ("x" * 200, "x" * 64),
         ("", None),
