@@ -12,6 +12,7 @@ from shared.domain.errors import InvalidInput
 from shared.domain.models import Invitation
 from shared.presentation.pages import page
 from shared.services.admin_consent import outcome_tenant, valid_tenant
+from web.client_budget import anonymous_budget
 from web.cookies import ConsentState, seal, unseal
 from web.pages import html_response, message_response, page_errors, request_language
 
@@ -21,6 +22,7 @@ CONSENT_STATE_MAX_AGE_SECONDS = 7 * 24 * 3600  # an administrator may take days 
 
 @bp.route(route=routes.ADMIN_CONSENT, methods=["GET"], auth_level=ANONYMOUS)
 @page_errors
+@anonymous_budget
 def admin_consent_help(req: func.HttpRequest) -> func.HttpResponse:
     """The help page with their tenant's admin-consent link."""
 
@@ -47,6 +49,7 @@ def admin_consent_help(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route=routes.ADMIN_CONSENT_CALLBACK, methods=["GET"], auth_level=ANONYMOUS)
 @page_errors
+@anonymous_budget
 def admin_consent_callback(req: func.HttpRequest) -> func.HttpResponse:
     """Where Entra ID sends the administrator back: record the outcome and say what is next."""
 

@@ -9,12 +9,14 @@ from accept_invitation.invitation_pages import invitation_from_link, sign_in_una
 from shared import routes
 from shared.composition import services
 from shared.domain.errors import Unavailable
+from web.client_budget import anonymous_budget
 from web.cookies import sign_in_cookie
 from web.pages import blocked_invitation_response, page_errors, redirect
 
 
 @bp.route(route=routes.INVITE_USER, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @page_errors
+@anonymous_budget
 def open_invitation_link(req: func.HttpRequest) -> func.HttpResponse:
     invitation = invitation_from_link(req, req.params.get("invitationId"))
     if isinstance(invitation, func.HttpResponse):

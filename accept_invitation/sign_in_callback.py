@@ -19,6 +19,7 @@ from shared.domain.errors import SignInFailed, Unavailable
 from shared.domain.models import Invitation
 from shared.log_context import invitation_context
 from shared.services.sign_in import SignInOutcome
+from web.client_budget import anonymous_budget
 from web.cookies import cleared_cookie, held_sign_in, held_sign_in_cookie, pending_sign_in, session_cookie
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
 
@@ -31,6 +32,7 @@ _CONSENT_CODES = frozenset({"AADSTS65001", "AADSTS90094", "AADSTS90008"})
 
 @bp.route(route=routes.SIGN_IN_CALLBACK, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @page_errors
+@anonymous_budget
 def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
     held = held_sign_in(req)
     if held is not None:

@@ -15,6 +15,7 @@ from shared.presentation import company_form
 from shared.presentation.countries import country_choices
 from shared.presentation.pages import company_account_label, page
 from shared.services.ports import Versioned
+from web.client_budget import anonymous_budget
 from web.cookies import InviteeSession, invitee_session
 from web.pages import (
     blocked_invitation_response,
@@ -71,6 +72,7 @@ def _form_page(loaded: Versioned, session: InviteeSession, values: dict[str, str
 
 @bp.route(route=routes.CREATE_COMPANY, methods=["GET"], auth_level=ANONYMOUS)
 @page_errors
+@anonymous_budget
 def company_page(req: func.HttpRequest) -> func.HttpResponse:
     signed_in = _signed_in(req)
     if isinstance(signed_in, func.HttpResponse):
@@ -81,6 +83,7 @@ def company_page(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route=routes.CREATE_COMPANY, methods=["POST"], auth_level=ANONYMOUS)
 @page_errors
+@anonymous_budget
 def create_company(req: func.HttpRequest) -> func.HttpResponse:
     signed_in = _signed_in(req)
     if isinstance(signed_in, func.HttpResponse):

@@ -397,6 +397,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // Only through Front Door (its WAF limits anonymous volume): its backend service tag and this profile's id
+      ipSecurityRestrictionsDefaultAction: 'Deny'
+      ipSecurityRestrictions: [
+        {
+          name: 'front-door'
+          action: 'Allow'
+          priority: 100
+          tag: 'ServiceTag'
+          ipAddress: 'AzureFrontDoor.Backend'
+          headers: { 'x-azure-fdid': [frontDoor.properties.frontDoorId] }
+        }
+      ]
+      scmIpSecurityRestrictionsUseMain: false // deployments (azd, the OIDC workflow) reach the SCM site with Entra ID
     }
     functionAppConfig: {
       deployment: {
@@ -438,7 +451,125 @@ resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   properties: { allow: false }
 }
 
-var appUrl = 'https://${functionApp.properties.defaultHostName}'
+// ---------------------------------------------------------------- Front Door and its WAF
+// Every request reaches the app through Front Door; the WAF refuses a flood on the invitee's anonymous
+// pages per client socket address before it costs the app anything (docs/decisions/0015-where-volume-limits-live.md).
+// The app's own per-client budget (ANONYMOUS_*) is the second line, per instance.
+var anonymousPaths = ['/api/inviteuser', '/api/createcompany', '/api/adminconsent']
+
+resource frontDoor 'Microsoft.Cdn/profiles@2024-02-01' = {
+  name: 'afd-${resourceToken}'
+  location: 'global'
+  tags: tags
+  sku: { name: 'Standard_AzureFrontDoor' }
+}
+
+resource frontDoorEndpoint 'Microsoft.Cdn/profiles/afdEndpoints@2024-02-01' = {
+  parent: frontDoor
+  name: 'fde-${resourceToken}'
+  location: 'global'
+  tags: tags
+  properties: { enabledState: 'Enabled' }
+}
+
+resource originGroup 'Microsoft.Cdn/profiles/originGroups@2024-02-01' = {
+  parent: frontDoor
+  name: 'function-app'
+  properties: {
+    loadBalancingSettings: { sampleSize: 4, successfulSamplesRequired: 3, additionalLatencyInMilliseconds: 50 }
+    // No health probes: with one origin there is nothing to fail over to, and every edge would call /api/health (a storage read)
+  }
+}
+
+resource origin 'Microsoft.Cdn/profiles/originGroups/origins@2024-02-01' = {
+  parent: originGroup
+  name: 'function-app'
+  properties: {
+    hostName: functionApp.properties.defaultHostName
+    originHostHeader: functionApp.properties.defaultHostName
+    httpsPort: 443
+    priority: 1
+    weight: 1000
+    enforceCertificateNameCheck: true
+  }
+}
+
+resource frontDoorRoute 'Microsoft.Cdn/profiles/afdEndpoints/routes@2024-02-01' = {
+  parent: frontDoorEndpoint
+  name: 'everything'
+  properties: {
+    originGroup: { id: originGroup.id }
+    supportedProtocols: ['Http', 'Https']
+    httpsRedirect: 'Enabled'
+    forwardingProtocol: 'HttpsOnly'
+    patternsToMatch: ['/*']
+    linkToDefaultDomain: 'Enabled'
+  }
+  dependsOn: [origin] // a route needs its group's origin in place
+}
+
+resource waf 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies@2024-02-01' = {
+  name: 'waf${resourceToken}' // letters and digits only
+  location: 'Global'
+  tags: tags
+  sku: { name: 'Standard_AzureFrontDoor' } // custom and rate-limit rules; Premium adds Microsoft's managed rule sets
+  properties: {
+    policySettings: {
+      enabledState: 'Enabled'
+      mode: 'Prevention'
+      customBlockResponseStatusCode: 429
+      // Static, so in every language of the pages; the app's own 429 page speaks the visitor's language.
+      customBlockResponseBody: base64('<!doctype html><meta charset="utf-8"><title>Too many requests</title><p lang="en">Too many requests from your network. Please wait a minute, then open your invitation link again.</p><p lang="de">Zu viele Anfragen aus Ihrem Netzwerk. Bitte warten Sie eine Minute und öffnen Sie dann den Link Ihrer Einladung erneut.</p><p lang="fr">Trop de demandes depuis votre réseau. Veuillez patienter une minute, puis rouvrir le lien de votre invitation.</p><p lang="it">Troppe richieste dalla Sua rete. Attenda un minuto, poi riapra il link del Suo invito.</p><p lang="es">Demasiadas solicitudes desde su red. Espere un minuto y vuelva a abrir el enlace de su invitación.</p>')
+    }
+    customRules: {
+      rules: [
+        {
+          // Per client socket address (not X-Forwarded-For, which the client writes): 100 requests a minute on the anonymous pages
+          name: 'AnonymousPagesPerClient'
+          priority: 100
+          enabledState: 'Enabled'
+          ruleType: 'RateLimitRule'
+          rateLimitDurationInMinutes: 1
+          rateLimitThreshold: 100
+          groupBy: [{ variableName: 'SocketAddr' }]
+          matchConditions: [
+            {
+              matchVariable: 'RequestUri'
+              operator: 'Contains'
+              matchValue: anonymousPaths
+              transforms: ['Lowercase']
+            }
+          ]
+          action: 'Block'
+        }
+      ]
+    }
+  }
+}
+
+resource wafAssociation 'Microsoft.Cdn/profiles/securityPolicies@2024-02-01' = {
+  parent: frontDoor
+  name: 'waf'
+  properties: {
+    parameters: {
+      type: 'WebApplicationFirewall'
+      wafPolicy: { id: waf.id }
+      associations: [{ domains: [{ id: frontDoorEndpoint.id }], patternsToMatch: ['/*'] }]
+    }
+  }
+}
+
+// What the WAF refused, and whom (the client's socket address), next to the app's telemetry.
+resource frontDoorDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: frontDoor
+  properties: {
+    workspaceId: logs.id
+    logs: [{ category: 'FrontDoorWebApplicationFirewallLog', enabled: true }]
+  }
+}
+
+var appUrl = 'https://${frontDoorEndpoint.properties.hostName}'
 var baseUrl = empty(publicBaseUrl) ? appUrl : publicBaseUrl
 var senderAddress = 'DoNotReply@${emailDomain.properties.mailFromSenderDomain}'
 
@@ -502,6 +633,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Queued side effects: the sweeper's timer (a binding expression the host reads) and its threshold
     SWEEP_SCHEDULE: '0 * * * * *'
     SWEEP_AFTER_SECONDS: '120'
+    // Each client address's budget on the anonymous pages, behind Front Door's rate limit (docs/decisions/0015-where-volume-limits-live.md)
+    ANONYMOUS_REQUESTS_PER_MINUTE: '60'
+    ANONYMOUS_BURST: '30'
   }
   // The app must not start before its identity may read what these settings point to.
   dependsOn: [blobOwner, tableContributor, queueContributor, queueProcessor, queueSender, metricsPublisher, secretsUser, emailSender]

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     # (and hands over batches) still outstanding after this long; a send normally leaves within seconds.
     sweep_after_seconds: int = Field(default=120, ge=1)
 
+    # Each client address's budget on the invitee's anonymous pages (web/client_budget.py): a burst of
+    # ANONYMOUS_BURST requests, refilled at ANONYMOUS_REQUESTS_PER_MINUTE; per instance, in memory.
+    anonymous_requests_per_minute: int = Field(default=60, ge=1)
+    anonymous_burst: int = Field(default=30, ge=1)
+
     # Staff identity. WEBSITE_AUTH_ENABLED is set by the platform when App Service Authentication
     # is on: only then are X-MS-CLIENT-PRINCIPAL* headers the platform's and not the caller's.
     website_auth_enabled: bool = False

@@ -191,3 +191,31 @@ def test_azd_supplies_every_parameter_without_a_default(bicep: dict[str, Any]) -
     assert length >= 32  # the settings guard refuses a shorter SESSION_SECRET
     required = {name for name, p in parameters.items() if p["default"] is None}
     assert sorted(required - supplied - generated) == []
+
+
+def test_front_door_s_waf_limits_each_client_on_the_anonymous_pages_and_is_the_only_way_in(resources: dict[str, Any]) -> None:
+    from shared import routes
+
+    waf = resources["waf"]["config"]
+    assert waf["sku"]["name"] in ("Standard_AzureFrontDoor", "Premium_AzureFrontDoor")
+    assert waf["properties"]["policySettings"]["mode"] == "Prevention"
+    assert waf["properties"]["policySettings"]["customBlockResponseStatusCode"] == 429
+    (rule,) = [r for r in waf["properties"]["customRules"]["rules"] if r["ruleType"] == "RateLimitRule"]
+    assert rule["action"] == "Block" and rule["groupBy"] == [{"variableName": "SocketAddr"}]  # not X-Forwarded-For: the client writes that
+    assert rule["rateLimitDurationInMinutes"] == 1 and 10 <= rule["rateLimitThreshold"] <= 300
+    (condition,) = rule["matchConditions"]
+    assert condition["matchVariable"] == "RequestUri" and condition["transforms"] == ["Lowercase"]
+    assert "anonymousPaths" in json.dumps(condition["matchValue"])
+    # The anonymous pages the app's budget guards are the paths the rule matches (a prefix covers the callbacks).
+    paths = ["/api/inviteuser", "/api/createcompany", "/api/adminconsent"]
+    for route in (routes.INVITE_USER, routes.SIGN_IN_CALLBACK, routes.CREATE_COMPANY, routes.ADMIN_CONSENT, routes.ADMIN_CONSENT_CALLBACK):
+        assert any(routes.path(route).lower().startswith(p) for p in paths), route
+    association = resources["wafAssociation"]["config"]["properties"]["parameters"]
+    assert association["type"] == "WebApplicationFirewall" and "waf" in json.dumps(association["wafPolicy"])
+    assert "frontDoorEndpoint" in json.dumps(association["associations"])
+    # Around the WAF there is no way: the Function App admits only this Front Door profile.
+    site = resources["functionApp"]["config"]["properties"]["siteConfig"]
+    assert site["ipSecurityRestrictionsDefaultAction"] == "Deny"
+    (allowed,) = site["ipSecurityRestrictions"]
+    assert allowed["ipAddress"] == "AzureFrontDoor.Backend"
+    assert "x-azure-fdid" in json.dumps(allowed["headers"]) and "frontDoorId" in json.dumps(allowed["headers"])

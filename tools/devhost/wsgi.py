@@ -330,5 +330,16 @@ def create_wsgi_app(functions: Iterable[Function], route_prefix: str = "api", *,
 
 
 def create_http_server(app: WSGIApplication, host: str, port: int, threads: int) -> BaseWSGIServer | MultiSocketServer:
-    """The waitress server the dev host runs (``port=0``: a free port, see ``effective_port``)."""
-    return create_server(app, host=host, port=port, threads=threads, connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS)
+    """The waitress server the dev host runs (``port=0``: a free port, see ``effective_port``).
+
+    X-Forwarded-For reaches the app as sent: in Azure the front end sets it (the app's per-client budget
+    reads it); locally a caller plays the front end, and a request without it is nobody's in particular."""
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=IDLE_SECONDS,
+        clear_untrusted_proxy_headers=False,
+    )
