@@ -10,7 +10,7 @@ from tests.support import Outbox
 
 # 8–64 characters, 3 of 4 classes (lower, upper, digit, symbol): accepted by B2C's rules.
 STRONG_PASSWORD = "Rconnect-2026"
-VERIFICATION_SENDER = "msonlineservicesteam@microsoftonline.com"
+VERIFICATION_SENDER = "no-reply@accounts.rconnect.example"  # the local B2C's IDP_MAIL_SENDER
 
 
 def verification_emails(outbox: Outbox, address: str) -> list[EmailMessage]:

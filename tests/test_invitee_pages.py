@@ -205,10 +205,14 @@ class Invitee:
     def at_idp(self, authorize_url: str, *, email: str | None = None, kind: str = "work", password: str = STRONG_PASSWORD) -> str:
         """Through the IdP's pages, the URL of our callback it redirects to. `kind`: "work" (CASE 1),
         "local" (CASE 2: sign up, code from the outbox, terms accepted), "decline" (the same, terms
-        declined), "password" (a returning local account) or "cancel"."""
+        declined, then Cancel on the page that says the account exists), "password" (a returning local
+        account) or "cancel"."""
         if kind in ("local", "decline"):
             idp, page = self.sign_up_to_consent(authorize_url, email)
             answer = self.submit_idp_form(idp, page, decision="yes" if kind == "local" else "no")
+            if kind == "decline":
+                assert isinstance(answer, requests.Response) and 'id="review-terms"' in answer.text, answer
+                answer = self.submit_idp_form(idp, answer, action="cancel")
         else:
             idp, page = self.login_page(authorize_url)
             action = {"work": "work", "password": "signin", "cancel": "cancel"}[kind]
@@ -216,11 +220,21 @@ class Invitee:
         assert isinstance(answer, str), f"the IdP did not send us back: {str(getattr(answer, 'text', answer))[:2000]}"
         return answer
 
-    def forgot_password(self, authorize_url: str) -> str:
+    def reset_password(self, authorize_url: str, new_password: str) -> str:
+        """ "Forgot your password?" on the IdP's sign-in page: the address, the e-mailed code, a new
+        password; our callback URL the IdP then sends the browser to, signed in."""
         idp, page = self.login_page(authorize_url)
         link = re.search(r'id="forgot-password" href="([^"]+)"', page.text)
         assert link
-        answer = self._follow(idp, idp.get(urljoin(page.url, html.unescape(link.group(1))), allow_redirects=False))
+        reset = idp.get(urljoin(page.url, html.unescape(link.group(1))), allow_redirects=False, timeout=TIMEOUT)
+        assert reset.status_code == 200 and 'id="reset-intro"' in reset.text, reset.text[:2000]
+        code_page = self.submit_idp_form(idp, reset, email=self.email, action="send-code")
+        assert isinstance(code_page, requests.Response) and 'id="verify"' in code_page.text, code_page
+        new_password_page = self.submit_idp_form(
+            idp, code_page, code=verification_code(Outbox(self.stack.outbox), self.email), action="verify"
+        )
+        assert isinstance(new_password_page, requests.Response) and 'id="reset-email"' in new_password_page.text, new_password_page
+        answer = self.submit_idp_form(idp, new_password_page, newPassword=new_password, reenterPassword=new_password, action="continue")
         assert isinstance(answer, str), answer
         return answer
 
@@ -534,11 +548,14 @@ def test_cancel_at_the_idp_shows_a_retry_page(invite: Any, stored: Stored) -> No
     assert invitee.start().status_code == 302
 
 
-def test_forgot_password_shows_a_retry_page_forcing_login(invite: Any, stored: Stored) -> None:
+def test_forgot_password_answered_by_b2c_shows_a_retry_page_forcing_login(stack: Any, invite: Any, stored: Stored) -> None:
+    """B2C without self-service reset in the flow answers "Forgot your password?" with AADB2C90118."""
     invitee = invite()
     started = invitee.start()
-    callback = invitee.forgot_password(started.headers["Location"])
-    assert "AADB2C90118" in parse_qs(urlparse(callback).query)["error_description"][0]
+    state = parse_qs(urlparse(started.headers["Location"]).query)["state"][0]
+    callback = f"{stack.base_url}/api/InviteUser/callback?" + urlencode(
+        {"error": "access_denied", "error_description": "AADB2C90118: The user has forgotten their password.", "state": state}
+    )
     response = invitee.get(callback, cookie=invitee.cookie)
     assert_html_page(response, 200)
     assert title_of(response) == "Forgot your password?"
@@ -650,7 +667,8 @@ def test_the_verification_code_is_e_mailed_to_the_outbox(invite: Any, outbox: Ou
     assert isinstance(code_page, requests.Response) and code_page.status_code == 200
     [message] = verification_emails(outbox, invitee.email)
     assert message["To"] == invitee.email
-    assert message["Subject"] == "rconnectdev account email verification code"
+    assert message["Subject"] == "My rConnect: your email verification code"
+    assert str(message["From"]) == "My rConnect <no-reply@accounts.rconnect.example>"
     code = verification_code(outbox, invitee.email)
     assert re.fullmatch(r"\d{6}", code)
     # The page says where the e-mail went, and does not show the code itself.
@@ -737,12 +755,50 @@ def test_a_returning_customer_signs_in_with_the_password(invite: Any, stack: Any
     again = invitee.get(callback, cookie=invitee.cookie)
     assert again.status_code == 302 and again.headers["Location"].endswith("/api/CreateCompany")
     assert stored.actions(invitee.id).count("accepted") == 1
-    # Signing up again with the same address is refused.
+    # Signing up again with the same address leads to signing in, the address filled in: nothing to create.
     idp, sign_up = invitee.open_sign_up(invitee.start().headers["Location"])
     duplicate = invitee.submit_idp_form(
         idp, sign_up, email=invitee.email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code"
     )
-    assert "already exists" in idp_error(duplicate)
+    assert isinstance(duplicate, requests.Response) and 'id="work-account"' in duplicate.text
+    assert f"An account already exists for {invitee.email}" in text_of(duplicate) and 'id="error"' not in duplicate.text
+    assert form_of(duplicate.text).values["email"] == invitee.email
+    callback = invitee.submit_idp_form(idp, duplicate, password=STRONG_PASSWORD, action="signin")
+    assert isinstance(callback, str) and "code=" in callback
+
+
+def test_forgot_password_resets_it_with_an_e_mailed_code_and_signs_in(invite: Any, outbox: Outbox, stored: Stored) -> None:
+    invitee = invite()
+    assert invitee.sign_in(kind="local").status_code == 302
+    new_password = "Forgotten-2027"
+    callback = invitee.reset_password(invitee.start().headers["Location"], new_password)
+    assert "code=" in callback
+    assert len(verification_emails(outbox, invitee.email)) == 2  # sign-up, then the reset
+    response = invitee.get(callback, cookie=invitee.cookie)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/api/CreateCompany")
+    # The new password is the one that signs in now.
+    idp, page = invitee.login_page(invitee.start().headers["Location"])
+    assert idp_error(invitee.submit_idp_form(idp, page, email=invitee.email, password=STRONG_PASSWORD, action="signin")) == (
+        "Your password is incorrect."
+    )
+    assert isinstance(invitee.submit_idp_form(idp, page, email=invitee.email, password=new_password, action="signin"), str)
+
+
+def test_a_page_of_an_ended_sign_in_offers_to_start_again(invite: Any) -> None:
+    """Back or reload onto the IdP once its sign-in has ended: B2C's page with "Start again", which
+    asks the same authorization again (no raw session error, nothing to resubmit)."""
+    invitee = invite()
+    location = invitee.start().headers["Location"]
+    idp, consent = invitee.sign_up_to_consent(location)
+    assert isinstance(invitee.submit_idp_form(idp, consent, decision="yes"), str)
+    back = idp.get(consent.url, allow_redirects=False, timeout=TIMEOUT)
+    assert back.status_code == 400 and "<h1>This page has expired</h1>" in back.text
+    assert "session_not_found" not in back.text
+    start = re.search(r'id="start-again"[^>]* href="([^"]+)"', back.text)
+    assert start, back.text[-1500:]
+    again = invitee._follow(idp, idp.get(urljoin(back.url, html.unescape(start.group(1))), allow_redirects=False, timeout=TIMEOUT))
+    assert isinstance(again, requests.Response) and 'id="work-account"' in again.text
+    assert form_of(again.text).values["email"] == invitee.email
 
 
 def test_ui_locales_chooses_the_language_of_the_idp_pages_and_e_mail(invite: Any, outbox: Outbox) -> None:
@@ -762,7 +818,10 @@ def test_ui_locales_chooses_the_language_of_the_idp_pages_and_e_mail(invite: Any
     )
     assert isinstance(code_page, requests.Response) and "Vérifiez votre adresse e-mail" in text_of(code_page)
     [message] = verification_emails(outbox, invitee.email)
-    assert message["Content-Language"] == "fr" and "Code de vérification" in str(message["Subject"])
+    assert (
+        message["Content-Language"] == "fr"
+        and str(message["Subject"]) == "My rConnect\u00a0: votre code de vérification de l’adresse e-mail"
+    )
     consent = invitee.submit_idp_form(idp, code_page, code=verification_code(outbox, invitee.email), action="verify")
     assert isinstance(consent, requests.Response) and "Autorisations demandées" in text_of(consent)
     assert ">Oui<" in consent.text and ">Non<" in consent.text

@@ -8,7 +8,7 @@ const PASSWORD_SYMBOLS = '@ # $ % ^ & * - _ ! + = [ ] { } | \\ : \' , . ? / ` ~ 
 
 const CATALOGS = {
   en: {
-    brandNote: 'Local Azure AD B2C stand-in — development only',
+    brandNote: "Local stand-in",
     signInTitle: 'Sign in',
     signInIntro: 'Sign in with your email address',
     emailLabel: 'Email Address',
@@ -66,8 +66,7 @@ const CATALOGS = {
     errChoose: 'Please choose how to sign in.',
     signInFailed: 'Sign in failed',
     notFound: 'Not found',
-    mailSubject: '{tenant} account email verification code',
-    mailFrom: 'Microsoft on behalf of {tenant}',
+    mailSubject: "{app}: your email verification code",
     mailHeading: 'Verify your email address',
     mailThanks: 'Thanks for verifying your {email} account!',
     mailCode: 'Your code is: {code}',
@@ -80,9 +79,25 @@ const CATALOGS = {
     optional: '(optional)',
     accept: 'Accept',
     errAdminEmail: 'Please enter a valid administrator email address.',
+    resetTitle: "Reset your password",
+    resetIntro: "Enter the email address of your account. We will send a verification code to this address to make sure it is yours.",
+    newPasswordTitle: "Choose a new password",
+    newPasswordIntro: "Your email address {email} is verified. Choose a new password for your account.",
+    continue: "Continue",
+    passwordChanged: "Your password has been changed.",
+    accountExists: "An account already exists for {email}: you do not need to create it again. Sign in with its password, or choose “Forgot your password?” to set a new one.",
+    declinedTitle: "You did not accept the terms",
+    declinedAccount: "Your account {email} has been created: you do not need to create it again.",
+    declinedNext: "To continue to {app}, accept the terms. You can review them again now, or later: the next time you sign in with your email address and password, they are shown again.",
+    reviewTerms: "Review the terms again",
+    expiredTitle: "This page has expired",
+    expiredText: "The sign-in this page belonged to has already ended or timed out, for example after Back or a reload. Nothing is lost: start again to continue.",
+    expiredNoLink: "Open the link in your invitation e-mail again to continue.",
+    startAgain: "Start again",
+    mailIgnore: "If you did not ask for this code, you can ignore this email.",
   },
   fr: {
-    brandNote: 'Simulation locale d’Azure AD B2C — développement uniquement',
+    brandNote: "Simulation locale",
     signInTitle: 'Se connecter',
     signInIntro: 'Connectez-vous avec votre adresse e-mail',
     emailLabel: 'Adresse e-mail',
@@ -140,8 +155,7 @@ const CATALOGS = {
     errChoose: 'Veuillez choisir comment vous connecter.',
     signInFailed: 'Échec de la connexion',
     notFound: 'Introuvable',
-    mailSubject: 'Code de vérification de l’adresse e-mail du compte {tenant}',
-    mailFrom: 'Microsoft pour le compte de {tenant}',
+    mailSubject: "{app} : votre code de vérification de l’adresse e-mail",
     mailHeading: 'Vérifiez votre adresse e-mail',
     mailThanks: 'Merci de vérifier votre compte {email} !',
     mailCode: 'Votre code : {code}',
@@ -154,9 +168,25 @@ const CATALOGS = {
     optional: '(facultatif)',
     accept: 'Accepter',
     errAdminEmail: 'Veuillez saisir une adresse e-mail d’administrateur valide.',
+    resetTitle: "Réinitialiser votre mot de passe",
+    resetIntro: "Saisissez l’adresse e-mail de votre compte. Nous enverrons un code de vérification à cette adresse pour nous assurer qu’elle est bien la vôtre.",
+    newPasswordTitle: "Choisir un nouveau mot de passe",
+    newPasswordIntro: "Votre adresse e-mail {email} est vérifiée. Choisissez un nouveau mot de passe pour votre compte.",
+    continue: "Continuer",
+    passwordChanged: "Votre mot de passe a été modifié.",
+    accountExists: "Un compte existe déjà pour {email} : inutile de le créer à nouveau. Connectez-vous avec son mot de passe, ou choisissez « Mot de passe oublié ? » pour en définir un nouveau.",
+    declinedTitle: "Vous n’avez pas accepté les conditions",
+    declinedAccount: "Votre compte {email} a été créé : inutile de le créer à nouveau.",
+    declinedNext: "Pour continuer vers {app}, acceptez les conditions. Vous pouvez les relire maintenant, ou plus tard : elles vous seront présentées à nouveau lors de votre prochaine connexion avec votre adresse e-mail et votre mot de passe.",
+    reviewTerms: "Relire les conditions",
+    expiredTitle: "Cette page a expiré",
+    expiredText: "La connexion à laquelle appartenait cette page est déjà terminée ou a expiré, par exemple après un retour en arrière ou un rechargement. Rien n’est perdu : recommencez pour continuer.",
+    expiredNoLink: "Ouvrez à nouveau le lien de votre e-mail d’invitation pour continuer.",
+    startAgain: "Recommencer",
+    mailIgnore: "Si vous n’avez pas demandé ce code, vous pouvez ignorer cet e-mail.",
   },
   de: {
-    brandNote: 'Lokaler Ersatz für Azure AD B2C – nur für die Entwicklung',
+    brandNote: "Lokaler Ersatz",
     signInTitle: 'Anmelden',
     signInIntro: 'Mit Ihrer E-Mail-Adresse anmelden',
     emailLabel: 'E-Mail-Adresse',
@@ -214,8 +244,7 @@ const CATALOGS = {
     errChoose: 'Wählen Sie, wie Sie sich anmelden möchten.',
     signInFailed: 'Anmeldung fehlgeschlagen',
     notFound: 'Nicht gefunden',
-    mailSubject: 'Prüfcode für die E-Mail-Adresse Ihres {tenant}-Kontos',
-    mailFrom: 'Microsoft im Auftrag von {tenant}',
+    mailSubject: "{app}: Ihr Prüfcode für die E-Mail-Adresse",
     mailHeading: 'E-Mail-Adresse bestätigen',
     mailThanks: 'Vielen Dank, dass Sie Ihr Konto {email} bestätigen!',
     mailCode: 'Ihr Code lautet: {code}',
@@ -228,9 +257,25 @@ const CATALOGS = {
     optional: '(optional)',
     accept: 'Akzeptieren',
     errAdminEmail: 'Geben Sie eine gültige E-Mail-Adresse des Administrators ein.',
+    resetTitle: "Kennwort zurücksetzen",
+    resetIntro: "Geben Sie die E-Mail-Adresse Ihres Kontos ein. Wir senden einen Prüfcode an diese Adresse, um sicherzustellen, dass sie Ihnen gehört.",
+    newPasswordTitle: "Neues Kennwort wählen",
+    newPasswordIntro: "Ihre E-Mail-Adresse {email} ist bestätigt. Wählen Sie ein neues Kennwort für Ihr Konto.",
+    continue: "Weiter",
+    passwordChanged: "Ihr Kennwort wurde geändert.",
+    accountExists: "Für {email} gibt es bereits ein Konto: Sie müssen es nicht noch einmal erstellen. Melden Sie sich mit seinem Kennwort an, oder wählen Sie „Kennwort vergessen?“, um ein neues festzulegen.",
+    declinedTitle: "Sie haben die Bedingungen nicht akzeptiert",
+    declinedAccount: "Ihr Konto {email} wurde erstellt: Sie müssen es nicht noch einmal erstellen.",
+    declinedNext: "Um mit {app} fortzufahren, akzeptieren Sie die Bedingungen. Sie können sie jetzt noch einmal lesen oder später: Bei der nächsten Anmeldung mit E-Mail-Adresse und Kennwort werden sie wieder angezeigt.",
+    reviewTerms: "Bedingungen noch einmal lesen",
+    expiredTitle: "Diese Seite ist abgelaufen",
+    expiredText: "Die Anmeldung, zu der diese Seite gehörte, ist bereits beendet oder abgelaufen, zum Beispiel nach „Zurück“ oder einem Neuladen. Es geht nichts verloren: Beginnen Sie erneut, um fortzufahren.",
+    expiredNoLink: "Öffnen Sie den Link in Ihrer Einladungs-E-Mail noch einmal, um fortzufahren.",
+    startAgain: "Erneut beginnen",
+    mailIgnore: "Wenn Sie diesen Code nicht angefordert haben, können Sie diese E-Mail ignorieren.",
   },
   it: {
-    brandNote: 'Sostituto locale di Azure AD B2C — solo per lo sviluppo',
+    brandNote: "Sostituto locale",
     signInTitle: 'Accedi',
     signInIntro: 'Accedi con il tuo indirizzo e-mail',
     emailLabel: 'Indirizzo e-mail',
@@ -288,8 +333,7 @@ const CATALOGS = {
     errChoose: 'Scegli come accedere.',
     signInFailed: 'Accesso non riuscito',
     notFound: 'Non trovato',
-    mailSubject: 'Codice di verifica dell’indirizzo e-mail dell’account {tenant}',
-    mailFrom: 'Microsoft per conto di {tenant}',
+    mailSubject: "{app}: il tuo codice di verifica dell’indirizzo e-mail",
     mailHeading: 'Verifica il tuo indirizzo e-mail',
     mailThanks: 'Grazie per aver verificato il tuo account {email}!',
     mailCode: 'Il tuo codice è: {code}',
@@ -302,9 +346,25 @@ const CATALOGS = {
     optional: '(facoltativo)',
     accept: 'Accetta',
     errAdminEmail: 'Inserisci un indirizzo e-mail valido dell’amministratore.',
+    resetTitle: "Reimposta la password",
+    resetIntro: "Inserisci l’indirizzo e-mail del tuo account. Invieremo un codice di verifica a questo indirizzo per assicurarci che sia tuo.",
+    newPasswordTitle: "Scegli una nuova password",
+    newPasswordIntro: "Il tuo indirizzo e-mail {email} è verificato. Scegli una nuova password per il tuo account.",
+    continue: "Continua",
+    passwordChanged: "La password è stata modificata.",
+    accountExists: "Esiste già un account per {email}: non serve crearlo di nuovo. Accedi con la sua password oppure scegli «Password dimenticata?» per impostarne una nuova.",
+    declinedTitle: "Non hai accettato le condizioni",
+    declinedAccount: "Il tuo account {email} è stato creato: non serve crearlo di nuovo.",
+    declinedNext: "Per continuare su {app}, accetta le condizioni. Puoi rileggerle ora oppure più tardi: al prossimo accesso con indirizzo e-mail e password ti verranno mostrate di nuovo.",
+    reviewTerms: "Rileggi le condizioni",
+    expiredTitle: "Questa pagina è scaduta",
+    expiredText: "L’accesso a cui apparteneva questa pagina è già terminato o scaduto, ad esempio dopo Indietro o un ricaricamento. Non hai perso nulla: ricomincia per continuare.",
+    expiredNoLink: "Apri di nuovo il link dell’e-mail di invito per continuare.",
+    startAgain: "Ricomincia",
+    mailIgnore: "Se non hai richiesto questo codice, puoi ignorare questa e-mail.",
   },
   es: {
-    brandNote: 'Sustituto local de Azure AD B2C — solo para desarrollo',
+    brandNote: "Sustituto local",
     signInTitle: 'Iniciar sesión',
     signInIntro: 'Inicie sesión con su dirección de correo electrónico',
     emailLabel: 'Dirección de correo electrónico',
@@ -362,8 +422,7 @@ const CATALOGS = {
     errChoose: 'Elija cómo desea iniciar sesión.',
     signInFailed: 'No se pudo iniciar sesión',
     notFound: 'No encontrado',
-    mailSubject: 'Código de verificación del correo electrónico de la cuenta de {tenant}',
-    mailFrom: 'Microsoft en nombre de {tenant}',
+    mailSubject: "{app}: su código de verificación del correo electrónico",
     mailHeading: 'Verifique su dirección de correo electrónico',
     mailThanks: '¡Gracias por verificar su cuenta {email}!',
     mailCode: 'Su código es: {code}',
@@ -376,8 +435,31 @@ const CATALOGS = {
     optional: '(opcional)',
     accept: 'Aceptar',
     errAdminEmail: 'Escriba una dirección de correo electrónico de administrador válida.',
+    resetTitle: "Restablecer la contraseña",
+    resetIntro: "Escriba la dirección de correo electrónico de su cuenta. Enviaremos un código de verificación a esta dirección para comprobar que es suya.",
+    newPasswordTitle: "Elija una contraseña nueva",
+    newPasswordIntro: "Su dirección de correo electrónico {email} está verificada. Elija una contraseña nueva para su cuenta.",
+    continue: "Continuar",
+    passwordChanged: "Se ha cambiado su contraseña.",
+    accountExists: "Ya existe una cuenta para {email}: no necesita crearla de nuevo. Inicie sesión con su contraseña o elija «¿Olvidó su contraseña?» para definir una nueva.",
+    declinedTitle: "No ha aceptado las condiciones",
+    declinedAccount: "Su cuenta {email} se ha creado: no necesita crearla de nuevo.",
+    declinedNext: "Para continuar en {app}, acepte las condiciones. Puede revisarlas ahora o más tarde: la próxima vez que inicie sesión con su dirección de correo electrónico y contraseña se le mostrarán de nuevo.",
+    reviewTerms: "Revisar de nuevo las condiciones",
+    expiredTitle: "Esta página ha caducado",
+    expiredText: "El inicio de sesión al que pertenecía esta página ya ha terminado o ha caducado, por ejemplo después de Atrás o de recargar. No se ha perdido nada: vuelva a empezar para continuar.",
+    expiredNoLink: "Abra de nuevo el enlace de su correo de invitación para continuar.",
+    startAgain: "Volver a empezar",
+    mailIgnore: "Si no ha solicitado este código, puede ignorar este correo.",
   },
 };
+
+// French typography, applied once to the whole French catalog: a no-break space before « : ; ? ! »
+// and inside « », as French readers expect (the catalog is typed with ordinary spaces).
+export function frenchTypography(text) {
+  return text.replace(/ ([:;?!»])/g, '\u00a0$1').replace(/« /g, '«\u00a0');
+}
+for (const [key, text] of Object.entries(CATALOGS.fr)) CATALOGS.fr[key] = frenchTypography(text);
 
 // Every language has every key (checked at start-up, so a missing translation cannot ship).
 for (const lang of LANGUAGES) {
@@ -406,14 +488,19 @@ export function chooseLanguage(uiLocales, acceptLanguage) {
   return ranked.find(({ lang }) => LANGUAGES.includes(lang))?.lang ?? 'en';
 }
 
-// A translator for `lang`: t(key, {name: value}) with the values substituted as given.
-export function translator(lang) {
+// A translator for `lang`: t(key, {name: value}) with the values substituted as given; {app} is the
+// product's name (brand.app) unless given. t.app and t.marker (show the discreet "local stand-in"
+// marker and the outbox hint) are what every page needs besides the texts.
+export function translator(lang, brand = { app: 'My rConnect', marker: true }) {
   const catalog = CATALOGS[lang] ?? CATALOGS.en;
   const t = (key, values = {}) => {
     const template = catalog[key];
     if (template === undefined) throw new Error(`idp/i18n.mjs: unknown text ${key}`);
-    return template.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+    const all = { app: brand.app, ...values };
+    return template.replace(/\{(\w+)\}/g, (whole, name) => (name in all ? String(all[name]) : whole));
   };
   t.lang = catalog === CATALOGS[lang] ? lang : 'en';
+  t.app = brand.app;
+  t.marker = brand.marker;
   return t;
 }

@@ -2,7 +2,10 @@
 // that MSAL Python accepts as a B2C authority, plus a stand-in for the Entra ID
 // admin-consent endpoint. Its pages follow the customer guide's steps: sign in (local
 // account password, or a work account known to Microsoft), sign up (e-mail, password,
-// a verification code e-mailed to the local outbox), then the terms/consent page.
+// a verification code e-mailed to the local outbox), then the terms/consent page; and
+// B2C's self-service password reset (a code e-mailed, then a new password).
+// Every form answers with a redirect to a page (POST/redirect/GET), so Back and reload
+// never resubmit; a page of a sign-in that has ended shows B2C's "start again" page.
 // Configured only through environment variables (see readConfig); prints
 // "IdP ready at <issuer>" once it accepts connections.
 
@@ -18,7 +21,10 @@ import { AccountStore, hashPassword, passwordProblem } from './accounts.mjs';
 import { chooseLanguage, translator } from './i18n.mjs';
 import { writeVerificationEmail } from './mail.mjs';
 import { createStaffTenant, staffConfig } from './staff.mjs';
-import { adminConsentPage, codePage, consentPage, documentPage, errorPage, signInPage, signUpPage } from './views.mjs';
+import {
+  adminConsentPage, codePage, consentPage, declinedPage, documentPage, errorPage, expiredPage, newPasswordPage, resetPage, signInPage,
+  signUpPage,
+} from './views.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
@@ -73,7 +79,10 @@ function readConfig(env) {
     codeTtlMs: codeTtlSeconds * 1000,
     // What the code page tells the developer: ".local/outbox" under `make run`.
     outboxLabel: relativeOutbox && !relativeOutbox.startsWith('..') && !path.isAbsolute(relativeOutbox) ? relativeOutbox : outboxDir,
-    appName: env.IDP_APP_NAME || 'My rConnect',
+    // The product's name and brand on every page and on the code e-mail (B2C's company branding);
+    // IDP_DEVELOPMENT_MARKER=0 drops the discreet "local stand-in" line (the customer guide's screenshots).
+    brand: { app: env.IDP_APP_NAME || 'My rConnect', marker: env.IDP_DEVELOPMENT_MARKER !== '0' },
+    mailSender: env.IDP_MAIL_SENDER || 'no-reply@accounts.rconnect.example',
     termsUrl: env.IDP_TERMS_URL || `https://localhost:${port}/terms-of-use`,
     privacyUrl: env.IDP_PRIVACY_URL || `https://localhost:${port}/privacy`,
     // The staff's Entra ID tenant (tools/idp/staff.mjs), for the staff API's bearer tokens.
@@ -123,6 +132,12 @@ function localProfile(account) {
     givenName: account.givenName,
     familyName: account.familyName,
   };
+}
+
+// Why a new password (sign-up or reset) is refused: the catalog key, or undefined.
+function newPasswordProblem(form) {
+  const password = form.get('newPassword') ?? '';
+  return passwordProblem(password) ?? (password !== (form.get('reenterPassword') ?? '') ? 'errPasswordMismatch' : undefined);
 }
 
 function sendHtml(res, status, html) {
@@ -234,7 +249,7 @@ function createProvider(config, sessions) {
       url: (ctx, interaction) => `${config.prefix}/interaction/${interaction.uid}`,
     },
     async renderError(ctx, out) {
-      const t = translator(chooseLanguage(ctx.oidc?.params?.ui_locales, ctx.get('accept-language')));
+      const t = translator(chooseLanguage(ctx.oidc?.params?.ui_locales, ctx.get('accept-language')), config.brand);
       ctx.type = 'html';
       ctx.body = errorPage(t, t('signInFailed'), out);
     },
@@ -245,15 +260,21 @@ function createProvider(config, sessions) {
 function createApp(config) {
   const sessions = { byGrant: new Map(), bySub: new Map() };
   const accounts = new AccountStore(config.dataDir);
-  // interaction uid -> the sign-up or consent step in progress
-  // ({ stage: 'code', email, passwordHash, givenName, familyName, code, expiresAt, attempts, codesSent }
-  //  or { stage: 'consent', email }).
+  // interaction uid -> the step in progress: { stage: 'code', purpose: 'signup' | 'reset', email,
+  // passwordHash, givenName, familyName, code, expiresAt, attempts, codesSent }, { stage: 'new-password',
+  // email }, { stage: 'consent', email } or { stage: 'declined', email }.
   const pending = new Map();
+  // interaction uid -> what a refused form showed, for the page the POST redirects to: { step, status, values }.
+  const flashes = new Map();
+  // interaction uid -> { startUrl, lang }: where "Start again" goes once the interaction has ended.
+  const started = new Map();
+  const MAX_STARTED = 10_000;
   const consentedTenants = new Set();
   const provider = createProvider(config, sessions);
   const oidcCallback = provider.callback();
   const prefixLower = config.prefix.toLowerCase();
-  const interactionRe = /^\/interaction\/([\w-]+)(?:\/(login|signup|verify|consent|forgot-password))?$/;
+  const interactionRe = /^\/interaction\/([\w-]+)(?:\/(login|signup|verify|consent|forgot-password|new-password|declined))?$/;
+  const tr = (lang) => translator(lang, config.brand);
 
   const b2cError = (code, message) => ({ error: 'access_denied', error_description: `${code}: ${message}` });
   const cancelled = b2cError('AADB2C90091', 'The user has cancelled entering self-asserted information.');
@@ -275,52 +296,89 @@ function createApp(config) {
     state.expiresAt = Date.now() + config.codeTtlMs;
     state.attempts = 0;
     state.codesSent += 1;
-    const file = writeVerificationEmail({ outboxDir: config.outboxDir, tenant: config.tenant, t, to: state.email, code: state.code });
+    const file = writeVerificationEmail({ outboxDir: config.outboxDir, sender: config.mailSender, t, to: state.email, code: state.code });
     console.log(`Verification code for ${state.email} written to ${file}`);
   }
 
+  // The page of a sign-in whose interaction has ended (finished, expired, or this browser lost its
+  // cookie): B2C's error page, whose "Start again" asks the authorization again with the same request.
+  function renderExpired(req, res, uid) {
+    const known = started.get(uid);
+    const t = tr(known?.lang ?? chooseLanguage(undefined, req.headers['accept-language']));
+    sendHtml(res, 400, expiredPage({ t, startUrl: known?.startUrl }));
+  }
+
+  function remember(uid, details, lang) {
+    if (started.has(uid)) return;
+    if (started.size >= MAX_STARTED) started.delete(started.keys().next().value);
+    const query = new URLSearchParams(Object.entries(details.params).filter(([, value]) => typeof value === 'string'));
+    started.set(uid, { startUrl: `${config.prefix}/auth?${query}`, lang });
+  }
+
   async function handleInteraction(req, res, uid, step) {
-    const details = await provider.interactionDetails(req, res);
-    const t = translator(chooseLanguage(details.params.ui_locales, req.headers['accept-language']));
-    if (details.uid !== uid) {
-      sendHtml(res, 400, errorPage(t, t('signInFailed'), { error: 'invalid_request', error_description: 'interaction mismatch' }));
+    let details;
+    try {
+      details = await provider.interactionDetails(req, res);
+    } catch (err) {
+      if (err?.name !== 'SessionNotFound') throw err;
+      renderExpired(req, res, uid);
       return;
     }
+    const lang = chooseLanguage(details.params.ui_locales, req.headers['accept-language']);
+    const t = tr(lang);
+    if (details.uid !== uid) {
+      renderExpired(req, res, uid);
+      return;
+    }
+    remember(uid, details, lang);
     const base = `${config.prefix}/interaction/${uid}`;
     const hint = details.params.login_hint ?? '';
-    const renderSignIn = (status, values) => sendHtml(res, status, signInPage({
-      t, action: `${base}/login`, signUpUrl: `${base}/signup`, forgotUrl: `${base}/forgot-password`, ...values,
-    }));
-    const renderSignUp = (status, values) => sendHtml(res, status, signUpPage({
-      t, action: `${base}/signup`, signInUrl: base, givenName: '', surname: '', ...values,
-    }));
-    const renderCode = (status, state, messages = {}) => sendHtml(res, status, codePage({
-      t, action: `${base}/verify`, email: state.email, folder: config.outboxLabel, ...messages,
-    }));
-    const abort = (result) => provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
     const state = pending.get(uid);
+    const abort = (result) => provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+    // POST/redirect/GET: a form's answer is always a redirect to the page to show next, with what a
+    // refused form said kept for that one page view.
+    const show = (next, values = {}, status = 400) => {
+      if (Object.keys(values).length) flashes.set(uid, { step: next, status, values });
+      redirect(res, next ? `${base}/${next}` : base, 303);
+    };
 
     if (req.method === 'GET') {
-      if (!step) renderSignIn(200, { email: hint });
-      else if (step === 'signup') renderSignUp(200, { email: hint });
-      else if (step === 'verify' && state?.stage === 'code') renderCode(200, state);
-      else if (step === 'consent' && state?.stage === 'consent') {
-        sendHtml(res, 200, consentPage({
-          t, action: `${base}/consent`, appName: config.appName, email: state.email,
-          termsUrl: config.termsUrl, privacyUrl: config.privacyUrl,
+      const flash = flashes.get(uid);
+      const shown = flash && flash.step === (step ?? '') ? flash : { status: 200, values: {} };
+      if (shown === flash) flashes.delete(uid);
+      const { status, values } = shown;
+      if (!step) {
+        sendHtml(res, status, signInPage({
+          t, action: `${base}/login`, signUpUrl: `${base}/signup`, forgotUrl: `${base}/forgot-password`, email: hint, ...values,
         }));
-      } else if (step === 'forgot-password') await abort(b2cError('AADB2C90118', 'The user has forgotten their password.'));
-      else renderSignIn(400, { email: hint, error: t('errStartAgain') });
+      } else if (step === 'signup') {
+        sendHtml(res, status, signUpPage({ t, action: `${base}/signup`, signInUrl: base, email: hint, givenName: '', surname: '', ...values }));
+      } else if (step === 'forgot-password') {
+        sendHtml(res, status, resetPage({ t, action: `${base}/forgot-password`, email: hint, ...values }));
+      } else if (step === 'verify' && state?.stage === 'code') {
+        sendHtml(res, status, codePage({ t, action: `${base}/verify`, email: state.email, folder: config.outboxLabel, ...values }));
+      } else if (step === 'new-password' && state?.stage === 'new-password') {
+        sendHtml(res, status, newPasswordPage({ t, action: `${base}/new-password`, email: state.email, ...values }));
+      } else if (step === 'consent' && state?.stage === 'consent') {
+        sendHtml(res, 200, consentPage({ t, action: `${base}/consent`, email: state.email, termsUrl: config.termsUrl, privacyUrl: config.privacyUrl }));
+      } else if (step === 'declined' && state?.stage === 'declined') {
+        sendHtml(res, 200, declinedPage({ t, action: `${base}/declined`, email: state.email }));
+      } else {
+        // A step this sign-in is not at (Back to a page it has left): its first page, saying so.
+        sendHtml(res, 400, signInPage({
+          t, action: `${base}/login`, signUpUrl: `${base}/signup`, forgotUrl: `${base}/forgot-password`, email: hint, error: t('errStartAgain'),
+        }));
+      }
       return;
     }
-    if (req.method !== 'POST' || !step || step === 'forgot-password') {
+    if (req.method !== 'POST' || !step) {
       sendHtml(res, 405, errorPage(t, t('signInFailed'), { error: 'method_not_allowed' }));
       return;
     }
 
     const form = await readForm(req);
     const action = form.get('action');
-    if (action === 'cancel' || (step === 'consent' && form.get('decision') !== 'yes')) {
+    if (action === 'cancel') {
       pending.delete(uid);
       await abort(cancelled);
       return;
@@ -329,7 +387,7 @@ function createApp(config) {
     if (step === 'login') {
       const email = (form.get('email') ?? '').trim();
       if (!EMAIL_RE.test(email)) {
-        renderSignIn(400, { email, error: t('errEmail') });
+        show('', { email, error: t('errEmail') });
         return;
       }
       if (action === 'work') {
@@ -345,26 +403,20 @@ function createApp(config) {
         return;
       }
       if (action !== 'signin') {
-        renderSignIn(400, { email, error: t('errChoose') });
+        show('', { email, error: t('errChoose') });
         return;
       }
       const password = form.get('password') ?? '';
       if (!password) {
-        renderSignIn(400, { email, error: t('errPasswordMissing') });
+        show('', { email, error: t('errPasswordMissing') });
         return;
       }
       const { account, error } = await accounts.authenticate(email, password);
       if (error) {
-        renderSignIn(400, { email, error: t(error) });
+        show('', { email, error: t(error) });
         return;
       }
-      if (account.consented) {
-        await finishLogin(req, res, details, localProfile(account));
-        return;
-      }
-      // The terms were declined last time: they are asked again before the app gets a token.
-      pending.set(uid, { stage: 'consent', email: account.email });
-      redirect(res, `${base}/consent`, 303);
+      await signedIn(req, res, details, uid, account);
       return;
     }
 
@@ -373,41 +425,59 @@ function createApp(config) {
       const givenName = (form.get('givenName') ?? '').trim();
       const surname = (form.get('surname') ?? '').trim();
       const password = form.get('newPassword') ?? '';
-      const problem = !EMAIL_RE.test(email) ? 'errEmail'
-        : passwordProblem(password)
-        ?? (password !== (form.get('reenterPassword') ?? '') ? 'errPasswordMismatch' : undefined)
-        ?? (accounts.find(email) ? 'errUserExists' : undefined);
-      if (problem) {
-        renderSignUp(400, { email, givenName, surname, error: t(problem) });
+      if (EMAIL_RE.test(email) && accounts.find(email)) {
+        // Signing up again (after "No" on the terms, or forgetting): sign in instead, nothing to create.
+        show('', { email, info: t('accountExists', { email }) }, 200);
         return;
       }
-      const fresh = { stage: 'code', email, givenName, familyName: surname, passwordHash: await hashPassword(password), codesSent: 0 };
+      const problem = !EMAIL_RE.test(email) ? 'errEmail' : newPasswordProblem(form);
+      if (problem) {
+        show('signup', { email, givenName, surname, error: t(problem), passwordError: problem !== 'errEmail' });
+        return;
+      }
+      const fresh = {
+        stage: 'code', purpose: 'signup', email, givenName, familyName: surname, passwordHash: await hashPassword(password), codesSent: 0,
+      };
       newCode(fresh, t);
       pending.set(uid, fresh);
-      redirect(res, `${base}/verify`, 303);
+      show('verify');
+      return;
+    }
+
+    if (step === 'forgot-password') {
+      const email = (form.get('email') ?? '').trim();
+      const problem = !EMAIL_RE.test(email) ? 'errEmail' : (accounts.find(email) ? undefined : 'errNoAccount');
+      if (problem) {
+        show('forgot-password', { email, error: t(problem) });
+        return;
+      }
+      const fresh = { stage: 'code', purpose: 'reset', email: accounts.find(email).email, codesSent: 0 };
+      newCode(fresh, t);
+      pending.set(uid, fresh);
+      show('verify');
       return;
     }
 
     if (step === 'verify') {
       if (state?.stage !== 'code') {
-        renderSignUp(400, { email: hint, error: t('errStartAgain') });
+        show('signup', { error: t('errStartAgain') });
         return;
       }
       if (action === 'resend') {
         if (state.codesSent >= CODES_PER_SIGN_UP) {
-          renderCode(429, state, { error: t('errTooManyCodes') });
+          show('verify', { error: t('errTooManyCodes') }, 429);
           return;
         }
         newCode(state, t);
-        renderCode(200, state, { info: t('newCodeSent') });
+        show('verify', { info: t('newCodeSent') }, 200);
         return;
       }
       if (!state.code || state.attempts >= CODE_ATTEMPTS) {
-        renderCode(400, state, { error: t('errCodeTooMany') });
+        show('verify', { error: t('errCodeTooMany') });
         return;
       }
       if (Date.now() >= state.expiresAt) {
-        renderCode(400, state, { error: t('errCodeExpired') });
+        show('verify', { error: t('errCodeExpired') });
         return;
       }
       const entered = Buffer.from((form.get('code') ?? '').trim());
@@ -415,12 +485,17 @@ function createApp(config) {
       if (entered.length !== expected.length || !timingSafeEqual(entered, expected)) {
         state.attempts += 1;
         if (state.attempts >= CODE_ATTEMPTS) state.code = undefined; // only a new code helps now
-        renderCode(400, state, { error: t(state.code ? 'errCodeWrong' : 'errCodeTooMany') });
+        show('verify', { error: t(state.code ? 'errCodeWrong' : 'errCodeTooMany') });
+        return;
+      }
+      if (state.purpose === 'reset') {
+        pending.set(uid, { stage: 'new-password', email: state.email });
+        show('new-password');
         return;
       }
       if (accounts.find(state.email)) { // created meanwhile in another tab
         pending.delete(uid);
-        renderSignIn(400, { email: state.email, error: t('errUserExists') });
+        show('', { email: state.email, info: t('accountExists', { email: state.email }) }, 200);
         return;
       }
       const fallback = displayNameFromEmail(state.email);
@@ -435,13 +510,45 @@ function createApp(config) {
         createdAt: new Date().toISOString(),
       });
       pending.set(uid, { stage: 'consent', email: state.email });
-      redirect(res, `${base}/consent`, 303);
+      show('consent');
       return;
     }
 
-    // step === 'consent', decision "yes"
+    if (step === 'new-password') {
+      if (state?.stage !== 'new-password') {
+        show('forgot-password', { error: t('errStartAgain') });
+        return;
+      }
+      const problem = newPasswordProblem(form);
+      if (problem) {
+        show('new-password', { error: t(problem), passwordError: true });
+        return;
+      }
+      accounts.update(state.email, { passwordHash: await hashPassword(form.get('newPassword')) });
+      // As B2C's reset: the customer is signed in with the new password at once.
+      await signedIn(req, res, details, uid, accounts.find(state.email));
+      return;
+    }
+
+    if (step === 'declined') {
+      if (state?.stage !== 'declined') {
+        show('', { error: t('errStartAgain') });
+        return;
+      }
+      pending.set(uid, { stage: 'consent', email: state.email });
+      show('consent');
+      return;
+    }
+
+    // step === 'consent'
     if (state?.stage !== 'consent') {
-      renderSignIn(400, { email: hint, error: t('errStartAgain') });
+      show('', { email: hint, error: t('errStartAgain') });
+      return;
+    }
+    if (form.get('decision') !== 'yes') {
+      // The account exists now: say so, and how to go on, rather than leave at once.
+      pending.set(uid, { stage: 'declined', email: state.email });
+      show('declined');
       return;
     }
     pending.delete(uid);
@@ -449,8 +556,20 @@ function createApp(config) {
     await finishLogin(req, res, details, localProfile(accounts.find(state.email)));
   }
 
+  // A local account proved (password, or a password reset): a token, or first the terms when they
+  // were declined last time.
+  async function signedIn(req, res, details, uid, account) {
+    if (account.consented) {
+      pending.delete(uid);
+      await finishLogin(req, res, details, localProfile(account));
+      return;
+    }
+    pending.set(uid, { stage: 'consent', email: account.email });
+    redirect(res, `${config.prefix}/interaction/${uid}/consent`, 303);
+  }
+
   async function handleAdminConsent(req, res, tenantSegment, url) {
-    const t = translator(chooseLanguage(undefined, req.headers['accept-language']));
+    const t = tr(chooseLanguage(undefined, req.headers['accept-language']));
     const params = req.method === 'POST' ? await readForm(req) : url.searchParams;
     const clientId = params.get('client_id');
     const redirectUri = params.get('redirect_uri');
@@ -513,7 +632,7 @@ function createApp(config) {
   const staffTenant = createStaffTenant(config.staff, `https://localhost:${config.port}`);
 
   return async function handle(req, res) {
-    const language = () => translator(chooseLanguage(undefined, req.headers['accept-language']));
+    const language = () => tr(chooseLanguage(undefined, req.headers['accept-language']));
     try {
       const url = new URL(req.url, config.issuer);
       const { pathname } = url;
@@ -555,10 +674,8 @@ function createApp(config) {
       if (!expired) console.error(err);
       if (!res.headersSent) {
         const t = language();
-        sendHtml(res, expired ? 400 : 500, errorPage(t, t('signInFailed'), {
-          error: expired ? 'session_not_found' : 'server_error',
-          error_description: expired ? t('errStartAgain') : 'Unexpected error in the local IdP.',
-        }));
+        if (expired) sendHtml(res, 400, expiredPage({ t }));
+        else sendHtml(res, 500, errorPage(t, t('signInFailed'), { error: 'server_error', error_description: 'Unexpected error in the local IdP.' }));
       } else {
         res.end();
       }

@@ -24,7 +24,7 @@ const STYLE = `
   main { width: 100%; max-width: 460px; background: #fff; padding: 40px 44px 32px;
          box-shadow: 0 2px 6px rgba(0,0,0,.2); }
   .brand { font-weight: 600; color: #505050; letter-spacing: .02em; margin-bottom: 20px; }
-  .brand small { display: block; font-weight: 400; font-size: 12px; color: #7a5f00; }
+  .marker { margin: 28px 0 0; font-size: 11px; color: #767676; text-align: right; }
   h1 { font-size: 24px; font-weight: 600; margin: 0 0 16px; }
   h2 { font-size: 16px; font-weight: 600; margin: 24px 0 6px; }
   p { margin: 0 0 14px; }
@@ -37,6 +37,7 @@ const STYLE = `
   button.secondary { background: #fff; color: #0067b8; }
   button.link { border: 0; background: none; color: #0067b8; padding: 0; width: auto; margin-top: 18px; text-decoration: underline; }
   a { color: #0067b8; }
+  a.button { display: block; margin-top: 14px; padding: 9px 12px; text-align: center; background: #0067b8; color: #fff; text-decoration: none; }
   .row { display: flex; justify-content: space-between; align-items: baseline; gap: 12px; }
   .buttons { display: flex; gap: 12px; } .buttons button { flex: 1; }
   .hint { font-size: 13px; color: #505050; margin: 6px 0 0; }
@@ -58,8 +59,9 @@ function page(t, title, body) {
 </head>
 <body>
 <main>
-<div class="brand">rconnect<small>${escapeHtml(t('brandNote'))}</small></div>
+<div class="brand" id="brand">${escapeHtml(t.app)}</div>
 ${body}
+${t.marker ? `<p class="marker" id="stand-in-marker">${escapeHtml(t('brandNote'))}</p>` : ''}
 </main>
 </body>
 </html>`;
@@ -73,12 +75,56 @@ function infoBox(info) {
   return info ? `<div id="info" class="info" role="status">${escapeHtml(info)}</div>` : '';
 }
 
-// novalidate on every form: the server validates, so that tests see its messages.
+// novalidate on every form: the server validates, so that tests see its messages. The new-password
+// forms also check the rules in the browser first, as B2C's pages do, so that a weak password keeps
+// what was typed and the focus in the field, with the reason next to it.
+const PASSWORD_CHECK = `<script>
+(() => {
+  const form = document.getElementById('password-form');
+  const field = document.getElementById('newPassword');
+  const again = document.getElementById('reenterPassword');
+  form.addEventListener('submit', (event) => {
+    if (event.submitter && event.submitter.value === 'cancel') return;
+    const value = field.value;
+    const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(value)).length;
+    const problem = value.length < 8 || value.length > 64 ? form.dataset.errLength
+      : classes < 3 ? form.dataset.errClasses
+      : value !== again.value ? form.dataset.errMismatch : '';
+    if (!problem) return;
+    event.preventDefault();
+    let box = document.getElementById('error');
+    if (!box) {
+      box = document.createElement('div');
+      box.id = 'error'; box.className = 'error'; box.setAttribute('role', 'alert');
+      form.parentNode.insertBefore(box, form);
+    }
+    box.textContent = problem;
+    const wrong = problem === form.dataset.errMismatch ? again : field;
+    wrong.setAttribute('aria-invalid', 'true');
+    wrong.focus();
+    wrong.select();
+  });
+})();
+</script>`;
 
-export function signInPage({ t, action, signUpUrl, forgotUrl, email, error }) {
+function passwordFormAttributes(t) {
+  return `id="password-form" data-err-length="${escapeHtml(t('errPasswordLength'))}" data-err-classes="${escapeHtml(t('errPasswordClasses'))}" data-err-mismatch="${escapeHtml(t('errPasswordMismatch'))}"`;
+}
+
+// The new-password fields; after a refused password the first one has the focus and names the reason.
+function newPasswordFields(t, passwordError) {
+  const invalid = passwordError ? ' aria-invalid="true" autofocus' : '';
+  return `<label for="newPassword">${escapeHtml(t('newPasswordLabel'))}</label>
+  <input id="newPassword" name="newPassword" type="password" autocomplete="new-password" aria-describedby="${passwordError ? 'error ' : ''}password-rules"${invalid}>
+  <p id="password-rules" class="hint">${escapeHtml(t('passwordRules'))}</p>
+  <label for="reenterPassword">${escapeHtml(t('confirmPasswordLabel'))}</label>
+  <input id="reenterPassword" name="reenterPassword" type="password" autocomplete="new-password">`;
+}
+
+export function signInPage({ t, action, signUpUrl, forgotUrl, email, error, info }) {
   return page(t, t('signInTitle'), `
 <h1>${escapeHtml(t('signInTitle'))}</h1>
-${errorBox(error)}
+${errorBox(error)}${infoBox(info)}
 <form method="post" action="${escapeHtml(action)}" novalidate>
   <p id="signin-intro">${escapeHtml(t('signInIntro'))}</p>
   <label for="email">${escapeHtml(t('emailLabel'))}</label>
@@ -98,19 +144,15 @@ ${errorBox(error)}
 </form>`);
 }
 
-export function signUpPage({ t, action, signInUrl, email, givenName, surname, error }) {
+export function signUpPage({ t, action, signInUrl, email, givenName, surname, error, passwordError }) {
   return page(t, t('signUpTitle'), `
 <h1>${escapeHtml(t('signUpTitle'))}</h1>
 ${errorBox(error)}
 <p>${escapeHtml(t('signUpIntro'))}</p>
-<form method="post" action="${escapeHtml(action)}" novalidate>
+<form method="post" action="${escapeHtml(action)}" novalidate ${passwordFormAttributes(t)}>
   <label for="email">${escapeHtml(t('emailLabel'))}</label>
   <input id="email" name="email" type="email" autocomplete="username" value="${escapeHtml(email)}">
-  <label for="newPassword">${escapeHtml(t('newPasswordLabel'))}</label>
-  <input id="newPassword" name="newPassword" type="password" autocomplete="new-password" aria-describedby="password-rules">
-  <p id="password-rules" class="hint">${escapeHtml(t('passwordRules'))}</p>
-  <label for="reenterPassword">${escapeHtml(t('confirmPasswordLabel'))}</label>
-  <input id="reenterPassword" name="reenterPassword" type="password" autocomplete="new-password">
+  ${newPasswordFields(t, passwordError)}
   <label for="givenName">${escapeHtml(t('givenNameLabel'))} ${escapeHtml(t('optional'))}</label>
   <input id="givenName" name="givenName" type="text" autocomplete="given-name" value="${escapeHtml(givenName)}">
   <label for="surname">${escapeHtml(t('surnameLabel'))} ${escapeHtml(t('optional'))}</label>
@@ -120,7 +162,57 @@ ${errorBox(error)}
     <p class="hint">${escapeHtml(t('haveAccount'))} <a id="signin-link" href="${escapeHtml(signInUrl)}">${escapeHtml(t('signInButton'))}</a></p>
     <button id="cancel" class="link" name="action" value="cancel">${escapeHtml(t('cancel'))}</button>
   </div>
+</form>
+${PASSWORD_CHECK}`);
+}
+
+// "Forgot your password?": the account's address, to which a code is sent (then codePage, newPasswordPage).
+export function resetPage({ t, action, email, error }) {
+  return page(t, t('resetTitle'), `
+<h1>${escapeHtml(t('resetTitle'))}</h1>
+${errorBox(error)}
+<p id="reset-intro">${escapeHtml(t('resetIntro'))}</p>
+<form method="post" action="${escapeHtml(action)}" novalidate>
+  <label for="email">${escapeHtml(t('emailLabel'))}</label>
+  <input id="email" name="email" type="email" autocomplete="username" value="${escapeHtml(email)}">
+  <button id="send-code" name="action" value="send-code">${escapeHtml(t('sendCode'))}</button>
+  <button id="cancel" class="link" name="action" value="cancel">${escapeHtml(t('cancel'))}</button>
 </form>`);
+}
+
+export function newPasswordPage({ t, action, email, error, passwordError }) {
+  return page(t, t('newPasswordTitle'), `
+<h1>${escapeHtml(t('newPasswordTitle'))}</h1>
+${errorBox(error)}
+<p>${textHtml(t, 'newPasswordIntro', { email: `<strong id="reset-email">${escapeHtml(email)}</strong>` })}</p>
+<form method="post" action="${escapeHtml(action)}" novalidate ${passwordFormAttributes(t)}>
+  ${newPasswordFields(t, passwordError)}
+  <button id="continue" name="action" value="continue">${escapeHtml(t('continue'))}</button>
+  <button id="cancel" class="link" name="action" value="cancel">${escapeHtml(t('cancel'))}</button>
+</form>
+${PASSWORD_CHECK}`);
+}
+
+// "No" on the terms: the account exists, and how to go on.
+export function declinedPage({ t, action, email }) {
+  return page(t, t('declinedTitle'), `
+<h1>${escapeHtml(t('declinedTitle'))}</h1>
+<p id="declined-account">${textHtml(t, 'declinedAccount', { email: `<strong>${escapeHtml(email)}</strong>` })}</p>
+<p id="declined-next">${escapeHtml(t('declinedNext'))}</p>
+<form method="post" action="${escapeHtml(action)}" novalidate>
+  <button id="review-terms" name="action" value="review">${escapeHtml(t('reviewTerms'))}</button>
+  <button id="cancel" class="link" name="action" value="cancel">${escapeHtml(t('cancel'))}</button>
+</form>`);
+}
+
+// A page of a sign-in that has ended (Back, reload, a timeout): B2C's own error page, with a way on.
+export function expiredPage({ t, startUrl }) {
+  return page(t, t('expiredTitle'), `
+<h1>${escapeHtml(t('expiredTitle'))}</h1>
+<p id="expired-text">${escapeHtml(t('expiredText'))}</p>
+${startUrl
+    ? `<p><a id="start-again" class="button" href="${escapeHtml(startUrl)}">${escapeHtml(t('startAgain'))}</a></p>`
+    : `<p id="expired-no-link">${escapeHtml(t('expiredNoLink'))}</p>`}`);
 }
 
 export function codePage({ t, action, email, folder, info, error }) {
@@ -128,7 +220,7 @@ export function codePage({ t, action, email, folder, info, error }) {
 <h1>${escapeHtml(t('codeTitle'))}</h1>
 ${errorBox(error)}${infoBox(info)}
 <p id="code-sent">${textHtml(t, 'codeSent', { email: `<strong id="code-email">${escapeHtml(email)}</strong>` })}</p>
-<p id="outbox-hint" class="hint">${textHtml(t, 'codeLocal', { folder: `<code id="outbox-folder">${escapeHtml(folder)}</code>` })}</p>
+${t.marker ? `<p id="outbox-hint" class="hint">${textHtml(t, 'codeLocal', { folder: `<code id="outbox-folder">${escapeHtml(folder)}</code>` })}</p>` : ''}
 <form method="post" action="${escapeHtml(action)}" novalidate>
   <label for="code">${escapeHtml(t('codeLabel'))}</label>
   <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="6">
@@ -138,12 +230,13 @@ ${errorBox(error)}${infoBox(info)}
 </form>`);
 }
 
-export function consentPage({ t, action, appName, email, termsUrl, privacyUrl }) {
+export function consentPage({ t, action, email, termsUrl, privacyUrl }) {
+  const appName = t.app;
   const link = (id, href, key) => `<a id="${id}" href="${escapeHtml(href)}" target="_blank" rel="noopener">${escapeHtml(t(key))}</a>`;
   return page(t, t('consentTitle'), `
 <h1>${escapeHtml(t('consentTitle'))}</h1>
 <p><strong id="consent-app">${escapeHtml(appName)}</strong><br><span id="consent-account">${escapeHtml(email)}</span></p>
-<p>${textHtml(t, 'consentApp', { app: escapeHtml(appName) })}</p>
+<p>${escapeHtml(t('consentApp'))}</p>
 <ul id="consent-scopes"><li>${escapeHtml(t('consentSignIn'))}</li><li>${escapeHtml(t('consentProfile'))}</li></ul>
 <p>${escapeHtml(t('consentTerms'))}</p>
 <p>${link('terms-link', termsUrl, 'termsLink')} · ${link('privacy-link', privacyUrl, 'privacyLink')}</p>
@@ -169,7 +262,7 @@ export function adminConsentPage({ t, action, hidden, tenantLabel, needsAdminEma
 <h1>${escapeHtml(t('consentTitle'))}</h1>
 ${errorBox(error)}
 <p>${escapeHtml(t('adminAcceptFor'))}${tenantLabel ? ` (<strong id="tenant">${escapeHtml(tenantLabel)}</strong>)` : ''}</p>
-<p>${textHtml(t, 'adminNeeds', { app: '<strong>rconnect</strong>', id: `<code>${escapeHtml(entraClientId)}</code>` })}</p>
+<p>${textHtml(t, 'adminNeeds', { id: `<code>${escapeHtml(entraClientId)}</code>` })}</p>
 <ul><li>${escapeHtml(t('adminSignIn'))}</li><li>${escapeHtml(t('adminProfile'))}</li></ul>
 <form method="post" action="${escapeHtml(action)}" novalidate>
   ${fields}
