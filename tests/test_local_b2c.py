@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import os
 import re
 import secrets
@@ -127,3 +128,42 @@ def test_the_idp_refuses_to_start_on_an_unreadable_accounts_file(tmp_path: Path)
     process = start_idp(tmp_path)
     output, _ = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 1 and "accounts.json" in output, output
+
+
+def idp_catalogs() -> dict[str, dict[str, str]]:
+    """The local B2C's texts per language, as tools/idp/i18n.mjs has them (French typography applied)."""
+    script = (
+        "import { LANGUAGES, catalog } from './tools/idp/i18n.mjs';"
+        "console.log(JSON.stringify(Object.fromEntries(LANGUAGES.map((lang) => [lang, catalog(lang)]))));"
+    )
+    output = subprocess.run(
+        ["node", "--input-type=module", "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=True
+    )
+    return dict(json.loads(output.stdout))
+
+
+# Words that are the same in English and the language (checked by hand): anything else equal to the
+# English text is a label left untranslated.
+SAME_AS_ENGLISH = {"de": {"optional"}, "it": {"passwordLabel", "no"}, "es": {"no"}}
+
+
+def test_the_stand_in_speaks_five_languages_with_the_products_name() -> None:
+    catalogs = idp_catalogs()
+    assert sorted(catalogs) == ["de", "en", "es", "fr", "it"]
+    english = catalogs["en"]
+    for language, texts in catalogs.items():
+        assert texts.keys() == english.keys(), language
+        assert all(text.strip() for text in texts.values()), language
+        if language != "en":
+            same = {key for key, text in texts.items() if text == english[key]}
+            assert same == SAME_AS_ENGLISH.get(language, set()), f"{language}: untranslated {same}"
+        # The customer sees the product, not the B2C tenant or Microsoft acting for it.
+        assert not [text for text in texts.values() if "rconnectdev" in text or "on behalf of" in text], language
+        assert "{app}" in texts["mailSubject"], language
+
+
+def test_french_texts_follow_french_typography() -> None:
+    for key, text in idp_catalogs()["fr"].items():
+        assert not re.search(r" [:;?!»]|« ", text), f"{key}: a no-break space belongs before :;?!» and after «: {text!r}"
+        if key != "passwordRules":  # lists the symbols a password may hold, the straight quote among them
+            assert "'" not in text, f"{key}: French takes the typographic apostrophe ’: {text!r}"

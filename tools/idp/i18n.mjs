@@ -504,3 +504,8 @@ export function translator(lang, brand = { app: 'My rConnect', marker: true }) {
   t.marker = brand.marker;
   return t;
 }
+
+// The texts of `lang` (a copy), for the tests that check every language's catalog.
+export function catalog(lang) {
+  return { ...CATALOGS[lang] };
+}

@@ -363,8 +363,11 @@ function createApp(config) {
         sendHtml(res, 200, consentPage({ t, action: `${base}/consent`, email: state.email, termsUrl: config.termsUrl, privacyUrl: config.privacyUrl }));
       } else if (step === 'declined' && state?.stage === 'declined') {
         sendHtml(res, 200, declinedPage({ t, action: `${base}/declined`, email: state.email }));
+      } else if (state) {
+        // Back to a page this sign-in has left: the page of the step it is at.
+        redirect(res, `${base}/${state.stage === 'code' ? 'verify' : state.stage}`, 303);
       } else {
-        // A step this sign-in is not at (Back to a page it has left): its first page, saying so.
+        // A step this sign-in never reached: its first page, saying so.
         sendHtml(res, 400, signInPage({
           t, action: `${base}/login`, signUpUrl: `${base}/signup`, forgotUrl: `${base}/forgot-password`, email: hint, error: t('errStartAgain'),
         }));

@@ -83,7 +83,7 @@ Demo invitation for {DEMO_INVITATION["invitee"]["email"]} (e-mail {invitation["e
   {invitation["inviteRedeemUrl"]}
 
 Open it, accept the local sign-in page's certificate warning once, and sign in as
-{DEMO_INVITATION["invitee"]["email"]} with "work account" (CASE 1) or "e-mail code" (CASE 2).
+{DEMO_INVITATION["invitee"]["email"]} with "Sign in with your work or school account" (CASE 1) or "Sign up now" (CASE 2).
 Logs: .local/logs/. Press Ctrl+C to stop.""",
             flush=True,
         )
