@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.local_b2c import STRONG_PASSWORD, verification_code
 from tests.support import unique_email
+from tests.test_accessibility import serious_violations
 from tests.test_journey_browser import invite_and_open, on_company_page, page, sign_up_with_email_code
 
 __all__ = ["page"]  # the fixture
@@ -141,3 +142,41 @@ def test_another_address_typed_at_sign_up_leads_back_to_the_invited_one(stack: A
     sign_up_with_email_code(page, outbox, invited)
     page.click("#accept")
     on_company_page(page, stack)
+
+
+def assert_clean(page: Page, name: str) -> None:
+    assert serious_violations(page) == [], name
+
+
+def test_the_sign_in_pages_pass_axe(stack: Any, api: Any, outbox: Any, page: Page) -> None:
+    """Every page of the local B2C a customer can reach, checked by axe-core as the app's pages are."""
+    invitation = invite_and_open(api, outbox, page)
+    email = invitation["invitee"]["email"]
+    assert_clean(page, "sign-in")
+    page.click("#createAccount")
+    page.fill("#newPassword", "weak")
+    page.click("#send-code")  # the refusal shown in the page
+    expect(page.locator("#error")).to_be_visible()
+    assert_clean(page, "sign-up, refused")
+    page.go_back()
+    sign_up_with_email_code(page, outbox, email)
+    assert_clean(page, "terms")
+    page.click("#decline")
+    assert_clean(page, "declined")
+    page.click("#cancel")
+    page.click("#message-action")
+    page.click("#forgot-password")
+    assert_clean(page, "reset")
+    page.click("#send-code")
+    assert_clean(page, "code")
+    page.fill("#code", verification_code(outbox, email))
+    page.click("#verify")
+    assert_clean(page, "new password")
+    page.fill("#newPassword", "Remembered-2027")
+    page.fill("#reenterPassword", "Remembered-2027")
+    page.click("#continue")
+    page.click("#accept")
+    on_company_page(page, stack)
+    page.go_back()
+    expect(page.locator("#start-again")).to_be_visible()
+    assert_clean(page, "expired")

@@ -11,7 +11,20 @@ import pytest
 
 import tools.localstack.guide as guide
 from shared.presentation.i18n import catalog
-from tools.localstack.guide import DOCS, GUIDE_LANGUAGES, LABEL, LABELS, PLACEHOLDER, STEPS, TEMPLATES, image, label, render
+from tools.localstack.guide import (
+    DOCS,
+    EMAIL_TEXT,
+    GUIDE_LANGUAGES,
+    LABEL,
+    LABELS,
+    PLACEHOLDER,
+    STEPS,
+    TEMPLATES,
+    forbidden_text,
+    image,
+    label,
+    render,
+)
 
 _IMAGE = re.compile(r"!\[[^\]]+\]\(([^)]+)\)")
 
@@ -68,3 +81,35 @@ def test_a_placeholder_the_guide_cannot_fill_is_refused(
     monkeypatch.setattr(guide, "TEMPLATES", tmp_path)
     with pytest.raises(ValueError, match=re.escape(f"en.md: {error}")):
         guide.render("en")
+
+
+@pytest.mark.parametrize("language", GUIDE_LANGUAGES)
+def test_the_guide_can_be_sent_to_a_customer(language: str) -> None:
+    """No local host, temporary path, stand-in or test address in the guide or the e-mail it quotes
+    (its screenshots are checked the same way when the guide journeys take them)."""
+    for path in (DOCS / f"{language}.md", DOCS / "images" / language / EMAIL_TEXT):
+        assert forbidden_text(path.read_text(encoding="utf-8")) == [], path
+
+
+@pytest.mark.parametrize(
+    "text", ["http://localhost:41939/api/Welcome", "/tmp/pytest-of-root/x.eml", "Local stand-in", "anna.1b6f9aa60d1f@contoso.example"]
+)
+def test_what_a_customer_guide_must_not_show_is_found(text: str) -> None:
+    assert forbidden_text(text)
+
+
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+
+
+@pytest.mark.parametrize("language", [language for language in GUIDE_LANGUAGES if language != "en"])
+def test_the_guide_quotes_no_english_label(language: str) -> None:
+    english = set(_BOLD.findall((DOCS / "en.md").read_text(encoding="utf-8")))
+    quoted = set(_BOLD.findall((DOCS / f"{language}.md").read_text(encoding="utf-8")))
+    assert quoted & english <= {"My rConnect", "e-mail"}, f"{language}.md quotes English labels: {quoted & english}"
+
+
+def test_the_french_guide_follows_french_typography() -> None:
+    text = (TEMPLATES / "fr.md").read_text(encoding="utf-8")
+    prose = re.sub(r"\(#[^)]*\)|`[^`]*`|\{\{[^}]*\}\}", "", text)  # anchors, code and placeholders are not prose
+    assert not re.search(r" [:;?!»]|« ", prose), "a no-break space belongs before : ; ? ! » and after «"
+    assert "'" not in prose, "French takes the typographic apostrophe ’"

@@ -70,6 +70,7 @@ class StackConfig:
     app_port: int = 7071
     functions_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     app_env: dict[str, str] = field(default_factory=dict)  # extra or overriding app settings
+    idp_env: dict[str, str] = field(default_factory=dict)  # extra or overriding settings of the local B2C (tools/idp)
     extra_ca_files: tuple[Path, ...] = ()  # more CAs the app must trust (test fakes)
     # Azurite over HTTPS (the local CA's certificate) with `--oauth basic`: it then also takes bearer
     # tokens, checking their issuer, audience and lifetime, as the managed-identity tests need.
@@ -217,6 +218,7 @@ class LocalStack:
                 # Local accounts survive a restart; verification codes are e-mailed to the app's outbox.
                 "IDP_DATA_DIR": str(config.data_dir / "idp"),
                 "IDP_OUTBOX_DIR": str(self.outbox),
+                **config.idp_env,
             },
             port=config.idp_port,
             ready_line="IdP ready at",
