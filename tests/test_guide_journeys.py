@@ -27,6 +27,7 @@ from tools.localstack.run_local import RUN_APP_SETTINGS
 from tools.localstack.stack import LocalStack, StackConfig
 
 WIDTH = 1000
+GUIDE_ENTRA_CLIENT_ID = "5f0c8a2e-7d41-4b8e-9a36-2c1e7b9d4f60"
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"  # where production's admin-consent link points
 
 
@@ -35,8 +36,13 @@ def guide_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     consent_domains = ",".join(people["consent"][0].split("@")[1] for people in SCENARIO.values())
     config = StackConfig.on_free_ports(
         tmp_path_factory.mktemp("guide-stack"),
-        app_env=dict(RUN_APP_SETTINGS),
-        idp_env={"IDP_DEVELOPMENT_MARKER": "0", "IDP_CONSENT_REQUIRED_DOMAINS": consent_domains},
+        # The Entra application's id as production's looks (the admin-consent link shows it).
+        app_env={**RUN_APP_SETTINGS, "ENTRA_CLIENT_ID": GUIDE_ENTRA_CLIENT_ID},
+        idp_env={
+            "IDP_DEVELOPMENT_MARKER": "0",
+            "IDP_CONSENT_REQUIRED_DOMAINS": consent_domains,
+            "IDP_ENTRA_CLIENT_ID": GUIDE_ENTRA_CLIENT_ID,
+        },
     )
     with LocalStack(config) as running:
         yield running
