@@ -6,8 +6,10 @@ values), so the valid events of its batch are still settled and the batch is ack
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from shared.domain.ids import Uuid
@@ -30,6 +32,10 @@ _STATES: dict[str, DeliveryState] = {
     "FilteredSpam": "failed",
     "Quarantined": "failed",
 }
+
+
+# A time without an offset is UTC (Event Grid and ACS write UTC), so report times compare.
+_Instant = Annotated[datetime, AfterValidator(lambda value: value if value.tzinfo else value.replace(tzinfo=UTC))]
 
 
 class _EventGridModel(BaseModel):
@@ -63,10 +69,12 @@ class _DeliveryReportData(_EventGridModel):
     message_id: Uuid  # the operation id we sent with (a send id); anything else cannot be ours
     status: str
     delivery_status_details: _StatusDetails | None = None
+    delivery_attempt_time_stamp: _Instant | None = None
 
 
 class _DeliveryReportEvent(_Envelope):
     data: _DeliveryReportData
+    event_time: _Instant | None = None
 
 
 @dataclass(frozen=True)
@@ -98,13 +106,16 @@ def read_event(item: object) -> SubscriptionValidation | DeliveryReport | Malfor
             return SubscriptionValidation.model_validate(item)
         if event_type != DELIVERY_REPORT:
             return None
-        data = _DeliveryReportEvent.model_validate(item).data
+        report = _DeliveryReportEvent.model_validate(item)
     except ValidationError as error:
         return Malformed(what_is_wrong(error, whole="(event)"))
+    data = report.data
     state = _STATES.get(data.status)
     if state is None:
         return None
     detail = data.delivery_status_details.status_message if data.delivery_status_details else None
     if detail is not None and len(detail) > MAX_DETAIL:
         detail = detail[: MAX_DETAIL - 1] + "…"
-    return DeliveryReport(operation_id=data.message_id, state=state, detail=detail)
+    # The report's time orders it among the send's reports: a later bounce replaces an earlier "Delivered".
+    at = data.delivery_attempt_time_stamp or report.event_time
+    return DeliveryReport(operation_id=data.message_id, state=state, detail=detail, at=at)

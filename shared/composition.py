@@ -9,6 +9,7 @@ account's endpoints, reached with azure-identity (a managed identity in Azure).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -33,9 +34,11 @@ from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.email_operations import EmailOperationStore
 from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore
+from shared.adapters.tables.send_budget import TableSendBudget
 from shared.adapters.tables.users import UserStore
 from shared.clock import utcnow
 from shared.domain.models import Invitation
+from shared.domain.pacing import Quota
 from shared.presentation.invitation_email import ProductLinks
 from shared.routes import Links
 from shared.services.admin_consent import AdminConsentService
@@ -131,6 +134,15 @@ def email_sender(settings: Settings) -> EmailSender:
     return AcsEmailSender(settings.acs_sender_address, endpoint=str(settings.acs_endpoint), credential=credential(settings))
 
 
+def email_quota(settings: Settings) -> Quota:
+    return Quota(
+        settings.email_per_minute,
+        settings.email_per_hour,
+        settings.email_reserve_percent,
+        timedelta(seconds=settings.email_quota_minute_seconds),
+    )
+
+
 def staff_tokens(settings: Settings) -> StaffTokens | None:
     metadata_url = settings.staff_api_metadata_url
     if metadata_url is None or settings.staff_api_audience is None:
@@ -180,7 +192,8 @@ def build(
         events=EventPublisher(queues),
     )
     companies = CompanyService(invitations, CompanyStore(tables), queues, urls, clock)
-    batches = BatchService(invitations, BatchStore(tables), queues, clock)
+    budget = TableSendBudget(tables, email_quota(settings))
+    batches = BatchService(invitations, BatchStore(tables), queues, clock, budget)
     return Services(
         settings=settings,
         links=urls,
@@ -190,6 +203,7 @@ def build(
             invitations,
             EmailOperationStore(tables),
             sender or email_sender(settings),
+            budget,
             product=ProductLinks(settings.product_name, str(settings.documentation_url), settings.customer_success_link),
         ),
         sweeper=IntentSweeper(

@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     anonymous_requests_per_minute: int = Field(default=60, ge=1)
     anonymous_burst: int = Field(default=30, ge=1)
 
+    # ACS's e-mail quota (a new resource's; raised on request): sends are paced to it, and batch rows
+    # leave EMAIL_RESERVE_PERCENT of each window to single invitations. EMAIL_QUOTA_MINUTE_SECONDS
+    # shortens the quota's minute (an hour is 60 of them) for tests.
+    email_per_minute: int = Field(default=30, ge=1)
+    email_per_hour: int = Field(default=100, ge=1)
+    email_reserve_percent: int = Field(default=20, ge=0, le=90)
+    email_quota_minute_seconds: float = Field(default=60, gt=0)
+
     # Staff identity. WEBSITE_AUTH_ENABLED is set by the platform when App Service Authentication
     # is on: only then are X-MS-CLIENT-PRINCIPAL* headers the platform's and not the caller's.
     website_auth_enabled: bool = False

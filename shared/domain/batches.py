@@ -70,6 +70,7 @@ class BatchRow(ApiModel):
     errors: list[FieldError] = Field(default_factory=list)
     invitation_id: str | None = None
     error: str | None = None
+    email_due_at: datetime | None = None  # the place its e-mail took in the sending quota
 
     @property
     def status(self) -> RowStatus:
@@ -87,6 +88,7 @@ class RowOutcome(ApiModel):
     index: int
     invitation_id: str | None = None
     error: str | None = None
+    email_due_at: datetime | None = None
 
 
 class BatchChunk(ApiModel):
@@ -118,6 +120,12 @@ class BatchView(ApiModel):
     created: int
     failed: int
     rejected: int
+    expected_completion_at: datetime | None = Field(
+        description="When the last of its e-mails is due to be handed to ACS, as paced to the sending quota "
+        "(each row's e-mail takes its place when its invitation is created); null while rows are queued, "
+        "or when no e-mail is to be sent. A throttling ACS may put single e-mails later: each invitation's "
+        "email.nextAttemptAt says when."
+    )
     rows: list[BatchRowView]
 
     @classmethod
@@ -135,7 +143,9 @@ class BatchView(ApiModel):
         counts = {status: sum(1 for view in views if view.status == status) for status in ("queued", "created", "failed", "rejected")}
         done = counts["created"] + counts["failed"]
         status: BatchStatus = "completed" if counts["queued"] == 0 else ("running" if done else "queued")
+        due = [row.email_due_at for row in rows if row.email_due_at is not None]
         return cls(
+            expected_completion_at=max(due) if due and counts["queued"] == 0 else None,
             id=header.id,
             status=status,
             handling=header.handling,

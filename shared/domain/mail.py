@@ -24,7 +24,10 @@ class OutgoingEmail(BaseModel):
 class SendResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    status: Literal["sent", "failed"]  # sent: accepted for delivery; the delivery report says the rest
+    # sent: accepted for delivery, the delivery report says the rest; throttled: over the sending
+    # quota, try again after `retry_after` seconds (not a failure).
+    status: Literal["sent", "throttled", "failed"]
     operation_id: str | None = None
     error: str | None = None  # short and readable, fit for an operator or a UI message
-    retryable: bool = False  # a failure that a later try may not meet (throttling, outage)
+    retryable: bool = False  # a failure that a later try may not meet (an outage)
+    retry_after: float | None = None  # throttled: how long the service asked to wait

@@ -215,11 +215,19 @@ class EmailDelivery(ApiModel):
     error: str | None = Field(default=None, description="Why it failed, bounced or was suppressed; while queued, the last failed try.")
     queued_at: datetime = Field(description="When this send was recorded.")
     updated_at: datetime = Field(description="When its status or error last changed.")
+    next_attempt_at: datetime | None = Field(
+        default=None,
+        description="While queued: when it is next tried, as paced to the sending quota or after ACS asked to wait "
+        "(null: as soon as a worker takes it).",
+    )
+    reported_at: datetime | None = Field(
+        default=None, description="The time of the ACS delivery report the status comes from (a later report may replace it)."
+    )
 
     @classmethod
-    def queued(cls, attempt: int, now: datetime) -> "EmailDelivery":
-        """A new send, recorded before it is carried out (the e-mail worker sends it)."""
-        return cls(send_id=str(uuid.uuid4()), attempt=attempt, status="queued", queued_at=now, updated_at=now)
+    def queued(cls, attempt: int, now: datetime, send_at: datetime | None = None) -> "EmailDelivery":
+        """A new send, recorded before it is carried out (the e-mail worker sends it, not before `send_at`)."""
+        return cls(send_id=str(uuid.uuid4()), attempt=attempt, status="queued", queued_at=now, updated_at=now, next_attempt_at=send_at)
 
 
 class EmailIntent(ApiModel):
@@ -238,6 +246,7 @@ class DeliveryReport(ApiModel):
     operation_id: Uuid  # our send id: the operation id we send with
     state: DeliveryState
     detail: str | None = None
+    at: datetime | None = None  # when ACS tried the delivery (else when it published the event)
 
 
 class AuditEvent(ApiModel):
@@ -325,9 +334,19 @@ class Invitation(ApiModel):
     creation: AuditEvent | None = None
 
     @classmethod
-    def issue(cls, request: InvitationRequest, *, invitation_id: str, actor: str, redeem_url: str, now: datetime) -> Change:
-        """A new pending invitation with its first e-mail queued; its `created` event lives in it."""
-        email = EmailDelivery.queued(attempt=1, now=now)
+    def issue(
+        cls,
+        request: InvitationRequest,
+        *,
+        invitation_id: str,
+        actor: str,
+        redeem_url: str,
+        now: datetime,
+        send_at: datetime | None = None,
+    ) -> Change:
+        """A new pending invitation with its first e-mail queued (to go at `send_at`, its place in the
+        sending quota, if known); its `created` event lives in it."""
+        email = EmailDelivery.queued(attempt=1, now=now, send_at=send_at)
         created = AuditEvent(at=now, action="created", actor=actor, to_status=PENDING, send_id=email.send_id)
         invitation = cls(
             id=invitation_id,
@@ -412,8 +431,48 @@ class Invitation(ApiModel):
         email = self.email
         if email is None or email.send_id != send_id or email.status not in after:
             return None
-        outcome = {"status": status, "operation_id": operation_id or email.operation_id, "error": error, "updated_at": now}
+        outcome = {
+            "status": status,
+            "operation_id": operation_id or email.operation_id,
+            "error": error,
+            "updated_at": now,
+            "next_attempt_at": None,
+        }
         return self._record(f"email-{status}", actor, now, {"email": email.model_copy(update=outcome)}, detail=error, send_id=send_id)
+
+    def settle_email(self, report: DeliveryReport, *, actor: str, now: datetime) -> Change | None:
+        """Record ACS's delivery report (audit `email-{state}`) on the send it is about. A send still
+        queued or sent takes any report; a reported send takes only a report of another state made
+        later (a bounce after "Delivered"), so a duplicate or a report older than the one recorded
+        is a no-op (None), whatever order Event Grid delivers them in."""
+        email = self.email
+        if email is None or email.send_id != report.operation_id:
+            return None
+        if email.status not in ("queued", "sent"):
+            newer = report.at is not None and email.reported_at is not None and report.at > email.reported_at
+            if not newer or report.state == email.status:
+                return None
+        error = None if report.state == "delivered" else report.detail or f"ACS reported the e-mail {report.state}"
+        outcome = {
+            "status": report.state,
+            "operation_id": report.operation_id,
+            "error": error,
+            "updated_at": now,
+            "next_attempt_at": None,
+            "reported_at": report.at,
+        }
+        return self._record(
+            f"email-{report.state}", actor, now, {"email": email.model_copy(update=outcome)}, detail=error, send_id=email.send_id
+        )
+
+    def defer_email(self, send_id: str, until: datetime, now: datetime, error: str | None = None) -> Change | None:
+        """Keep the queued send for `until` (its place in the sending quota, or when ACS asked to be
+        tried again), with why if it was throttled; no audit event: the send is still on its way."""
+        email = self.email
+        if email is None or email.send_id != send_id or email.status != "queued":
+            return None
+        update = {"next_attempt_at": until, "updated_at": now} | ({"error": error} if error else {})
+        return Change(self.model_copy(update={"email": email.model_copy(update=update)}), None)
 
     def note_email_error(self, send_id: str, error: str, now: datetime) -> Change | None:
         """Keep a try's error on the queued send (no audit event: the send is still being tried)."""
@@ -492,7 +551,8 @@ class Invitation(ApiModel):
         if self.completion is not None and self.completion.status == "pending":
             times.append(self.completion.updated_at)
         if self.email is not None and self.email.status == "queued":
-            times.append(self.email.queued_at)
+            # A send paced to the quota is outstanding from when it is due, not from when it was queued.
+            times.append(self.email.next_attempt_at or self.email.queued_at)
         return min(times, default=None)
 
     def expiry_unreported(self) -> datetime | None:

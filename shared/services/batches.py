@@ -32,7 +32,7 @@ from shared.domain.models import FieldError, InvitationRequest, field_errors
 from shared.log_context import invitation_context
 from shared.queue_names import INVITATION_BATCH
 from shared.services.invitations import InvitationService
-from shared.services.ports import BatchRepository, Clock, QueueSender
+from shared.services.ports import BatchRepository, Clock, QueueSender, SendBudget
 
 log = logging.getLogger(__name__)
 UNSTORED = "The request ended before every row of the batch was stored, so none was created: submit the batch again."
@@ -40,8 +40,10 @@ POISONED = "The rows could not be processed after repeated tries (storage or e-m
 
 
 class BatchService:
-    def __init__(self, invitations: InvitationService, store: BatchRepository, queues: QueueSender, clock: Clock) -> None:
-        self._invitations, self._store, self._queues, self._clock = invitations, store, queues, clock
+    def __init__(
+        self, invitations: InvitationService, store: BatchRepository, queues: QueueSender, clock: Clock, budget: SendBudget
+    ) -> None:
+        self._invitations, self._store, self._queues, self._clock, self._budget = invitations, store, queues, clock, budget
 
     def check(self, rows: list[Any]) -> list[BatchRow]:
         """Every row validated as a single create validates it (the model, then the service's rules)."""
@@ -146,13 +148,15 @@ class BatchService:
         invitation_id = row_invitation_id(header.id, row.index)
         try:
             with invitation_context(invitation_id):
-                self._invitations.create(request, actor=header.actor, idempotency_key=None, invitation_id=invitation_id)
+                # The e-mail's place in the quota, behind the batch's earlier rows and leaving the reserve to single invitations.
+                send_at = self._budget.reserve(self._clock(), bulk=True)
+                self._invitations.create(request, actor=header.actor, idempotency_key=None, invitation_id=invitation_id, send_at=send_at)
         except DomainError as error:
             if error.retryable:
                 raise
             log.warning("Batch %s row %d not created: %s", header.id, row.index, error.detail)
             return RowOutcome(index=row.index, error=error.detail)
-        return RowOutcome(index=row.index, invitation_id=invitation_id)
+        return RowOutcome(index=row.index, invitation_id=invitation_id, email_due_at=send_at)
 
     def fail_poisoned(self, chunk: BatchChunk) -> None:
         """The host gave up on a chunk's message: its rows still queued fail, so the batch completes."""

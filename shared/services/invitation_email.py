@@ -5,13 +5,19 @@ and InvitationService.enqueue_email puts it on `invitation-email` (a lost messag
 sweeper). Everything here follows from that record and is idempotent, so a repeated or stale
 queue message, a redelivered delivery report or a sweep that re-enqueues a send in flight
 changes nothing; every record goes through InvitationService.record_email (guarded, audited):
-- `send`: the queue worker hands the message to ACS with the send id as operation id, records
-  `sent` once ACS accepted it, and raises a retryable error on a passing failure (the queue retries);
+- `send`: the queue worker takes the send's place in the sending quota (a batch row's was taken
+  when its invitation was created), and if that is later, or ACS throttles it (429), puts the send
+  off: records when it is due and queues it for then, without counting a failed try
+  (docs/decisions/0015-email-pacing.md). Else it hands the message to ACS with the send id as
+  operation id, records `sent` once ACS accepted it, and raises a retryable error on a passing
+  failure (the queue retries);
 - `fail_poisoned`: after maxDequeueCount the poison queue's worker records `failed` with the last error;
-- `settle`: an ACS delivery report records delivered, bounced, suppressed or failed.
+- `settle`: an ACS delivery report records delivered, bounced, suppressed or failed, with its time;
+  a later report of another state (a bounce after "Delivered") replaces it, an older one does not.
 """
 
 import logging
+from datetime import timedelta
 
 from shared.domain.errors import NotFound, Unavailable
 from shared.domain.mail import OutgoingEmail
@@ -19,7 +25,7 @@ from shared.domain.models import COMPLETED, REVOKED, DeliveryReport, EmailIntent
 from shared.log_context import invitation_context
 from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.services.invitations import InvitationService
-from shared.services.ports import EmailOperations, EmailSender
+from shared.services.ports import EmailOperations, EmailSender, SendBudget
 
 log = logging.getLogger(__name__)
 WORKER = "invitation-email-worker"  # the actor of what the queue workers record
@@ -36,10 +42,11 @@ class InvitationEmailService:
         invitations: InvitationService,
         operations: EmailOperations,
         sender: EmailSender,
+        budget: SendBudget,
         *,
         product: ProductLinks,
     ) -> None:
-        self.invitations, self._operations, self._sender = invitations, operations, sender
+        self.invitations, self._operations, self._sender, self._budget = invitations, operations, sender, budget
         self._product = product
 
     def send(self, intent: EmailIntent) -> None:
@@ -58,11 +65,20 @@ class InvitationEmailService:
             error = f"Not sent: the invitation is {status.value}"
             self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=error, current=loaded)
             return
+        now = self.invitations.clock()
+        due = email.next_attempt_at or self._budget.reserve(now, bulk=False)
+        if due > now:
+            log.info("Invitation %s e-mail %s: due at %s (sending quota)", invitation.id, intent.send_id, due.isoformat())
+            self.invitations.defer_email(intent, due, current=loaded)
+            return
         # Before ACS could report on the operation, so every report finds its invitation.
         self._operations.remember(intent.send_id, invitation.id)
         result = self._sender.send(self._render(invitation), operation_id=intent.send_id)
         log.info("Invitation %s e-mail %s: %s", invitation.id, intent.send_id, result.status)
-        if result.status == "sent":
+        if result.status == "throttled":
+            wait = timedelta(seconds=result.retry_after or 0)
+            self.invitations.defer_email(intent, self.invitations.clock() + wait, error=result.error, current=loaded)
+        elif result.status == "sent":
             self.invitations.record_email(
                 intent,
                 "sent",
@@ -88,23 +104,14 @@ class InvitationEmailService:
         self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=error)
 
     def settle(self, report: DeliveryReport) -> None:
-        """Record ACS's delivery report on the send it is about; unknown or repeated reports are no-ops."""
+        """Record ACS's delivery report on the send it is about; unknown, repeated or older reports are no-ops."""
         invitation_id = self._operations.invitation_of(report.operation_id)
         if invitation_id is None:
             log.info("Delivery report for unknown e-mail operation %s", report.operation_id)
             return
-        intent = EmailIntent(invitation_id=invitation_id, send_id=report.operation_id)
-        error = None if report.state == "delivered" else report.detail or f"ACS reported the e-mail {report.state}"
         with invitation_context(invitation_id):  # one webhook call carries reports about many invitations
             try:
-                self.invitations.record_email(
-                    intent,
-                    report.state,
-                    actor=DELIVERY_REPORTS,
-                    after=("queued", "sent"),
-                    operation_id=report.operation_id,
-                    error=error,
-                )
+                self.invitations.settle_email(invitation_id, report, actor=DELIVERY_REPORTS)
             except NotFound:
                 log.warning("Delivery report for deleted invitation %s", invitation_id)
 

@@ -9,6 +9,7 @@ to its own twin (double submit, second tab) succeeds.
 import contextvars
 import hashlib
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -33,6 +34,8 @@ from shared.domain.models import (
     Change,
     CompanyCreationStatus,
     Completion,
+    DeliveryReport,
+    EmailDelivery,
     EmailIntent,
     EmailStatus,
     Invitation,
@@ -149,10 +152,17 @@ class InvitationService:
         rules.check_redirect_allowed(request.redirect_url, self._allowlist)
 
     def create(
-        self, request: InvitationRequest, *, actor: str, idempotency_key: str | None, invitation_id: str | None = None
+        self,
+        request: InvitationRequest,
+        *,
+        actor: str,
+        idempotency_key: str | None,
+        invitation_id: str | None = None,
+        send_at: datetime | None = None,
     ) -> tuple[InvitationView, bool]:
         """Issue an invitation and queue its e-mail (the worker sends it); (view, created). A replayed key returns the first result.
-        `invitation_id`: an id the caller derived (a batch row's), so a repeat finds the first one."""
+        `invitation_id`: an id the caller derived (a batch row's), so a repeat finds the first one.
+        `send_at`: the e-mail's place in the sending quota (a batch row's), when the caller took one."""
         self.check(request)
         chosen_id = invitation_id
         invitation_id = chosen_id or str(uuid.uuid4())
@@ -167,7 +177,9 @@ class InvitationService:
             self.email_index.add(request.invitee.email, invitation_id)
         else:
             self._claim_address(request.invitee.email, invitation_id, now)
-        issued = Invitation.issue(request, invitation_id=invitation_id, actor=actor, redeem_url=self.links.redeem(invitation_id), now=now)
+        issued = Invitation.issue(
+            request, invitation_id=invitation_id, actor=actor, redeem_url=self.links.redeem(invitation_id), now=now, send_at=send_at
+        )
         # Its `created` event is published by the e-mail worker's write (or the sweeper), not here: off the request path.
         invitation = issued.invitation.model_copy(update={"pending_events": pending_for(issued.event)})
         try:
@@ -336,9 +348,35 @@ class InvitationService:
             return
         intent = EmailIntent(invitation_id=invitation.id, send_id=email.send_id)
         try:
-            self._queues.send(INVITATION_EMAIL, intent.model_dump(mode="json", by_alias=True))
+            self._queues.send(INVITATION_EMAIL, intent.model_dump(mode="json", by_alias=True), visibility_timeout=self._delay(email))
         except DomainError as error:
             log.warning("E-mail %s of invitation %s not queued (%s); the sweeper will", email.send_id, invitation.id, error)
+
+    def _delay(self, email: EmailDelivery) -> int | None:
+        """Whole seconds until the send is due (a queue's visibility timeout), rounded up so it is never early."""
+        if email.next_attempt_at is None:
+            return None
+        seconds = math.ceil((email.next_attempt_at - self.clock()).total_seconds())
+        return seconds if seconds > 0 else None
+
+    def defer_email(self, intent: EmailIntent, until: datetime, *, error: str | None = None, current: Versioned | None = None) -> None:
+        """Put the queued send off until `until` (Invitation.defer_email) and queue it for then: the
+        message that found no room is done with, so waiting is never counted as a failed try."""
+        deferred = self._apply(
+            current or self.store.load(intent.invitation_id),
+            lambda invitation, now: invitation.defer_email(intent.send_id, until, now, error),
+        )
+        if deferred.changed:
+            self.enqueue_email(deferred.current.invitation)
+
+    def settle_email(self, invitation_id: str, report: DeliveryReport, *, actor: str) -> Invitation:
+        """Record ACS's delivery report (Invitation.settle_email: a later report of another state
+        replaces an earlier one; a duplicate or older one is a no-op)."""
+        return self._apply(
+            self.store.load(invitation_id),
+            lambda invitation, now: invitation.settle_email(report, actor=actor, now=now),
+            settle_events=True,
+        ).current.invitation
 
     def record_email(
         self,

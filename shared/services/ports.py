@@ -193,3 +193,12 @@ class EmailSender(Protocol):
         """Hand `message` over for delivery without waiting for it to be delivered. Sending again with
         the same `operation_id` sends nothing new. Problems come back as `failed`, never as exceptions."""
         ...
+
+
+class SendBudget(Protocol):
+    """The e-mail sending quota (shared.domain.pacing), counted for every instance at once."""
+
+    def reserve(self, now: datetime, *, bulk: bool) -> datetime:
+        """Take the next place with room for one send of this kind (bulk: a batch row's, which leaves
+        a reserve to single invitations); when it may be handed to ACS (`now` if there is room now)."""
+        ...

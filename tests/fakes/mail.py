@@ -1,9 +1,9 @@
 """An in-memory EmailSender, as the ACS and outbox senders (shared/adapters/mail) behave: a send is
 recorded once per operation id, and a failure comes back as a `failed` SendResult, never raised.
 
-`fail_next` scripts the next sends' failures: retryable ones (ACS throttling or down, an outbox that
-cannot be written) or refusals that would repeat (ACS's 400 or 401). A scripted failure meets a
-repeated operation id too, as a throttling ACS answers 429 whatever the request.
+`fail_next` scripts the next sends' failures: retryable ones (ACS down, an outbox that cannot be
+written) or refusals that would repeat (ACS's 400 or 401); `throttle_next` scripts ACS's 429 with
+its Retry-After. A scripted answer meets a repeated operation id too, as ACS answers whatever the request.
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ class MemoryEmailSender:
         self.attempts = 0  # every call of send, repeats and failures included
         self._failures: list[SendResult] = []
 
-    def fail_next(self, error: str = "ACS answered 429 Too Many Requests", *, retryable: bool = True, times: int = 1) -> None:
+    def fail_next(self, error: str = "ACS answered 503 Service Unavailable", *, retryable: bool = True, times: int = 1) -> None:
         self._failures.extend([SendResult(status="failed", error=error, retryable=retryable)] * times)
+
+    def throttle_next(self, retry_after: float, *, times: int = 1) -> None:
+        """The next sends are over ACS's quota (429): throttled, to be tried after `retry_after` seconds."""
+        throttled = SendResult(status="throttled", error="ACS answered 429 Too Many Requests", retry_after=retry_after)
+        self._failures.extend([throttled] * times)
 
     def reset(self) -> None:
         """Back to a healthy sender: no scripted failures left."""

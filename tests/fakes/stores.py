@@ -1,4 +1,4 @@
-"""In-memory BatchRepository, CompanyRepository, UserDirectory, AdminConsentLog and EmailOperations.
+"""In-memory BatchRepository, CompanyRepository, UserDirectory, AdminConsentLog, EmailOperations and SendBudget.
 
 Each keeps its Table Storage adapter's semantics (shared/adapters/tables), which the contract suite
 tests/contract/test_store_ports.py holds both to: inserts that meet a key raise AlreadyExists,
@@ -9,12 +9,15 @@ not written), and what is stored is a copy, never the caller's object. The extra
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.batches import TRANSACTION_ROWS, BatchHeader, BatchRow, RowOutcome
 from shared.domain.errors import AlreadyExists, NotFound, Unavailable
 from shared.domain.models import Company, Role, SignedInUser
+from shared.domain.pacing import Quota, next_slot
 
 
 class MemoryBatches:
@@ -78,6 +81,7 @@ class MemoryBatches:
                 update={
                     "invitation_id": outcome.invitation_id if outcome.invitation_id is not None else before.invitation_id,
                     "error": outcome.error if outcome.error is not None else before.error,
+                    "email_due_at": outcome.email_due_at if outcome.email_due_at is not None else before.email_due_at,
                 }
             )
 
@@ -149,3 +153,20 @@ class MemoryEmailOperations:
 
     def invitation_of(self, operation_id: str) -> str | None:
         return self.invitations.get(operation_id)
+
+
+class MemorySendBudget:
+    """The e-mail sending quota's counters in memory (one lock stands for the table's guarded writes)."""
+
+    def __init__(self, quota: Quota) -> None:
+        self.quota = quota
+        self.minutes: Counter[datetime] = Counter()
+        self.hours: Counter[datetime] = Counter()
+        self._lock = threading.Lock()
+
+    def reserve(self, now: datetime, *, bulk: bool) -> datetime:
+        with self._lock:
+            slot = next_slot(self.quota, self.minutes, self.hours, now, bulk=bulk)
+            self.minutes[slot.minute] += 1
+            self.hours[slot.hour] += 1
+        return slot.at

@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from shared.domain.pacing import Quota
 from shared.routes import Links
 from shared.services.events import EventPublisher
 from shared.services.invitations import InvitationService
 from tests.fakes.memory import MemoryEmailIndex, MemoryIdempotencyKeys, MemoryInvitations, MemoryQueues, SettableClock
+from tests.fakes.stores import MemorySendBudget
 
 BASE_URL = "https://invite.rconnect.example"
 REDIRECT_ALLOWLIST = ["https://portal.rconnect.example"]
+QUOTA = Quota(per_minute=30, per_hour=100, reserve_percent=20)
 
 
 @dataclass
@@ -25,6 +28,8 @@ class Fakes:
     email_index: MemoryEmailIndex = field(default_factory=MemoryEmailIndex)
     idempotency_keys: MemoryIdempotencyKeys = field(default_factory=MemoryIdempotencyKeys)
     queues: MemoryQueues = field(init=False)
+    # ACS's quota for a new resource, a minute being a minute: a test moves the clock past a window.
+    budget: MemorySendBudget = field(default_factory=lambda: MemorySendBudget(QUOTA))
 
     def __post_init__(self) -> None:
         self.queues = MemoryQueues(self.clock)

@@ -6,6 +6,9 @@ for an accepted send). The outcome arrives later as an Event Grid delivery repor
 """
 
 import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from azure.communication.email import EmailClient
@@ -26,10 +29,17 @@ logger = logging.getLogger(__name__)
 # A struggling ACS costs a queue worker seconds, not minutes: the queue retries the message later.
 _RETRIES = 2
 _MAX_RETRY_AFTER_SECONDS = 2.0
+_THROTTLED = 429
+_DEFAULT_RETRY_AFTER = 60.0  # a 429 without Retry-After: ACS's quota windows are a minute long
 
 
 class _ShortRetryPolicy(RetryPolicy):
-    """Honours Retry-After only up to a couple of seconds; a longer wait is reported as a failure instead."""
+    """Retries a passing failure, honouring Retry-After only up to a couple of seconds. A 429 is not
+    retried here: the quota is over for the window, so the send comes back as `throttled` and the
+    queue puts the message off for as long as ACS asked (docs/decisions/0015-email-pacing.md)."""
+
+    def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
+        return response.http_response.status_code != _THROTTLED and super().is_retry(settings, response)
 
     def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
         delay = super().get_retry_after(response)
@@ -84,9 +94,30 @@ def _recipient(message: OutgoingEmail) -> dict[str, str]:
 
 
 def _failed(error: AzureError) -> SendResult:
+    response = error.response if isinstance(error, HttpResponseError) else None
+    if response is not None and response.status_code == _THROTTLED:
+        wait = _retry_after(response.headers)  # type: ignore[attr-defined]  # every transport's response has them
+        logger.info("E-mail throttled by ACS: try again in %.1f s", wait)
+        return SendResult(status="throttled", error=f"ACS answered {_THROTTLED} {response.reason}", retry_after=wait)
     description, retryable = _describe(error)
     logger.warning("E-mail not sent: %s", description)
     return SendResult(status="failed", error=description, retryable=retryable)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float:
+    """Seconds to wait, from retry-after-ms, x-ms-retry-after-ms or Retry-After (seconds or an HTTP date)."""
+    for name, scale in (("retry-after-ms", 1000.0), ("x-ms-retry-after-ms", 1000.0), ("Retry-After", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) / scale)
+        except ValueError:
+            try:
+                return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                continue
+    return _DEFAULT_RETRY_AFTER
 
 
 def _describe(error: AzureError) -> tuple[str, bool]:
@@ -99,5 +130,5 @@ def _describe(error: AzureError) -> tuple[str, bool]:
     if response is None or response.status_code is None:
         return f"ACS send failed ({type(error).__name__})", True
     status = response.status_code
-    # Throttling and server errors pass; any other refusal (bad key, bad request) will repeat.
-    return f"ACS answered {status} {response.reason}", status in (408, 429) or status >= 500
+    # A timeout and server errors pass; any other refusal (bad key, bad request) will repeat.
+    return f"ACS answered {status} {response.reason}", status == 408 or status >= 500

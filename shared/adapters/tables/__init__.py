@@ -16,6 +16,8 @@ Tables and keys (docs/reference/storage.md explains why):
   delivery report is about.
 - Batches: PartitionKey = batch id; RowKey "batch" (the header) and "row-{index:04d}" (each
   row's request and, once a worker created it, its invitation id or error).
+- EmailBudget: PartitionKey "quota"; a row per minute and hour window counting the e-mails
+  given a place in it (send_budget.py).
 """
 
 import json
@@ -47,6 +49,7 @@ ADMIN_CONSENTS = "AdminConsents"
 EMAIL_OPERATIONS = "EmailOperations"
 INVITATIONS_BY_EMAIL = "InvitationsByEmail"
 BATCHES = "Batches"
+EMAIL_BUDGET = "EmailBudget"
 ALL_TABLES = (
     INVITATIONS,
     IDEMPOTENCY_KEYS,
@@ -56,6 +59,7 @@ ALL_TABLES = (
     EMAIL_OPERATIONS,
     INVITATIONS_BY_EMAIL,
     BATCHES,
+    EMAIL_BUDGET,
 )
 
 _EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}

@@ -49,6 +49,7 @@ def _row(entity: dict[str, Any]) -> BatchRow:
         errors=[FieldError.model_validate(error) for error in json.loads(entity.get("Errors") or "[]")],
         invitation_id=entity.get("InvitationId"),
         error=entity.get("Error"),
+        email_due_at=entity.get("EmailDueAt"),
     )
 
 
@@ -133,6 +134,7 @@ class BatchStore:
                     "Index": outcome.index,  # the row's own, or a row the request never stored (see BatchRow.status)
                     "InvitationId": outcome.invitation_id,
                     "Error": outcome.error,
+                    "EmailDueAt": outcome.email_due_at,
                 },
                 _MERGE,
             )

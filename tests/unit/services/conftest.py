@@ -45,7 +45,7 @@ def batch_store() -> MemoryBatches:
 
 @pytest.fixture
 def batches(fakes: Fakes, invitation_service: InvitationService, batch_store: MemoryBatches) -> BatchService:
-    return BatchService(invitation_service, batch_store, fakes.queues, fakes.clock)
+    return BatchService(invitation_service, batch_store, fakes.queues, fakes.clock, fakes.budget)
 
 
 @pytest.fixture
@@ -85,5 +85,7 @@ def operations() -> MemoryEmailOperations:
 
 
 @pytest.fixture
-def emails(invitation_service: InvitationService, operations: MemoryEmailOperations, mail: MemoryEmailSender) -> InvitationEmailService:
-    return InvitationEmailService(invitation_service, operations, mail, product=PRODUCT)
+def emails(
+    fakes: Fakes, invitation_service: InvitationService, operations: MemoryEmailOperations, mail: MemoryEmailSender
+) -> InvitationEmailService:
+    return InvitationEmailService(invitation_service, operations, mail, fakes.budget, product=PRODUCT)

@@ -238,7 +238,7 @@ class StorageFailsAfter(MemoryInvitations):
 
 def test_a_passing_failure_records_what_was_done_and_raises_for_a_redelivery(batch_store: MemoryBatches) -> None:
     fakes = Fakes(invitations=StorageFailsAfter(inserts=1))
-    batches = BatchService(fakes.invitation_service(), batch_store, fakes.queues, fakes.clock)
+    batches = BatchService(fakes.invitation_service(), batch_store, fakes.queues, fakes.clock, fakes.budget)
     submit(batches, [valid(), valid()])
     with pytest.raises(Unavailable):
         batches.work(BatchChunk(batch_id=BATCH, first=0, count=2))
@@ -260,7 +260,7 @@ class Watched(MemoryInvitations):
 def test_a_worker_records_outcomes_every_transaction_so_progress_shows(batch_store: MemoryBatches) -> None:
     watched = Watched(batch_store)
     fakes = Fakes(invitations=watched)
-    batches = BatchService(fakes.invitation_service(), batch_store, fakes.queues, fakes.clock)
+    batches = BatchService(fakes.invitation_service(), batch_store, fakes.queues, fakes.clock, fakes.budget)
     submit(batches, [valid() for _ in range(TRANSACTION_ROWS + 5)])
     batches.work(BatchChunk(batch_id=BATCH, first=0, count=TRANSACTION_ROWS + 5))
     assert watched.recorded_at_insert[TRANSACTION_ROWS - 1] == 0
