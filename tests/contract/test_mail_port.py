@@ -28,7 +28,8 @@ Delivered = Callable[[str], list[tuple[str, str]]]  # (recipient, subject) of wh
 class Mailer:
     sender: EmailSender
     delivered: Delivered
-    fail_for_now: Callable[[], None]  # the next sends meet a passing failure (throttling, an outage)
+    fail_for_now: Callable[[], None]  # the next sends meet a passing failure (an outage)
+    throttle: Callable[[float], None] | None  # the next sends are over the quota: wait this long (None: no quota)
     recover: Callable[[], None]
     refuse: Callable[[], None] | None  # the next send meets a refusal that will repeat (None: this sender has none)
 
@@ -39,6 +40,7 @@ def memory_mailer() -> Mailer:
         fake,
         lambda operation: [(sent.message.to_address, sent.message.subject) for sent in fake.sent if sent.operation_id == operation],
         lambda: fake.fail_next(times=100),
+        lambda wait: fake.throttle_next(wait, times=100),
         fake.reset,
         lambda: fake.fail_next("ACS answered 401 Unauthorized", retryable=False),
     )
@@ -53,7 +55,7 @@ def outbox_mailer(directory: Path) -> Mailer:
     def unwritable() -> None:
         directory.write_text("a file where the outbox folder should be")
 
-    return Mailer(OutboxEmailSender(directory, SENDER), delivered, unwritable, lambda: directory.unlink(missing_ok=True), None)
+    return Mailer(OutboxEmailSender(directory, SENDER), delivered, unwritable, None, lambda: directory.unlink(missing_ok=True), None)
 
 
 def recipient(message: EmailMessage) -> str:
@@ -68,7 +70,8 @@ def acs_mailer(acs: AcsEmailFake) -> Mailer:
     return Mailer(
         AcsEmailSender(SENDER, connection_string=acs.connection_string),
         delivered,
-        lambda: acs.fail_next(429, times=100),
+        lambda: acs.fail_next(503, times=100),
+        lambda wait: acs.fail_next(429, times=100, retry_after=wait),
         acs.reset,
         lambda: acs.fail_next(400),
     )
@@ -143,3 +146,21 @@ def test_a_refusal_that_would_repeat_is_not_retryable(refusing_mailer: Mailer) -
     result = refusing_mailer.sender.send(message(), sent)
     assert (result.status, result.retryable) == ("failed", False)
     assert result.error and refusing_mailer.delivered(sent) == []
+
+
+@pytest.fixture(params=["memory", "acs"])
+def quota_mailer(request: pytest.FixtureRequest) -> Mailer:
+    """The senders with a sending quota (the outbox has none)."""
+    return mailer(request)
+
+
+def test_a_send_over_the_quota_is_throttled_with_the_wait_asked_and_a_later_try_sends_once(quota_mailer: Mailer) -> None:
+    sent = operation()
+    assert quota_mailer.throttle is not None
+    quota_mailer.throttle(1.5)
+    result = quota_mailer.sender.send(message(), sent)
+    assert (result.status, result.retry_after, result.operation_id) == ("throttled", 1.5, None)
+    assert result.error == "ACS answered 429 Too Many Requests" and quota_mailer.delivered(sent) == []
+    quota_mailer.recover()
+    assert quota_mailer.sender.send(message(), sent).status == "sent"
+    assert len(quota_mailer.delivered(sent)) == 1

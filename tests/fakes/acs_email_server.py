@@ -7,7 +7,9 @@ Requests are authenticated exactly as ACS does (HMAC-SHA256 over verb, path, dat
 hash), so a wrong access key or a tampered body gets 401.
 
 Faults seen from real ACS can be caused on demand: failing sends, a send that hangs before ACS
-answers, an operation that stays Running for seconds, a status poll answered 404. Like ACS with an
+answers, an operation that stays Running for seconds, a status poll answered 404. Like ACS, it can
+enforce a sending quota (`enforce_quota`: at most n new messages in any window of s seconds, time
+scaled down for tests), answering 429 with Retry-After (and retry-after-ms) until the window has room. Like ACS with an
 Event Grid subscription, the fake posts `Microsoft.Communication.EmailDeliveryReportReceived`
 events to a webhook, after Event Grid's subscription validation handshake.
 """
@@ -18,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import ssl
 import tempfile
@@ -68,6 +71,10 @@ class AcsEmailFake:
         self._operations: dict[str, dict[str, Any]] = {}
         self._accepted_at: dict[str, float] = {}
         self._failures: list[int] = []
+        self._retry_after = 0.0
+        self._quota: list[tuple[int, float]] = []
+        self._accepted: list[float] = []  # when each new message was accepted (monotonic), for the quota
+        self.throttled = 0  # sends answered 429 by the quota
         self._stalls: list[float] = []
         self._confirm_after = 0.0
         self._status_poll_404 = False
@@ -142,11 +149,31 @@ class AcsEmailFake:
             self._confirm_after = 0.0
             self._status_poll_404 = False
             self._auto_report = None
+            self._retry_after = 0.0
+            self._quota = []
 
-    def fail_next(self, status: int, times: int = 1) -> None:
-        """Answer the next `times` send requests with `status` (429 comes with Retry-After: 0)."""
+    def fail_next(self, status: int, times: int = 1, *, retry_after: float = 0.0) -> None:
+        """Answer the next `times` send requests with `status` (429 comes with Retry-After: `retry_after`)."""
         with self._lock:
             self._failures.extend([status] * times)
+            self._retry_after = retry_after
+
+    def enforce_quota(self, *limits: tuple[int, float]) -> None:
+        """Accept at most n new messages in any `seconds`-long window, for each (n, seconds) given,
+        as ACS's quota does (30 a minute and 100 an hour for a new resource); none: no quota."""
+        with self._lock:
+            self._quota = list(limits)
+            self._accepted.clear()
+            self.throttled = 0
+
+    def _quota_wait(self, now: float) -> float:
+        """Seconds until the quota has room for one more message (0: room now). Called under the lock."""
+        wait = 0.0
+        for limit, seconds in self._quota:
+            inside = [at for at in self._accepted if at > now - seconds]
+            if len(inside) >= limit:
+                wait = max(wait, inside[-limit] + seconds - now)
+        return wait
 
     def stall_next(self, seconds: float, times: int = 1) -> None:
         """Hold the next `times` send requests for `seconds` before answering them (ACS being slow to accept)."""
@@ -234,7 +261,7 @@ class AcsEmailFake:
             stall = self._stalls.pop(0) if self._stalls else 0.0
         time.sleep(stall)
         if failure is not None:
-            extra = {"Retry-After": "0"} if failure == 429 else {}
+            extra = _retry_after(self._retry_after) if failure == 429 else {}
             handler.reply_error(failure, "SimulatedFailure", "The fake was told to fail this request", extra)
             return
         try:
@@ -248,12 +275,20 @@ class AcsEmailFake:
         # ACS treats a repeated Operation-Id as the same send: a client retry must not deliver twice.
         operation_id = handler.headers.get("Operation-Id") or str(uuid4())
         report = None
+        wait = 0.0
         with self._lock:
-            if operation_id not in self._operations:
+            now = time.monotonic()
+            if operation_id not in self._operations and (wait := self._quota_wait(now)) > 0:
+                self.throttled += 1
+            elif operation_id not in self._operations:
+                self._accepted.append(now)
                 self._operations[operation_id] = {"id": operation_id, "status": "Succeeded"}
                 self._accepted_at[operation_id] = time.monotonic() + self._confirm_after
                 self._deliveries.append(Delivery(operation_id, message))
                 report = self._auto_report if self._webhook else None
+        if wait > 0:
+            handler.reply_error(429, "TooManyRequests", "The sending quota is exhausted", _retry_after(wait))
+            return
         if report:
             self._report_later(operation_id, report)
         location = f"{self.endpoint}emails/operations/{operation_id}?api-version={api_version}"
@@ -324,6 +359,11 @@ _STATUS_MESSAGES = {
     "Suppressed": "The recipient is on the suppression list.",
     "Failed": "The message could not be delivered.",
 }
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    """ACS's headers asking to wait: whole seconds in Retry-After, and milliseconds."""
+    return {"Retry-After": str(math.ceil(seconds)), "retry-after-ms": str(math.ceil(seconds * 1000))}
 
 
 def _event_grid_event(event_type: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
@@ -65,6 +66,22 @@ def test_a_report_with_details_of_any_shape_is_read_or_rejected_with_where_not_w
         assert "deliveryStatusDetails" in read.problems
     else:
         assert isinstance(read, DeliveryReport) and read.operation_id == operation_id and read.state == "bounced"
+
+
+def test_a_report_is_timed_by_its_delivery_attempt_else_by_its_event() -> None:
+    operation_id = str(uuid.uuid4())
+    data = {"messageId": operation_id, "status": "Bounced", "deliveryAttemptTimeStamp": "2030-03-05T12:00:05Z"}
+    event = {"id": "e", "eventType": DELIVERY_REPORT, "eventTime": "2030-03-05T12:00:09.5+00:00", "data": data}
+    assert read_event(event) == DeliveryReport(operation_id=operation_id, state="bounced", at=datetime(2030, 3, 5, 12, 0, 5, tzinfo=UTC))
+    del data["deliveryAttemptTimeStamp"]
+    read = read_event(event)
+    assert isinstance(read, DeliveryReport) and read.at == datetime(2030, 3, 5, 12, 0, 9, 500000, tzinfo=UTC)
+    event["eventTime"] = "2030-03-05T12:00:09"  # no offset: UTC, so it compares with the others
+    read = read_event(event)
+    assert isinstance(read, DeliveryReport) and read.at == datetime(2030, 3, 5, 12, 0, 9, tzinfo=UTC)
+    event["eventTime"] = "yesterday"
+    read = read_event(event)
+    assert isinstance(read, Malformed) and read.problems.startswith("eventTime")
 
 
 @pytest.mark.parametrize("message_id", ["a/b", "2d67f170-d060-442f-8975-2176404719d5#1", "x" * 2000, "", None, 42])

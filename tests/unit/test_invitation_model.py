@@ -20,6 +20,8 @@ from shared.domain.models import (
     CompanyCreationStatus,
     CompanyData,
     Completion,
+    DeliveryReport,
+    DeliveryState,
     EmailStatus,
     Invitation,
     InvitationRequest,
@@ -304,6 +306,79 @@ def test_an_email_outcome_is_recorded_whatever_the_invitations_status_and_keeps_
     assert sent_once.email is not None
     reported = step(sent_once.record_email(sent_once.email.send_id, "bounced", after=("queued", "sent"), actor="acs", now=NOW))
     assert reported.email is not None and reported.email.operation_id == sent_once.email.operation_id
+
+
+def report(invitation: Invitation, state: DeliveryState, at: datetime | None, detail: str | None = None) -> DeliveryReport:
+    assert invitation.email is not None
+    return DeliveryReport(operation_id=invitation.email.send_id, state=state, detail=detail, at=at)
+
+
+def test_a_delivery_report_settles_the_send_with_its_time() -> None:
+    invitation = sent(issued())
+    change = invitation.settle_email(report(invitation, "delivered", NOW - timedelta(seconds=5)), actor="acs", now=NOW)
+    assert change is not None and change.event is not None and change.invitation.email is not None
+    email = change.invitation.email
+    assert (email.status, email.error, email.reported_at, email.updated_at) == ("delivered", None, NOW - timedelta(seconds=5), NOW)
+    assert invitation.email is not None and (change.event.action, change.event.send_id) == ("email-delivered", invitation.email.send_id)
+    bounced = step(invitation.settle_email(report(invitation, "bounced", NOW, "550 no such user"), actor="acs", now=NOW))
+    assert bounced.email is not None and (bounced.email.status, bounced.email.error) == ("bounced", "550 no such user")
+    # A report can overtake the worker's `sent`: it settles the queued send.
+    fresh = issued()
+    queued = step(fresh.settle_email(report(fresh, "delivered", NOW), actor="acs", now=NOW))
+    assert queued.email is not None and queued.email.status == "delivered"
+
+
+def test_a_later_bounce_after_delivered_is_recorded_with_its_time() -> None:
+    invitation = sent(issued())
+    delivered = step(invitation.settle_email(report(invitation, "delivered", NOW), actor="acs", now=NOW))
+    later = NOW + timedelta(minutes=3)
+    change = delivered.settle_email(report(invitation, "bounced", later, "550 mailbox gone"), actor="acs", now=later)
+    assert change is not None and change.event is not None and change.invitation.email is not None
+    assert (change.invitation.email.status, change.invitation.email.reported_at, change.invitation.email.error) == (
+        "bounced",
+        later,
+        "550 mailbox gone",
+    )
+    assert (change.event.action, change.event.detail) == ("email-bounced", "550 mailbox gone")
+
+
+def test_a_duplicate_older_or_untimed_report_never_overwrites_a_newer_one() -> None:
+    invitation = sent(issued())
+    bounced = step(invitation.settle_email(report(invitation, "bounced", NOW), actor="acs", now=NOW))
+    assert bounced.settle_email(report(invitation, "bounced", NOW + timedelta(minutes=1)), actor="acs", now=NOW) is None  # duplicate
+    assert bounced.settle_email(report(invitation, "delivered", NOW - timedelta(minutes=1)), actor="acs", now=NOW) is None  # older
+    assert bounced.settle_email(report(invitation, "delivered", NOW), actor="acs", now=NOW) is None  # not later
+    assert bounced.settle_email(report(invitation, "failed", None), actor="acs", now=NOW) is None  # no time to order it by
+    other = DeliveryReport(operation_id="8d0c9d57-8b5e-4f51-9d0f-6a4fd8a2f8f1", state="delivered", at=NOW + timedelta(hours=1))
+    assert bounced.settle_email(other, actor="acs", now=NOW) is None  # about another send
+    never_sent = issued()
+    assert never_sent.email is not None
+    failed = step(never_sent.record_email(never_sent.email.send_id, "failed", after=("queued",), actor="w", now=NOW))
+    assert failed.settle_email(report(failed, "delivered", NOW), actor="acs", now=NOW) is None, "not handed over: no report can be about it"
+
+
+def test_a_queued_send_is_put_off_without_an_event_and_is_outstanding_from_when_it_is_due() -> None:
+    invitation = issued()
+    assert invitation.email is not None and invitation.outstanding_since() == NOW
+    due = NOW + timedelta(minutes=40)
+    change = invitation.defer_email(invitation.email.send_id, due, NOW, "ACS answered 429 Too Many Requests")
+    assert change is not None and change.event is None and change.invitation.email is not None
+    email = change.invitation.email
+    assert (email.status, email.next_attempt_at, email.error) == ("queued", due, "ACS answered 429 Too Many Requests")
+    assert change.invitation.outstanding_since() == due, "the sweeper leaves it until it is due"
+    handed_over = step(change.invitation.record_email(email.send_id, "sent", after=("queued",), actor="w", now=due))
+    assert handed_over.email is not None and handed_over.email.next_attempt_at is None
+    assert invitation.defer_email("another-send", due, NOW) is None
+    assert sent(invitation).defer_email(invitation.email.send_id, due, NOW) is None
+
+
+def test_an_invitation_issued_with_its_place_in_the_quota_queues_its_send_for_then() -> None:
+    request = InvitationRequest.model_validate(invitation_body())
+    due = NOW + timedelta(hours=2)
+    invitation = Invitation.issue(
+        request, invitation_id=INVITATION_ID, actor="staff", redeem_url="https://x.example/r", now=NOW, send_at=due
+    )
+    assert invitation.invitation.email is not None and invitation.invitation.email.next_attempt_at == due
 
 
 def test_an_email_error_is_noted_on_the_queued_send_without_an_event() -> None:

@@ -5,6 +5,7 @@ and ACS's delivery reports settling it."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -186,3 +187,18 @@ def test_a_report_for_an_unknown_operation_changes_nothing(
     emails.send(intent_of(fakes, invited.id))
     emails.settle(DeliveryReport(operation_id=str(uuid.uuid4()), state="bounced"))
     assert invitation_service.get(invited.id).email.status == "sent"  # type: ignore[union-attr]
+
+
+def test_a_later_bounce_replaces_delivered_and_an_older_report_does_not(
+    emails: InvitationEmailService, invitation_service: InvitationService, fakes: Fakes, invited: InvitationView
+) -> None:
+    intent = intent_of(fakes, invited.id)
+    emails.send(intent)
+    delivered_at = fakes.clock()
+    bounced_at = delivered_at + timedelta(minutes=2)
+    emails.settle(DeliveryReport(operation_id=intent.send_id, state="delivered", at=delivered_at))
+    emails.settle(DeliveryReport(operation_id=intent.send_id, state="bounced", detail="550 mailbox gone", at=bounced_at))
+    emails.settle(DeliveryReport(operation_id=intent.send_id, state="delivered", at=delivered_at))  # Event Grid redelivers the older one
+    email = invitation_service.get(invited.id).email
+    assert email is not None and (email.status, email.error, email.reported_at) == ("bounced", "550 mailbox gone", bounced_at)
+    assert email_actions(invitation_service, invited.id) == ["email-sent", "email-delivered", "email-bounced"]
