@@ -22,7 +22,7 @@ from requests import Session
 from requests.adapters import HTTPAdapter
 
 from shared.adapters.identity import B2CSignIn
-from shared.adapters.mail import OutboxEmailSender
+from shared.adapters.mail import OutboxEmailSender, OutboxQuota
 from shared.adapters.mail.acs import AcsEmailSender
 from shared.adapters.queues import QueueSender
 from shared.adapters.staff_tokens import StaffTokens
@@ -48,7 +48,7 @@ from shared.services.events import EventPublisher
 from shared.services.intents import Enqueue, IntentSweeper
 from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
-from shared.services.ports import Clock, EmailSender
+from shared.services.ports import Clock, EmailSender, SendBudget
 from shared.services.sign_in import SignInService
 from shared.settings import Settings, get_settings
 
@@ -134,13 +134,17 @@ def email_sender(settings: Settings) -> EmailSender:
     return AcsEmailSender(settings.acs_sender_address, endpoint=str(settings.acs_endpoint), credential=credential(settings))
 
 
-def email_quota(settings: Settings) -> Quota:
-    return Quota(
+def send_budget(settings: Settings, tables: TableServiceClient) -> SendBudget:
+    """ACS's sending quota, counted in Table Storage for every instance; the local outbox has none."""
+    if settings.acs_connection_string is None and settings.acs_endpoint is None:
+        return OutboxQuota()
+    quota = Quota(
         settings.email_per_minute,
         settings.email_per_hour,
         settings.email_reserve_percent,
         timedelta(seconds=settings.email_quota_minute_seconds),
     )
+    return TableSendBudget(tables, quota)
 
 
 def staff_tokens(settings: Settings) -> StaffTokens | None:
@@ -192,7 +196,7 @@ def build(
         events=EventPublisher(queues),
     )
     companies = CompanyService(invitations, CompanyStore(tables), queues, urls, clock)
-    budget = TableSendBudget(tables, email_quota(settings))
+    budget = send_budget(settings, tables)
     batches = BatchService(invitations, BatchStore(tables), queues, clock, budget)
     return Services(
         settings=settings,

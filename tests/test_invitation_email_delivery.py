@@ -56,7 +56,7 @@ def test_an_invitation_is_delivered_through_acs(acs_api: Api, acs_stack: LocalSt
     assert not any(address in path.read_text(errors="replace") for path in acs_stack.outbox.glob("*.eml"))
 
 
-@pytest.mark.parametrize(("status", "reason"), [(500, "Internal Server Error"), (429, "Too Many Requests")])
+@pytest.mark.parametrize(("status", "reason"), [(500, "Internal Server Error"), (503, "Service Unavailable")])
 def test_a_failing_acs_ends_in_a_stored_failed_email_that_resend_delivers(
     acs_api: Api, acs_fake: AcsEmailFake, acs_stored: Stored, status: int, reason: str
 ) -> None:

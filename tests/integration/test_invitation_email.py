@@ -25,14 +25,14 @@ from tests.support import invitation_body
 
 
 class Refusing:
-    """A sender that fails every send the way a throttled ACS does."""
+    """A sender that fails every send the way an ACS that is down does."""
 
     def __init__(self) -> None:
         self.tries = 0
 
     def send(self, message: OutgoingEmail, operation_id: str) -> SendResult:
         self.tries += 1
-        return SendResult(status="failed", error="ACS answered 429 Too Many Requests", retryable=True)
+        return SendResult(status="failed", error="ACS answered 503 Service Unavailable", retryable=True)
 
 
 def created(app: Services) -> EmailIntent:
@@ -77,22 +77,22 @@ def test_a_passing_failure_is_retried_and_the_poison_handler_fails_the_send_with
     settings: Settings, clock: Clock, app: Services
 ) -> None:
     refusing = Refusing()
-    throttled = build(settings, clock=clock, sender=refusing)
-    intent = created(throttled)
+    failing = build(settings, clock=clock, sender=refusing)
+    intent = created(failing)
     for _ in range(3):
         try:
-            throttled.emails.send(intent)
+            failing.emails.send(intent)
         except EmailNotSent as error:
             assert error.retryable
         else:
             raise AssertionError("a retryable failure must reach the queue as an error")
-    email = throttled.invitations.get(intent.invitation_id).email
-    assert email is not None and (email.status, email.error) == ("queued", "ACS answered 429 Too Many Requests")
+    email = failing.invitations.get(intent.invitation_id).email
+    assert email is not None and (email.status, email.error) == ("queued", "ACS answered 503 Service Unavailable")
 
-    throttled.emails.fail_poisoned(intent)
-    throttled.emails.fail_poisoned(intent)  # the host may deliver a poison message twice
-    view = throttled.invitations.read(intent.invitation_id)
-    assert view.email is not None and (view.email.status, view.email.error) == ("failed", "ACS answered 429 Too Many Requests")
+    failing.emails.fail_poisoned(intent)
+    failing.emails.fail_poisoned(intent)  # the host may deliver a poison message twice
+    view = failing.invitations.read(intent.invitation_id)
+    assert view.email is not None and (view.email.status, view.email.error) == ("failed", "ACS answered 503 Service Unavailable")
     assert [event.action for event in view.history] == ["created", "email-failed"]
     assert refusing.tries == 3
 
