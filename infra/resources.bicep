@@ -625,6 +625,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // E-mail through ACS with the identity
     ACS_ENDPOINT: 'https://${communication.properties.hostName}'
     ACS_SENDER_ADDRESS: senderAddress
+    // ACS's sending quota for a new resource: raise both when Microsoft raises the resource's
+    EMAIL_PER_MINUTE: '30'
+    EMAIL_PER_HOUR: '100'
     CUSTOMER_SUCCESS_EMAIL: customerSuccessEmail
     CUSTOMER_SUCCESS_URL: customerSuccessUrl
     // What the invitation e-mail names and links

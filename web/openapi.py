@@ -274,7 +274,9 @@ def _batch_paths() -> dict[str, Any]:
         "/" + routes.BATCH: {
             "get": {
                 "operationId": "getInvitationBatch",
-                "summary": "A batch's status and per-row results (created invitation id, or the problem)",
+                "summary": "A batch's status, per-row results (created invitation id, or the problem) and expected completion",
+                "description": "Its e-mails are paced to ACS's sending quota, leaving room for single invitations: "
+                "`expectedCompletionAt` says when the last is due to be handed over.",
                 "tags": ["invitations"],
                 "parameters": [{**ID_PARAMETER, "description": "The batch id."}],
                 "responses": _responses((200, "The batch.", "BatchView"), 400, 404),
@@ -359,7 +361,8 @@ def build(base_url: str, tokens: StaffTokenIssuer | None = None) -> dict[str, An
                     "summary": "Invite a customer by e-mail",
                     "description": (
                         "Stores the invitation with its e-mail queued (`email.status` `queued`) and answers; the "
-                        "e-mail leaves from a queue right after. Read the invitation to follow `email.status`: "
+                        "e-mail leaves from a queue right after, within ACS's sending quota (when it must wait, "
+                        "`email.nextAttemptAt` says until when). Read the invitation to follow `email.status`: "
                         "sent (accepted by ACS), then delivered, bounced, suppressed or failed (with `email.error`)."
                     ),
                     "tags": ["invitations"],
