@@ -3,7 +3,8 @@
 Event Grid first proves the endpoint wants its events (a SubscriptionValidationEvent whose code is
 echoed back as `validationResponse`), then posts batches of events in the Event Grid schema. Each
 `Microsoft.Communication.EmailDeliveryReportReceived` settles the e-mail whose send id is its
-`messageId` (the operation id we sent with). Event Grid retries anything but a 2xx, so reports
+`messageId` (the operation id we sent with), ordered by the report's time: a later bounce replaces
+"Delivered", a repeated or older report changes nothing (Invitation.settle_email). Event Grid retries anything but a 2xx, so reports
 about unknown operations, event types we do not handle, and malformed events (logged with what
 is wrong) are acknowledged and ignored: only a batch that is not a JSON array is refused.
 """

@@ -1,8 +1,9 @@
 """The `invitation-email` queue: send the e-mail an invitation's guarded write recorded.
 
 Messages are EmailIntent JSON ({"invitationId", "sendId"}), base64-encoded as host.json says.
-A passing failure (ACS throttling or down, storage unreachable) raises, so the host makes the
-message visible again; after maxDequeueCount tries the host moves it to `invitation-email-poison`,
+A send that must wait for its place in ACS's quota, or that ACS throttled (429), is queued again
+for then and this message completes: waiting never counts as a failed try. A passing failure (ACS
+down, storage unreachable) raises, so the host makes the message visible again; after maxDequeueCount tries the host moves it to `invitation-email-poison`,
 whose function records the send as failed with the last error.
 """
 
