@@ -3,8 +3,9 @@
 Messages are EmailIntent JSON ({"invitationId", "sendId"}), base64-encoded as host.json says.
 A send that must wait for its place in ACS's quota, or that ACS throttled (429), is queued again
 for then and this message completes: waiting never counts as a failed try. A passing failure (ACS
-down, storage unreachable) raises, so the host makes the message visible again; after maxDequeueCount tries the host moves it to `invitation-email-poison`,
-whose function records the send as failed with the last error.
+down, storage unreachable) raises, so the host makes the message visible again; after
+maxDequeueCount tries the host moves it to `invitation-email-poison`, whose function records the
+send as failed with the last error.
 """
 
 from __future__ import annotations
