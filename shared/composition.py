@@ -249,7 +249,7 @@ def redrivers(invitations: InvitationService, companies: CompanyService) -> list
         if invitation.pending_events:
             invitations.settle_events(invitation.id)
 
-    return [invitations.enqueue_email, company, events]
+    return [invitations.redrive_email, company, events]
 
 
 def create_tables(tables: TableServiceClient) -> None:

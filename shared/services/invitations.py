@@ -327,9 +327,31 @@ class InvitationService:
         """Queue the recorded send on another thread, so the create's answer does not wait for the
         enqueue. Nothing is lost if the enqueue fails or the process ends first: the invitation
         records the send as queued (OutstandingSince), and the sweeper enqueues it."""
-        handover = self._pool.submit(contextvars.copy_context().run, self.enqueue_email, invitation)
+        handover = self._pool.submit(contextvars.copy_context().run, self._hand_over, invitation)
         self._handovers.add(handover)
         handover.add_done_callback(self._handed_over)
+
+    def _hand_over(self, invitation: Invitation) -> None:
+        self.enqueue_email(invitation)
+        if invitation.pending_events and self._not_due(invitation):
+            # Its e-mail waits for its place in the sending quota (a batch row's), so the worker's write
+            # that would publish the `created` event is far off: publish it now (the sweeper if this fails).
+            try:
+                self.settle_events(invitation.id)
+            except DomainError as error:
+                log.info("Events of invitation %s not published (%s); the sweeper will", invitation.id, error)
+
+    def _not_due(self, invitation: Invitation) -> bool:
+        """Whether the queued send is put off until later (its message waits, invisible, on the queue)."""
+        email = invitation.email
+        return email is not None and email.next_attempt_at is not None and email.next_attempt_at > self.clock()
+
+    def redrive_email(self, invitation: Invitation) -> None:
+        """The sweeper's part: queue the recorded send again, unless it is put off until later (its
+        message is on the queue, invisible until then; if it was lost, the send is outstanding again
+        once due, and a later sweep queues it)."""
+        if not self._not_due(invitation):
+            self.enqueue_email(invitation)
 
     def _handed_over(self, handover: Future[None]) -> None:
         self._handovers.discard(handover)
@@ -365,6 +387,7 @@ class InvitationService:
         deferred = self._apply(
             current or self.store.load(intent.invitation_id),
             lambda invitation, now: invitation.defer_email(intent.send_id, until, now, error),
+            settle_events=True,  # the write that sends is later: this one publishes the pending events
         )
         if deferred.changed:
             self.enqueue_email(deferred.current.invitation)

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from shared.domain.batches import BatchChunk
 from shared.domain.models import EmailIntent
-from shared.queue_names import INVITATION_BATCH, INVITATION_EMAIL
+from shared.queue_names import INVITATION_BATCH, INVITATION_EMAIL, INVITATION_EVENTS
 from shared.services.batches import BatchService
 from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
@@ -122,3 +122,10 @@ def test_a_single_invitation_created_during_a_batch_is_sent_at_once(
         emails.send(intent)
     email = invitation_service.get(single.id).email
     assert email is not None and email.status == "sent"
+
+
+def test_a_batch_rows_created_event_is_published_at_once_though_its_email_waits(batches: BatchService, fakes: Fakes) -> None:
+    run_batch(batches, fakes, 30)
+    created = [message for message in fakes.queues.messages(INVITATION_EVENTS) if message["type"].endswith("created")]
+    # The first row's e-mail is due at once: its event goes out with the worker's `sent` write, as a single invitation's.
+    assert len(created) == 29

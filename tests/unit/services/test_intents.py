@@ -100,3 +100,23 @@ def test_an_expiry_is_reported_once(sweeper: IntentSweeper, fakes: Fakes, invita
     assert invitation_service.read(view.id).status == InvitationStatus.EXPIRED
     # Published after its write, and once more by the sweep that records it published (at least once).
     assert event_types(fakes).count("expired") == 2 and invitation_service.get(view.id).pending_events == []
+
+
+def test_a_send_put_off_for_the_quota_is_not_re_driven_before_it_is_due(
+    sweeper: IntentSweeper, fakes: Fakes, invitation_service: InvitationService, emails: InvitationEmailService
+) -> None:
+    for _ in range(30):
+        fakes.budget.reserve(fakes.clock(), bulk=False)  # this minute's quota is taken
+    view = create(invitation_service)
+    emails.send(EmailIntent.model_validate(fakes.queues.messages(INVITATION_EMAIL)[0]))  # put off to the next minute
+    assert event_types(fakes) == ["created"], "the put-off write published the pending event"
+    email = invitation_service.get(view.id).email
+    assert email is not None and email.next_attempt_at is not None
+    fakes.clock.advance(seconds=AFTER_SECONDS + 1)
+    if email.next_attempt_at > fakes.clock():
+        sweeper.sweep()
+        assert len(fakes.queues.messages(INVITATION_EMAIL)) == 2, "its message waits on the queue: none added"
+    # Had its message been lost, it is outstanding again once due (plus the threshold), and queued again.
+    fakes.clock.now = email.next_attempt_at + timedelta(seconds=AFTER_SECONDS + 1)
+    sweeper.sweep()
+    assert len(fakes.queues.messages(INVITATION_EMAIL)) == 3
