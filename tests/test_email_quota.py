@@ -66,10 +66,12 @@ def test_a_batch_is_paced_to_the_quota_with_none_failed_and_a_single_invitation_
     batch = eventually(rows_created, "the batch's invitations to be created", 30)
     assert (batch["created"], batch["failed"]) == (ROWS, 0)
     expected = datetime.fromisoformat(batch["expectedCompletionAt"])
-    # A single invitation created while the batch's e-mails wait for their places goes at once.
+    # A single invitation created while the batch's e-mails wait for their places goes within a
+    # (scaled) minute, ahead of the batch's last rows: at worst ACS's own window throttles it briefly.
     single_at = time.monotonic()
     single = quota_api.invite(invitee={"email": unique_email(), "displayName": "Ben"})
-    assert single["email"]["status"] == "sent" and time.monotonic() - single_at < MINUTE / 2
+    single_seconds = time.monotonic() - single_at
+    assert single["email"]["status"] == "sent" and single_seconds < MINUTE, f"the single invitation took {single_seconds:.1f} s"
 
     ids = [item["invitationId"] for item in batch["rows"]]
     pending = [quota_api.invitation(ids[-1])["email"]]
@@ -85,7 +87,10 @@ def test_a_batch_is_paced_to_the_quota_with_none_failed_and_a_single_invitation_
     # 60 rows at 24 a window: the last one's place is in the third window.
     assert 2 * MINUTE <= elapsed < 3 * MINUTE + 20, f"took {elapsed:.1f} s"
     assert (expected - datetime.fromisoformat(batch["createdAt"])).total_seconds() < 3 * MINUTE
-    print(f"{ROWS} rows at {PER_MINUTE}/{MINUTE:.0f} s: all sent in {elapsed:.1f} s, {quota_acs.throttled} throttled by ACS, 0 failed")
+    print(
+        f"{ROWS} rows at {PER_MINUTE}/{MINUTE:.0f} s: all sent in {elapsed:.1f} s ({quota_acs.throttled} throttled by ACS, "
+        f"0 failed); a single invitation meanwhile in {single_seconds:.1f} s"
+    )
 
 
 def test_a_stricter_acs_throttles_and_the_throttled_emails_go_later_none_failed(quota_api: Api, quota_acs: AcsEmailFake) -> None:
