@@ -1,7 +1,7 @@
 """Sending within ACS's e-mail quota: each e-mail takes a place in a minute window and its hour.
 
 ACS starts every resource at 30 e-mails a minute and 100 an hour and answers 429 beyond that
-(docs/decisions/0015-email-pacing.md). Windows are fixed (aligned on the epoch) and counted
+(docs/decisions/0016-email-pacing.md). Windows are fixed (aligned on the epoch) and counted
 by the send budget (a port: Table Storage rows shared by every instance). Bulk sends (batch rows)
 may fill a window only up to its limit less a reserve, so a single invitation created meanwhile
 finds room in the current window instead of waiting behind the whole batch; bulk sends are spread

@@ -8,7 +8,7 @@ changes nothing; every record goes through InvitationService.record_email (guard
 - `send`: the queue worker takes the send's place in the sending quota (a batch row's was taken
   when its invitation was created), and if that is later, or ACS throttles it (429), puts the send
   off: records when it is due and queues it for then, without counting a failed try
-  (docs/decisions/0015-email-pacing.md). Else it hands the message to ACS with the send id as
+  (docs/decisions/0016-email-pacing.md). Else it hands the message to ACS with the send id as
   operation id, records `sent` once ACS accepted it, and raises a retryable error on a passing
   failure (the queue retries);
 - `fail_poisoned`: after maxDequeueCount the poison queue's worker records `failed` with the last error;

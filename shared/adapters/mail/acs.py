@@ -36,7 +36,7 @@ _DEFAULT_RETRY_AFTER = 60.0  # a 429 without Retry-After: ACS's quota windows ar
 class _ShortRetryPolicy(RetryPolicy):
     """Retries a passing failure, honouring Retry-After only up to a couple of seconds. A 429 is not
     retried here: the quota is over for the window, so the send comes back as `throttled` and the
-    queue puts the message off for as long as ACS asked (docs/decisions/0015-email-pacing.md)."""
+    queue puts the message off for as long as ACS asked (docs/decisions/0016-email-pacing.md)."""
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         return response.http_response.status_code != _THROTTLED and super().is_retry(settings, response)
