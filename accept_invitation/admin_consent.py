@@ -7,10 +7,11 @@ import azure.functions as func
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import invitation_from_link
 from shared import routes
+from shared.adapters.identity import provider_error_code
 from shared.composition import services
 from shared.domain.errors import InvalidInput
 from shared.domain.models import Invitation
-from shared.presentation.pages import page
+from shared.presentation.pages import page, provider_error_reason
 from shared.services.admin_consent import outcome_tenant, valid_tenant
 from web.client_budget import anonymous_budget
 from web.cookies import ConsentState, seal, unseal
@@ -68,7 +69,15 @@ def admin_consent_callback(req: func.HttpRequest) -> func.HttpResponse:
     app.admin_consent.record(tenant, granted, error, consent.invitation_id)
     if granted:
         next_url = invitation.invite_redeem_url if invitation else None
-        return message_response("consent-granted", language, 200, action_url=next_url, tenant=tenant)
+        return message_response("consent-granted", language, 200, action_url=next_url, invitation=invitation, tenant=tenant)
     back = app.links.admin_consent_help(invitation.id if invitation else None)
     description = req.params.get("error_description") or req.params.get("error") or ""
-    return message_response("consent-declined", language, 200, action_url=back, description=description)
+    return message_response(
+        "consent-declined",
+        language,
+        200,
+        action_url=back,
+        invitation=invitation,
+        details=description.splitlines()[0] if description else None,
+        reason=provider_error_reason(provider_error_code(description), language),
+    )

@@ -18,10 +18,19 @@ from shared.composition import services
 from shared.domain.errors import SignInFailed, Unavailable
 from shared.domain.models import Invitation
 from shared.log_context import invitation_context
+from shared.presentation.pages import provider_error_reason
 from shared.services.sign_in import SignInOutcome
 from web.client_budget import anonymous_budget
-from web.cookies import cleared_cookie, held_sign_in, held_sign_in_cookie, pending_sign_in, session_cookie
-from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language
+from web.cookies import (
+    cleared_cookie,
+    ended_session_invitation,
+    held_sign_in,
+    held_sign_in_cookie,
+    invitee_session,
+    pending_sign_in,
+    session_cookie,
+)
+from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language, resume_response
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +48,31 @@ def sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
         # Storage unreadable again: page_errors' 503, and the cookie stays for the next retry.
         with invitation_context(held.invitation_id):
             return _answer(services().sign_in.resume(held.invitation_id, held.user))
-    pending = pending_sign_in(req)
-    if pending is None:
-        # No sign-in of this browser is waiting (no cookie, expired, altered or not ours).
-        return message_response("sign-in-used", request_language(req), 400)
-    state = req.params.get("state", "")
-    if not state or not hmac.compare_digest(pending.state.encode(), state.encode()):
-        # The answer to another sign-in: the link opened again meanwhile (another tab) replaced its
-        # cookie, or a forged answer. The cookie's own sign-in stays usable; its link starts afresh.
-        return message_response("sign-in-used", request_language(req), 400, action_url=services().links.redeem(pending.invitation_id))
-    # The callback's URL names no invitation: its log records take it from the cookie (sealed by the app).
-    with invitation_context(pending.invitation_id):
-        return _answer(services().sign_in.finish(pending.flow, pending.invitation_id, dict(req.params)))
+    pending, session = pending_sign_in(req), invitee_session(req)
+    app = services()
+    invitation_id: str | None
+    if pending is not None:
+        invitation_id = pending.progress.invitation_id
+        state = req.params.get("state", "")
+        matches = bool(state) and hmac.compare_digest(pending.progress.state.encode(), state.encode())
+        if app.invitations.answer_redeemable(state_matches=matches, started_at=pending.started_at):
+            # The callback's URL names no invitation: its log records take it from the cookie (sealed by the app).
+            with invitation_context(invitation_id):
+                return _answer(app.sign_in.finish(pending.progress.flow, invitation_id, dict(req.params)))
+    elif session is not None:
+        invitation_id = session.invitation_id  # another tab finished first: its session replaced this sign-in
+    else:
+        invitation_id = ended_session_invitation(req)
+    if invitation_id is None:
+        # This browser holds nothing of ours (cookies blocked or cleared, another browser): only the e-mail link can tell.
+        return message_response("sign-in-lost", request_language(req), 400)
+    # An answer to a flow another tab replaced, that came too late, or after a session: resume, never refuse.
+    with invitation_context(invitation_id):
+        invitation = app.invitations.get(invitation_id)
+        signed_in = session.user if session and session.invitation_id == invitation_id else None
+        step = app.invitations.resume_step(invitation, signed_in)
+        log.info("Sign-in callback not redeemed (stale, replaced or after a session): resuming at %s", step)
+        return resume_response(step, invitation)
 
 
 def _answer(outcome: SignInOutcome) -> func.HttpResponse:
@@ -63,7 +85,7 @@ def _answer(outcome: SignInOutcome) -> func.HttpResponse:
 
 def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
     invitation = outcome.invitation
-    language, retry = invitation.language, invitation.invite_redeem_url
+    language = invitation.language
     match outcome.kind:
         case "accepted":
             assert outcome.user is not None
@@ -75,8 +97,8 @@ def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
             )
             response.headers["Set-Cookie"] = held_sign_in_cookie(invitation.id, outcome.user)
             return response
-        case "used":
-            return message_response("sign-in-used", language, 400, action_url=retry)
+        case "used":  # B2C redeemed this answer before (a reload, a double delivery): sign in afresh
+            return resume_response("sign-in", invitation)
         case "unavailable":
             return sign_in_unavailable(invitation, Unavailable("B2C cannot be reached"))
         case "failed":
@@ -89,6 +111,7 @@ def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
                 language,
                 403,
                 action_url=sign_in_again_url(invitation),
+                invitation=invitation,
                 signed_in=outcome.user.email,
                 invited=invitation.invitee.email,
             )
@@ -97,7 +120,9 @@ def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
             return blocked_invitation_response(outcome.blocked, invitation)
         case "taken":
             inviter = invitation.inviter
-            return message_response("invitation-taken", language, 409, inviter=inviter.name, organisation=inviter.organisation)
+            return message_response(
+                "invitation-taken", language, 409, invitation=invitation, inviter=inviter.name, organisation=inviter.organisation
+            )
 
 
 def _sign_in_failed_page(failure: SignInFailed, invitation: Invitation) -> func.HttpResponse:
@@ -105,12 +130,20 @@ def _sign_in_failed_page(failure: SignInFailed, invitation: Invitation) -> func.
     description = failure.description or failure.error
     code = provider_error_code(description)
     if code == _CANCELLED:
-        return message_response("sign-in-cancelled", language, 200, action_url=retry)
+        return message_response("sign-in-cancelled", language, 200, action_url=retry, invitation=invitation)
     if code == _FORGOT_PASSWORD:
-        return message_response("forgot-password", language, 200, action_url=sign_in_again_url(invitation))
+        return message_response("forgot-password", language, 200, action_url=sign_in_again_url(invitation), invitation=invitation)
     if code in _CONSENT_CODES:
         help_url = services().links.admin_consent_help(invitation.id)
-        return message_response("consent-required", language, 403, action_url=help_url)
-    # The description is the provider's text; the template escapes it.
+        return message_response("consent-required", language, 403, action_url=help_url, invitation=invitation)
+    # A sentence in the invitee's language; the provider's own first line stays in "details" for support.
     first_line = description.splitlines()[0] if description else failure.error
-    return message_response("sign-in-failed", language, 400, action_url=retry, description=first_line)
+    return message_response(
+        "sign-in-failed",
+        language,
+        400,
+        action_url=retry,
+        invitation=invitation,
+        details=first_line,
+        reason=provider_error_reason(code, language),
+    )

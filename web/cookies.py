@@ -10,6 +10,7 @@ HttpOnly, Secure, SameSite=Lax, scoped to /api.
 
 import base64
 import secrets
+from datetime import UTC, datetime
 from functools import lru_cache
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, ValidationError
 
 from shared.domain.ids import Uuid
-from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
+from shared.domain.invitations import SIGN_IN_REMEMBERED_SECONDS
 from shared.domain.models import SignedInUser
 from shared.routes import PREFIX
 from shared.settings import get_settings
@@ -29,9 +30,9 @@ from shared.settings import get_settings
 # One name for both kinds of state, not one per invitation (nor per sign-in, as ASP.NET Core's
 # correlation cookies are): a browser has one sign-in in progress, the newest. Opening the link
 # again (another tab, another invitation) replaces the older sealed flow, whose answer then
-# meets another state and gets the "start again" page; every name more would be another cookie
-# of ~0.6 KB on each request to /api for 15 minutes, and the callback would have to pick its
-# cookie by state. Two tabs at once are rare, and the page they get says what to do.
+# meets another state and resumes with a fresh sign-in (B2C's session makes it one click or
+# none); every name more would be another cookie of ~0.6 KB on each request to /api, and the
+# callback would have to pick its cookie by state.
 COOKIE_NAME = "rconnect_session"
 State = TypeVar("State", bound=BaseModel)
 
@@ -46,6 +47,14 @@ class SignInInProgress(BaseModel):
     @property
     def state(self) -> str:
         return str(self.flow.get("state", ""))
+
+
+class PendingSignIn(BaseModel):
+    """A sign-in this browser started, and when: whether its answer may still be redeemed is
+    domain.invitations.answer_redeemable's call; a late one still names its invitation."""
+
+    progress: SignInInProgress
+    started_at: datetime
 
 
 class InviteeSession(BaseModel):
@@ -97,6 +106,13 @@ def unseal(token: str | None, kind: type[State], max_age: int) -> State | None:
         return None
 
 
+def _unseal_dated(token: str | None, kind: type[State], max_age: int) -> tuple[State, datetime] | None:
+    value = unseal(token, kind, max_age)
+    if value is None or token is None:
+        return None
+    return value, datetime.fromtimestamp(_box(kind).extract_timestamp(token.encode()), UTC)
+
+
 def _read_cookie(req: func.HttpRequest) -> str | None:
     cookies = SimpleCookie()
     try:
@@ -113,13 +129,15 @@ def _cookie_header(value: str, max_age: int) -> str:
 
 
 def sign_in_cookie(invitation_id: str, flow: dict[str, Any]) -> str:
-    """The Set-Cookie value for a sign-in that has gone to B2C: its flow, sealed (~0.6 KB)."""
-    return _cookie_header(seal(SignInInProgress(invitation_id=invitation_id, flow=flow)), SIGN_IN_MAX_AGE_SECONDS)
+    """The Set-Cookie value for a sign-in that has gone to B2C: its flow, sealed (~0.6 KB), kept
+    SIGN_IN_REMEMBERED_SECONDS so that even a late answer tells which invitation to resume."""
+    return _cookie_header(seal(SignInInProgress(invitation_id=invitation_id, flow=flow)), SIGN_IN_REMEMBERED_SECONDS)
 
 
-def pending_sign_in(req: func.HttpRequest) -> SignInInProgress | None:
-    """The sign-in this browser started, if its cookie is genuine and younger than SIGN_IN_MAX_AGE_SECONDS."""
-    return unseal(_read_cookie(req), SignInInProgress, SIGN_IN_MAX_AGE_SECONDS)
+def pending_sign_in(req: func.HttpRequest) -> PendingSignIn | None:
+    """The sign-in this browser started, if its cookie is genuine (of any age it is kept)."""
+    dated = _unseal_dated(_read_cookie(req), SignInInProgress, SIGN_IN_REMEMBERED_SECONDS)
+    return PendingSignIn(progress=dated[0], started_at=dated[1]) if dated else None
 
 
 def cleared_cookie() -> str:
@@ -128,9 +146,10 @@ def cleared_cookie() -> str:
 
 
 def session_cookie(invitation_id: str, user: SignedInUser) -> str:
-    """The Set-Cookie value for a signed-in invitee (a fresh CSRF token with it)."""
+    """The Set-Cookie value for a signed-in invitee (a fresh CSRF token with it). The browser keeps it
+    past the session's end, so an ended session still names the invitation to sign in to again."""
     max_age = get_settings().session_max_age_seconds
-    return _cookie_header(seal(InviteeSession.start(invitation_id, user)), max_age)
+    return _cookie_header(seal(InviteeSession.start(invitation_id, user)), max(max_age, SIGN_IN_REMEMBERED_SECONDS))
 
 
 def held_sign_in_cookie(invitation_id: str, user: SignedInUser) -> str:
@@ -143,4 +162,11 @@ def held_sign_in(req: func.HttpRequest) -> HeldSignIn | None:
 
 
 def invitee_session(req: func.HttpRequest) -> InviteeSession | None:
+    """The signed-in invitee, if the session is genuine and younger than SESSION_MAX_AGE_SECONDS."""
     return unseal(_read_cookie(req), InviteeSession, get_settings().session_max_age_seconds)
+
+
+def ended_session_invitation(req: func.HttpRequest) -> str | None:
+    """The invitation of a session that has ended (or not): where a fresh sign-in resumes."""
+    remembered = unseal(_read_cookie(req), InviteeSession, max(get_settings().session_max_age_seconds, SIGN_IN_REMEMBERED_SECONDS))
+    return remembered.invitation_id if remembered else None

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import secrets
-from collections.abc import Callable
-from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping
 
 import azure.functions as func
 
 from shared.composition import services
 from shared.domain.errors import Unavailable
+from shared.domain.invitations import ResumeStep
 from shared.domain.models import Invitation
 from shared.presentation.i18n import best_language
-from shared.presentation.pages import blocked_invitation_page, message_page
+from shared.presentation.pages import blocked_invitation_page, contact_for, message_page
 from shared.settings import SettingsInvalid, get_settings
 from web.problems import in_invitation_context
 
@@ -26,26 +25,13 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def html_response(
-    html: str,
-    *,
-    status: int = 200,
-    nonce: str = "",
-    set_cookie: str | None = None,
-    form_redirect_url: str | None = None,
-) -> func.HttpResponse:
-    """form_redirect_url: where the page's form submission may be redirected; browsers apply
-    form-action to every redirect of a submission, so that origin must be allowed too."""
+def html_response(html: str, *, status: int = 200, nonce: str = "", set_cookie: str | None = None) -> func.HttpResponse:
+    # form-action 'self': the company form's POST is answered with a redirect to the welcome page, on this origin.
     script = f"'nonce-{nonce}'" if nonce else "'none'"
-    form_action = "'self'"
-    target = urlsplit(form_redirect_url or "")
-    origin = f"{target.hostname or ''}{f':{target.port}' if target.port else ''}"
-    if target.scheme in ("http", "https") and re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", origin):
-        form_action += f" {target.scheme}://{origin}"
     headers = {
         "Content-Security-Policy": (
             f"default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src {script}; "
-            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
@@ -70,10 +56,29 @@ def _customer_success_link() -> str | None:
 
 
 def message_response(
-    kind: str, language: str, status: int, *, action_url: str | None = None, retry_after: int | None = None, **params: str
+    kind: str,
+    language: str,
+    status: int,
+    *,
+    action_url: str | None = None,
+    retry_after: int | None = None,
+    invitation: Invitation | None = None,
+    details: str | None = None,
+    draft: Mapping[str, str] | None = None,
+    **params: str,
 ) -> func.HttpResponse:
-    """A one-message page (see shared.presentation.pages.message_page) with its status."""
-    html = message_page(kind, language, customer_success_url=_customer_success_link(), action_url=action_url, **params)
+    """A one-message page (see shared.presentation.pages.message_page) with its status; its contact is
+    the invitation's inviter when known, else customer success."""
+    customer_success = _customer_success_link()
+    html = message_page(
+        kind,
+        language,
+        contact=contact_for(invitation, customer_success) if customer_success else None,
+        action_url=action_url,
+        details=details,
+        draft=draft,
+        **params,
+    )
     response = html_response(html, status=status)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
@@ -93,13 +98,32 @@ def redirect(location: str, *, status: int = 302, set_cookie: str | None = None)
     return func.HttpResponse(status_code=status, headers=headers)
 
 
-def blocked_invitation_response(kind: str, invitation: Invitation) -> func.HttpResponse:
-    """A link that can no longer be redeemed: 410, except a completed invitation (200, onward to the portal)."""
+def blocked_invitation_response(kind: str, invitation: Invitation, *, draft: Mapping[str, str] | None = None) -> func.HttpResponse:
+    """A link that can no longer be redeemed: 410, except a completed invitation (200, onward to the
+    portal's sign-in); `draft`, what the invitee had typed, is shown with a way to send it on."""
     settings = services().settings
     html = blocked_invitation_page(
-        kind, invitation, welcome_url=services().links.welcome(), customer_success_url=settings.customer_success_link
+        kind, invitation, portal_url=str(settings.portal_url), customer_success_url=settings.customer_success_link, draft=draft
     )
     return html_response(html, status=200 if kind == "invitation-completed" else 410)
+
+
+def resume_response(step: ResumeStep, invitation: Invitation) -> func.HttpResponse:
+    """Send the invitee where domain.invitations.resume_step says they belong (303: a GET, whatever came before)."""
+    app = services()
+    match step:
+        case "sign-in":
+            return redirect(invitation.invite_redeem_url, status=303)
+        case "company-page":
+            return redirect(app.links.company_page(), status=303)
+        case "finished":
+            return redirect(app.links.welcome(), status=303)
+        case "portal":
+            return blocked_invitation_response("invitation-completed", invitation)
+        case "blocked":
+            kind = app.invitations.redemption_block(invitation)
+            assert kind is not None
+            return blocked_invitation_response(kind, invitation)
 
 
 def page_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:

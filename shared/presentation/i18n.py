@@ -6,18 +6,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from shared.domain.models import DEFAULT_LANGUAGE, LANGUAGES, Language
+from shared.presentation.typography import typeset
 
 _LOCALES = Path(__file__).parent.parent / "locales"  # shared/locales
 
 
 @lru_cache
 def catalog(name: str, language: str) -> dict[str, str]:
-    """The catalog `locales/{name}/{language}.json`, falling back to English key by key."""
+    """The catalog `locales/{name}/{language}.json`, falling back to English key by key, typeset for its language."""
     english = json.loads((_LOCALES / name / f"{DEFAULT_LANGUAGE}.json").read_text("utf-8"))
     if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
-        return english
+        return {key: typeset(value, DEFAULT_LANGUAGE) for key, value in english.items()}
     localized = json.loads((_LOCALES / name / f"{language}.json").read_text("utf-8"))
-    return {**english, **localized}
+    return {key: typeset(value, language) for key, value in {**english, **localized}.items()}
 
 
 def best_language(accept_language: str | None) -> Language:

@@ -41,10 +41,6 @@ class CompanyService:
     ) -> None:
         self.invitations, self.store, self.queues, self.links, self.clock = invitations, store, queues, links, clock
 
-    def finished_url(self, invitation: Invitation) -> str:
-        """Where the invitee goes once the company exists: the invitation's redirect or the portal."""
-        return invitation.redirect_url or self.links.welcome()
-
     def access(self, invitation_id: str, user: SignedInUser) -> CompanyPageAccess:
         """One read of the invitation decides; its ETag travels on to `complete`."""
         loaded = self.invitations.load(invitation_id)
@@ -52,7 +48,8 @@ class CompanyService:
         if invitation.effective_status(self.clock()) == COMPLETED:
             if invitation.completion and invitation.completion.account.object_id != user.object_id:
                 return CompanyPageAccess(invitation, not_theirs=True)  # an account staff reset away
-            return CompanyPageAccess(invitation, finished_url=self.finished_url(invitation))
+            # The welcome page, always: its button leads on to the invitation's redirectUrl, else the portal.
+            return CompanyPageAccess(invitation, finished_url=self.links.welcome())
         if kind := self.invitations.redemption_block(invitation):
             return CompanyPageAccess(invitation, blocked=kind)
         if not invitation.is_accepted_by(user):

@@ -145,6 +145,12 @@ class InvitationService:
     def redemption_block(self, invitation: Invitation) -> str | None:
         return rules.redemption_block(invitation, self.clock())
 
+    def resume_step(self, invitation: Invitation, signed_in: SignedInUser | None) -> rules.ResumeStep:
+        return rules.resume_step(invitation, signed_in, self.clock())
+
+    def answer_redeemable(self, *, state_matches: bool, started_at: datetime) -> bool:
+        return rules.answer_redeemable(state_matches=state_matches, started_at=started_at, now=self.clock())
+
     # -- issuing ------------------------------------------------------------------------------------
 
     def check(self, request: InvitationRequest) -> None:

@@ -1,5 +1,5 @@
 """The sign-in in progress travels in the browser's cookie: MSAL's flow sealed with its invitation,
-unreadable and unalterable without SESSION_SECRET, refused once older than SIGN_IN_MAX_AGE_SECONDS,
+unreadable and unalterable without SESSION_SECRET, kept SIGN_IN_REMEMBERED_SECONDS so a late answer still names its invitation,
 well under a browser's 4 KB per cookie. A held sign-in (storage failed after B2C spent the code)
 keeps who signed in, as its own kind of state. (A replayed answer, refused by B2C: test_round_trips.)"""
 
@@ -13,11 +13,13 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
+from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS, SIGN_IN_REMEMBERED_SECONDS
 from shared.domain.models import SignedInUser
+from shared.settings import get_settings
 from web.cookies import (
     COOKIE_NAME,
     cleared_cookie,
+    ended_session_invitation,
     held_sign_in,
     held_sign_in_cookie,
     invitee_session,
@@ -45,8 +47,9 @@ def browser(set_cookie: str) -> func.HttpRequest:
 def test_the_flow_comes_back_whole_with_its_invitation() -> None:
     invitation_id = str(uuid.uuid4())
     pending = pending_sign_in(browser(sign_in_cookie(invitation_id, FLOW)))
-    assert pending is not None and pending.invitation_id == invitation_id
-    assert pending.flow == FLOW and pending.state == FLOW["state"]
+    assert pending is not None and pending.progress.invitation_id == invitation_id
+    assert pending.progress.flow == FLOW and pending.progress.state == FLOW["state"]
+    assert abs(pending.started_at.timestamp() - time.time()) < 5
 
 
 def test_the_cookie_is_well_under_4_kb() -> None:
@@ -73,14 +76,25 @@ def test_an_altered_or_foreign_cookie_is_no_sign_in() -> None:
     assert invitee_session(browser(sign_in_cookie(str(uuid.uuid4()), FLOW))) is None, "nor a sign-in a session"
 
 
-def test_an_expired_sign_in_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_late_sign_in_is_remembered_a_day_to_resume_then_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whether its answer may still be redeemed is the domain's call (answer_redeemable), from started_at.
     header = sign_in_cookie(str(uuid.uuid4()), FLOW)
-    assert f"Max-Age={SIGN_IN_MAX_AGE_SECONDS}" in header
+    assert f"Max-Age={SIGN_IN_REMEMBERED_SECONDS}" in header and SIGN_IN_REMEMBERED_SECONDS > SIGN_IN_MAX_AGE_SECONDS
     now = time.time()
-    monkeypatch.setattr(time, "time", lambda: now + SIGN_IN_MAX_AGE_SECONDS - 5)
+    monkeypatch.setattr(time, "time", lambda: now + SIGN_IN_REMEMBERED_SECONDS - 5)
     assert pending_sign_in(browser(header)) is not None
-    monkeypatch.setattr(time, "time", lambda: now + SIGN_IN_MAX_AGE_SECONDS + 5)
+    monkeypatch.setattr(time, "time", lambda: now + SIGN_IN_REMEMBERED_SECONDS + 5)
     assert pending_sign_in(browser(header)) is None
+
+
+def test_an_ended_session_still_names_its_invitation(monkeypatch: pytest.MonkeyPatch) -> None:
+    invitation_id = str(uuid.uuid4())
+    user = SignedInUser(object_id="oid", email="anna@contoso.example", name="Anna", account_type="local")
+    header = session_cookie(invitation_id, user)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + get_settings().session_max_age_seconds + 5)
+    assert invitee_session(browser(header)) is None, "the session has ended"
+    assert ended_session_invitation(browser(header)) == invitation_id, "a fresh sign-in resumes it"
 
 
 def test_the_cleared_cookie_removes_it() -> None:
