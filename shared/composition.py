@@ -128,7 +128,7 @@ def connection_string_clients(connection_string: str) -> tuple[TableServiceClien
 
 def email_sender(settings: Settings) -> EmailSender:
     if settings.acs_connection_string is None and settings.acs_endpoint is None:
-        return OutboxEmailSender(settings.outbox_dir, settings.acs_sender_address)
+        return OutboxEmailSender(settings.outbox_dir, settings.acs_sender_address, settings.product_name)
     if settings.acs_connection_string is not None:
         return AcsEmailSender(settings.acs_sender_address, connection_string=settings.acs_connection_string.get_secret_value())
     return AcsEmailSender(settings.acs_sender_address, endpoint=str(settings.acs_endpoint), credential=credential(settings))

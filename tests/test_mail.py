@@ -167,7 +167,7 @@ def test_outbox_writes_a_parseable_eml_with_both_parts(tmp_path: Path) -> None:
     assert len(files) == 2 and first.status == second.status == "sent" and first.operation_id == first_id
     eml = read_eml(files[0])
     assert eml["Message-ID"] == f"<{first_id}@rconnect.example>"
-    assert eml["From"] == SENDER
+    assert eml["From"] == f"My rConnect <{SENDER}>", "the product's name as the sender's display name (PRODUCT_NAME)"
     assert eml["To"] == "Jane Doe <jane.doe@customer.example>"
     assert eml["Subject"] == "Marco Rossi from rConnect Service invited you to My rConnect"
     assert eml["Date"].datetime.tzinfo is not None

@@ -55,7 +55,9 @@ def outbox_mailer(directory: Path) -> Mailer:
     def unwritable() -> None:
         directory.write_text("a file where the outbox folder should be")
 
-    return Mailer(OutboxEmailSender(directory, SENDER), delivered, unwritable, None, lambda: directory.unlink(missing_ok=True), None)
+    return Mailer(
+        OutboxEmailSender(directory, SENDER, "My rConnect"), delivered, unwritable, None, lambda: directory.unlink(missing_ok=True), None
+    )
 
 
 def recipient(message: EmailMessage) -> str:

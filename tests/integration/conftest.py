@@ -46,7 +46,9 @@ def outbox(tmp_path: Path) -> Path:
 def app(settings: Settings, clock: Clock, outbox: Path) -> Services:
     clients = storage_clients(settings)
     create_tables(clients[0])
-    return build(settings, clock=clock, sender=OutboxEmailSender(outbox, settings.acs_sender_address), clients=clients)
+    return build(
+        settings, clock=clock, sender=OutboxEmailSender(outbox, settings.acs_sender_address, settings.product_name), clients=clients
+    )
 
 
 ServicesFactory = Callable[[Settings], Services]
@@ -57,6 +59,6 @@ def services_for(clock: Clock, outbox: Path) -> Iterator[ServicesFactory]:
     """Services for other settings (e.g. storage nobody serves)."""
 
     def make(settings: Settings) -> Services:
-        return build(settings, clock=clock, sender=OutboxEmailSender(outbox, settings.acs_sender_address))
+        return build(settings, clock=clock, sender=OutboxEmailSender(outbox, settings.acs_sender_address, settings.product_name))
 
     yield make

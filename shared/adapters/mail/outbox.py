@@ -3,6 +3,7 @@
 import logging
 from datetime import UTC, datetime
 from email.header import Header
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -27,9 +28,10 @@ class OutboxEmailSender:
         self,
         directory: Path,
         sender_address: str,
+        sender_name: str,
     ) -> None:
         self._directory = Path(directory)
-        self._sender_address = sender_address
+        self._sender_address, self._sender_name = sender_address, sender_name
 
     def send(self, message: OutgoingEmail, operation_id: str) -> SendResult:
         # Like ACS, one operation id is one message: a redelivered queue message writes no second file.
@@ -38,7 +40,8 @@ class OutboxEmailSender:
         now = datetime.now(UTC)
         message_id = f"<{operation_id}@{self._sender_address.rpartition('@')[2] or 'localhost'}>"
         email = EmailMessage()
-        email["From"] = self._sender_address
+        # ACS's send API takes no display name: there it is the sender username's, settable on a custom domain only.
+        email["From"] = Address(self._sender_name, addr_spec=self._sender_address)
         email["Date"] = format_datetime(now)
         email["Message-ID"] = message_id
         email.set_content(message.text)
