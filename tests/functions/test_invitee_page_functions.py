@@ -52,14 +52,17 @@ def test_b2c_down_is_a_503_page_with_retry_after_and_no_cookie(app: Services) ->
     assert int(response.headers["Retry-After"]) > 0 and "Set-Cookie" not in response.headers
 
 
-def test_a_callback_without_the_sign_in_cookie_is_400(app: Services) -> None:
+def test_a_callback_without_any_cookie_of_ours_asks_for_the_email_link_again(app: Services) -> None:
+    # Nothing tells which invitation this was (cookies blocked or cleared): the e-mail link does, and a contact.
     response = call(sign_in_callback, request("GET", "/api/InviteUser/callback", params={"state": "s", "code": "c"}))
-    assert 'data-kind="sign-in-used"' in page(response, 400)
+    html = page(response, 400)
+    assert 'data-kind="sign-in-lost"' in html and 'id="message-contact"' in html
 
 
 def test_the_company_page_without_a_session_speaks_the_browser_language(app: Services) -> None:
     response = call(company_page, request("GET", "/api/CreateCompany", headers={"accept-language": "fr-CH, en;q=0.5"}))
     assert '<html lang="fr"' in page(response, 401)
+    assert "Relation client" in page(response, 401), "Customer Success, translated"
 
 
 def test_welcome_without_a_session(app: Services) -> None:
