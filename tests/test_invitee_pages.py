@@ -301,7 +301,7 @@ def test_unknown_invitation_is_404(stack: Any) -> None:
         f"{stack.base_url}/api/InviteUser", params={"invitationId": str(uuid.uuid4())}, allow_redirects=False, timeout=TIMEOUT
     )
     assert_html_page(response, 404)
-    assert title_of(response) == "We can't find this invitation"
+    assert title_of(response) == "We can’t find this invitation"
     assert "new invitation" in text_of(response)
     # Nobody to ask is named on the link's page, so it names customer success.
     assert contact_href(response) == "mailto:customer.success@rconnect.example"
@@ -390,27 +390,27 @@ def test_callback_without_cookie_is_400(invite: Any, stored: Stored) -> None:
     invitee = invite()
     started = invitee.start()
     callback = invitee.at_idp(started.headers["Location"])
-    response = invitee.get(callback)  # no cookie
+    response = invitee.get(callback)  # no cookie: nothing tells which invitation; the e-mail link will
     assert_html_page(response, 400)
-    assert page_kind(response) == "sign-in-used"
+    assert page_kind(response) == "sign-in-lost"
     assert session_cookie(response) is None
     assert stored.invitation(invitee.id)["Status"] == "pending"
 
 
-def test_callback_with_forged_or_mismatched_state_is_400(stack: Any, invite: Any, stored: Stored) -> None:
+def test_callback_with_forged_or_mismatched_state_resumes_without_redeeming(stack: Any, invite: Any, stored: Stored) -> None:
     first, second = invite(), invite()
     first.start()
     second_started = second.start()
     callback = second.at_idp(second_started.headers["Location"])
     # second's real code and state, with first's cookie: the states do not match.
     mismatched = first.get(callback, cookie=first.cookie)
-    assert_html_page(mismatched, 400)
-    assert page_kind(mismatched) == "sign-in-used"
-    assert action_href(mismatched) == first.invitation["inviteRedeemUrl"]  # start the cookie's sign-in afresh
+    assert mismatched.status_code == 303
+    assert mismatched.headers["Location"] == first.invitation["inviteRedeemUrl"]  # the cookie's sign-in, afresh
     assert not cleared_cookie(mismatched)  # another sign-in's answer does not spend this one
-    # a forged cookie (not signed by us) with the right state
+    # a forged cookie (not sealed by us) with the right state: nothing of ours, the e-mail link again
     forged = second.get(callback, cookie="eyJzdGF0ZSI6ImZvcmdlZCJ9.forged.signature")
     assert_html_page(forged, 400)
+    assert page_kind(forged) == "sign-in-lost"
     # a state nobody issued, with a genuine cookie
     query = parse_qs(urlparse(callback).query)
     made_up = second.get(
@@ -418,7 +418,7 @@ def test_callback_with_forged_or_mismatched_state_is_400(stack: Any, invite: Any
         cookie=second.cookie,
         params={"code": query["code"][0], "state": "made-up-state"},
     )
-    assert_html_page(made_up, 400)
+    assert made_up.status_code == 303 and made_up.headers["Location"] == second.invitation["inviteRedeemUrl"]
     for invitee in (first, second):
         assert stored.invitation(invitee.id)["Status"] == "pending"
     # None of the refusals used up the real answer: it still works, once.
@@ -426,7 +426,7 @@ def test_callback_with_forged_or_mismatched_state_is_400(stack: Any, invite: Any
     assert accepted.status_code == 302 and accepted.headers["Location"].endswith("/api/CreateCompany")
 
 
-def test_callback_replayed_after_success_is_refused(invite: Any, stored: Stored) -> None:
+def test_callback_replayed_after_success_signs_in_afresh(invite: Any, stored: Stored) -> None:
     invitee = invite()
     started = invitee.start()
     sign_in_cookie = invitee.cookie
@@ -436,9 +436,7 @@ def test_callback_replayed_after_success_is_refused(invite: Any, stored: Stored)
     # The session replaced the sign-in cookie; one kept from before (copied, or a replaying
     # attacker's) still matches the answer's state, but B2C redeems a code only once.
     replay = invitee.get(callback, cookie=sign_in_cookie)
-    assert_html_page(replay, 400)
-    assert page_kind(replay) == "sign-in-used"
-    assert action_href(replay) == invitee.invitation["inviteRedeemUrl"]
+    assert replay.status_code == 303 and replay.headers["Location"] == invitee.invitation["inviteRedeemUrl"]
     assert session_cookie(replay) is None and cleared_cookie(replay)
     assert stored.actions(invitee.id).count("accepted") == 1
 
@@ -447,11 +445,9 @@ def test_the_link_opened_in_a_second_tab_replaces_the_first_tabs_sign_in(invite:
     invitee = invite()
     first_tab = invitee.start()
     second_tab = invitee.start()  # one cookie per browser: it now holds the second tab's sign-in
-    refused = invitee.get(invitee.at_idp(first_tab.headers["Location"]), cookie=invitee.cookie)
-    assert_html_page(refused, 400)
-    assert page_kind(refused) == "sign-in-used"
-    assert action_href(refused) == invitee.invitation["inviteRedeemUrl"]
-    assert not cleared_cookie(refused)
+    resumed = invitee.get(invitee.at_idp(first_tab.headers["Location"]), cookie=invitee.cookie)
+    assert resumed.status_code == 303 and resumed.headers["Location"] == invitee.invitation["inviteRedeemUrl"]
+    assert not cleared_cookie(resumed)
     assert stored.invitation(invitee.id)["Status"] == "pending"
     accepted = invitee.get(invitee.at_idp(second_tab.headers["Location"]), cookie=invitee.cookie)
     assert accepted.status_code == 302 and accepted.headers["Location"].endswith("/api/CreateCompany"), accepted.text[:2000]
@@ -504,8 +500,8 @@ def test_the_same_callback_delivered_twice_at_once_signs_in_once(invite: Any, st
     # the IdP at the same instant, both may pass (the stand-in checks and marks a code in two
     # steps); then the same account signs in twice in the same browser, and the invitation's
     # guarded write still accepts it once.
-    assert sorted(r.status_code for r in results) in ([302, 400], [302, 302]), [(r.status_code, r.text[:500]) for r in results]
-    assert all(page_kind(r) == "sign-in-used" for r in results if r.status_code == 400)
+    assert sorted(r.status_code for r in results) in ([302, 303], [302, 302]), [(r.status_code, r.text[:500]) for r in results]
+    assert all(r.headers["Location"] == invitee.invitation["inviteRedeemUrl"] for r in results if r.status_code == 303)
     assert all(session_cookie(r) for r in results if r.status_code == 302)
     assert stored.actions(invitee.id).count("accepted") == 1
 
@@ -566,7 +562,9 @@ def test_forgot_password_answered_by_b2c_shows_a_retry_page_forcing_login(stack:
     assert stored.invitation(invitee.id)["Status"] == "pending"
 
 
-def test_generic_idp_error_shows_its_description_escaped_with_a_retry_link(stack: Any, invite: Any, stored: Stored) -> None:
+def test_generic_idp_error_is_a_sentence_its_description_escaped_in_details_with_a_retry_link(
+    stack: Any, invite: Any, stored: Stored
+) -> None:
     invitee = invite()
     started = invitee.start()
     state = parse_qs(urlparse(started.headers["Location"]).query)["state"][0]
@@ -580,8 +578,10 @@ def test_generic_idp_error_shows_its_description_escaped_with_a_retry_link(stack
         },
     )
     assert_html_page(response, 400)
-    assert title_of(response) == "Sign-in didn't work"
-    assert "AADB2C90000: <b>Something</b> broke." in text_of(response)
+    assert title_of(response) == "Sign-in didn’t work"
+    assert "The sign-in service reported a problem" in text_of(response)
+    details = re.search(r'<details id="message-details">(.*?)</details>', response.text, re.S)
+    assert details and "AADB2C90000: &lt;b&gt;Something&lt;/b&gt; broke." in details.group(1)
     assert "<b>Something</b>" not in response.text and "&lt;b&gt;Something" in response.text
     assert "Correlation ID" not in response.text
     assert action_href(response) == invitee.invitation["inviteRedeemUrl"]
@@ -1083,10 +1083,14 @@ def test_create_company_stores_company_membership_and_completes(stack: Any, invi
 def test_completed_invitation_link_shows_a_sign_in_link(stack: Any, invite: Any) -> None:
     invitee = signed_in(invite)
     assert invitee.submit(invitee.company_form()).status_code == 303
+    # With the session that completed it: the welcome page.
+    again = invitee.get(invitee.invitation["inviteRedeemUrl"], cookie=invitee.cookie)
+    assert again.status_code == 303 and again.headers["Location"] == f"{stack.base_url}/api/Welcome"
+    # Without (another browser, days later): the portal's own sign-in, not /api/Welcome.
     response = invitee.start()
     assert_html_page(response, 200)
     assert title_of(response) == "Your company is already set up"
-    assert action_href(response) == f"{stack.base_url}/api/Welcome"
+    assert action_href(response) == "https://my.rconnect.example/"
     assert "Sign in to My rConnect" in text_of(response)
     assert session_cookie(response) is None
 
@@ -1114,15 +1118,16 @@ def test_two_concurrent_submits_create_one_company(stack: Any, invite: Any, stor
     assert stored.invitation(invitee.id)["Status"] == "completed"
 
 
-def test_completion_redirects_to_the_invitations_redirect_url(invite: Any, stored: Stored) -> None:
+def test_with_a_redirect_url_the_welcome_page_leads_on_to_it(invite: Any, stored: Stored) -> None:
+    # The welcome page is never skipped: its primary button is the invitation's redirectUrl.
     invitee = signed_in(invite, redirectUrl="https://portal.rconnect.example/start")
     page = invitee.company_page()
-    # Browsers apply form-action to the redirect after the POST as well: the portal must be allowed.
     form_action = re.search(r"form-action ([^;]+)", page.headers["Content-Security-Policy"])
-    assert form_action and form_action.group(1).split() == ["'self'", "https://portal.rconnect.example"]
+    assert form_action and form_action.group(1).split() == ["'self'"]
     response = invitee.submit(form_of(page.text).values)
-    assert response.status_code == 303
-    assert response.headers["Location"] == "https://portal.rconnect.example/start"
+    assert response.status_code == 303 and response.headers["Location"].endswith("/api/Welcome")
+    welcome = invitee.get(response.headers["Location"], cookie=invitee.cookie)
+    assert 'id="go-to-portal" href="https://portal.rconnect.example/start"' in welcome.text
     assert stored.invitation(invitee.id)["Status"] == "completed"
 
 
