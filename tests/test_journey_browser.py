@@ -256,7 +256,7 @@ def test_back_button_and_second_submit_create_no_second_company(stack: Any, api:
     assert [event["action"] for event in history].count("completed") == 1
 
 
-def test_completion_lands_on_the_invitations_redirect_url(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
+def test_with_a_redirect_url_the_welcome_page_leads_on_to_it(stack: Any, api: Any, outbox: Any, page: Page, stored: Stored) -> None:
     portal = "https://portal.rconnect.example/start"
     page.context.route(
         "https://portal.rconnect.example/**",
@@ -266,6 +266,8 @@ def test_completion_lands_on_the_invitations_redirect_url(stack: Any, api: Any, 
     sign_in_with_work_account(page)
     on_company_page(page, stack)
     page.click("#create-company")
+    page.wait_for_url(f"{stack.base_url}/api/Welcome")  # never skipped: what is next, then the redirect
+    page.click("#go-to-portal")
     page.wait_for_url(portal)
     expect(page.locator("#portal")).to_have_text("Portal")
     assert_completed(stored, invitation, "work")
