@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from shared.presentation.i18n import catalog
 from tools.localstack.stack import ROOT, LocalStack, StackConfig
 from web.openapi import REQUEST_EXAMPLE
 
@@ -24,6 +25,8 @@ DEMO_INVITATION = {
 }
 # The app settings `make run` adds to the stack's: the documented examples redirect to the portal.
 RUN_APP_SETTINGS = {"REDIRECT_ALLOWLIST": "https://portal.rconnect.example"}
+# The English labels of the local sign-in page (tools/idp/i18n.mjs), as the banner quotes them.
+WORK_ACCOUNT_BUTTON, SIGN_UP_LINK = "Sign in with your work or school account", "Sign up now"
 EMAIL_WAIT_SECONDS = 30  # how long `make run` waits to show the demo e-mail leaving the queue
 
 
@@ -83,7 +86,8 @@ Demo invitation for {DEMO_INVITATION["invitee"]["email"]} (e-mail {invitation["e
   {invitation["inviteRedeemUrl"]}
 
 Open it, accept the local sign-in page's certificate warning once, and sign in as
-{DEMO_INVITATION["invitee"]["email"]} with "Sign in with your work or school account" (CASE 1) or "Sign up now" (CASE 2).
+{DEMO_INVITATION["invitee"]["email"]} with "{WORK_ACCOUNT_BUTTON}" (CASE 1), or "{SIGN_UP_LINK}" for a new
+account with a code the outbox receives (CASE 2); then "{catalog("pages", "en")["company.submit"]}".
 Logs: .local/logs/. Press Ctrl+C to stop.""",
             flush=True,
         )
