@@ -1,6 +1,7 @@
 """Every one-message page has a next step: exactly one primary button, and whom to ask."""
 
 import re
+from typing import Any
 
 import pytest
 
@@ -8,7 +9,7 @@ from shared.presentation.i18n import catalog
 from shared.presentation.pages import Contact, message_page
 
 KINDS = sorted({key.rsplit(".", 1)[0] for key in catalog("pages", "en") if key.endswith(".title") and key.count(".") == 1})
-PARAMS = {
+PARAMS: dict[str, Any] = {
     "inviter": "Marco Rossi",
     "organisation": "rConnect Service",
     "expires": "March 5, 2030",
