@@ -22,6 +22,7 @@ from requests import Session
 from requests.adapters import HTTPAdapter
 
 from shared.adapters.identity import B2CSignIn
+from shared.adapters.invitation_hints import HintIssuer, InvitationHints
 from shared.adapters.mail import OutboxEmailSender, OutboxQuota
 from shared.adapters.mail.acs import AcsEmailSender
 from shared.adapters.queues import QueueSender
@@ -158,6 +159,21 @@ def links(settings: Settings) -> Links:
     return Links(settings.base_url)
 
 
+def invitation_hints(settings: Settings, urls: Links, clock: Clock) -> InvitationHints | None:
+    """The id_token_hint signer of B2C's invitation policy, or None when SIGN_IN_HINT is login_hint."""
+    if settings.sign_in_hint != "id_token_hint" or settings.hint_signing_key is None:
+        return None
+    issuer = HintIssuer(
+        issuer=urls.hint_issuer(),
+        metadata_url=urls.hint_metadata(),
+        jwks_url=urls.hint_keys(),
+        audience=settings.b2c_client_id,  # the policy's IdTokenAudience: the app registration it signs in for
+        lifetime=timedelta(seconds=settings.hint_lifetime_seconds),
+    )
+    previous = settings.hint_previous_signing_key
+    return InvitationHints(issuer, settings.hint_signing_key.get_secret_value(), previous.get_secret_value() if previous else None, clock)
+
+
 @dataclass(frozen=True)
 class Services:
     settings: Settings
@@ -171,6 +187,7 @@ class Services:
     admin_consent: AdminConsentService
     queues: QueueSender
     staff_tokens: StaffTokens | None  # None: STAFF_API_AUDIENCE unset, the staff API takes no bearer tokens
+    hints: InvitationHints | None  # None: SIGN_IN_HINT is login_hint, no id_token_hint and no metadata to publish
 
 
 def build(
@@ -183,6 +200,7 @@ def build(
 
     tables, queue_service = clients or storage_clients(settings)
     urls = links(settings)
+    hints = invitation_hints(settings, urls, clock)
     queues = QueueSender(queue_service)
     invitation_store = InvitationStore(tables)
     invitations = InvitationService(
@@ -224,6 +242,7 @@ def build(
             B2CSignIn(settings, urls.sign_in_callback()),
             clock,
             require_matching_email=settings.require_matching_email,
+            hints=hints,
         ),
         companies=companies,
         admin_consent=AdminConsentService(
@@ -235,6 +254,7 @@ def build(
         ),
         queues=queues,
         staff_tokens=staff_tokens(settings),
+        hints=hints,
     )
 
 
@@ -276,3 +296,11 @@ def services() -> Services:
     tables, queues = clients()
     create_tables(tables)
     return build(settings, clients=(tables, queues))
+
+
+@lru_cache
+def published_hints() -> InvitationHints | None:
+    """The id_token_hint keys and metadata B2C reads: from the settings alone, so they answer while storage is down."""
+
+    settings = get_settings()
+    return invitation_hints(settings, links(settings), utcnow)

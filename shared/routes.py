@@ -36,6 +36,11 @@ WELCOME = "Welcome"
 ADMIN_CONSENT = "AdminConsent"
 ADMIN_CONSENT_CALLBACK = "AdminConsent/callback"
 
+# What B2C's invitation policy reads to validate the app's id_token_hint (anonymous): its issuer is HINT.
+HINT = "hint"
+HINT_METADATA = "hint/.well-known/openid-configuration"
+HINT_KEYS = "hint/keys"
+
 
 def path(route: str, **params: str) -> str:
     """The absolute path of a route, e.g. path(INVITATION, id=...) == "/api/invitations/..."."""
@@ -63,6 +68,15 @@ class Links:
 
     def admin_consent_callback(self) -> str:
         return self.url(ADMIN_CONSENT_CALLBACK)
+
+    def hint_issuer(self) -> str:
+        return self.url(HINT)
+
+    def hint_metadata(self) -> str:
+        return self.url(HINT_METADATA)
+
+    def hint_keys(self) -> str:
+        return self.url(HINT_KEYS)
 
     def company_page(self) -> str:
         return self.url(CREATE_COMPANY)

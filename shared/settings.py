@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     b2c_client_id: str = "rconnect-invitations-local"
     b2c_client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
     require_matching_email: bool = True
+    # How the sign-in request names the invited address (docs/how-to/set-up-b2c.md): "login_hint" prefills it;
+    # "id_token_hint" (B2C custom policy B2C_1A_SIGNUP_INVITATION only) sends it signed, so the policy locks it
+    # and asks no e-mail code: the invitation link already proved the mailbox.
+    sign_in_hint: Literal["login_hint", "id_token_hint"] = "login_hint"
+    # RS256 keys of the id_token_hint, PEM (in Azure: Key Vault references). The previous key is only
+    # published (JWKS) so a hint signed just before a rotation still validates.
+    hint_signing_key: SecretStr | None = None
+    hint_previous_signing_key: SecretStr | None = None
+    hint_lifetime_seconds: int = Field(default=600, ge=60, le=3600)  # from the e-mail link's redirect to B2C's check
 
     # CASE 1: admin consent for the multi-tenant Entra ID app behind B2C's work-account sign-in
     entra_login_host: AnyHttpUrl = AnyHttpUrl("https://login.microsoftonline.com")
@@ -124,6 +133,8 @@ class Settings(BaseSettings):
     def _no_development_secrets_in_production(self) -> "Settings":
         if self.staff_api_audience and not self.staff_api_tenant_id:
             raise ValueError("STAFF_API_TENANT_ID must be set when STAFF_API_AUDIENCE is")
+        if self.sign_in_hint == "id_token_hint" and self.hint_signing_key is None:
+            raise ValueError("HINT_SIGNING_KEY must be set when SIGN_IN_HINT is id_token_hint")
         # The defaults exist so `make run` needs no setup; a public deployment must not inherit them.
         if self.public_base_url.host in LOCAL_HOSTS:
             return self

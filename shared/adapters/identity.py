@@ -56,11 +56,14 @@ class B2CSignIn:
                 )
             return self._msal
 
-    def begin(self, *, login_hint: str, ui_locales: str, force_login: bool) -> tuple[str, dict[str, Any]]:
+    def begin(
+        self, *, login_hint: str, ui_locales: str, force_login: bool, extra_query: dict[str, str] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """(B2C's sign-in page, the auth-code flow that redeems its answer with MSAL's
         `acquire_token_by_auth_code_flow`). MSAL's `initiate_auth_code_flow` makes the request (state,
         nonce, PKCE S256); B2C's pages come in `ui_locales` (its language customization), a parameter
-        MSAL does not take, so it is appended to MSAL's URL. The flow, without the URL, is what the
+        MSAL does not take, so it is appended to MSAL's URL, as is `extra_query` (the invitation
+        policy's id_token_hint). The flow, without the URL, is what the
         redemption reads: state, nonce, PKCE verifier, redirect URI and scopes."""
         try:
             client = self._client()
@@ -73,7 +76,7 @@ class B2CSignIn:
             prompt="login" if force_login else None,
         )
         auth_uri: str = flow.pop("auth_uri")  # the sealed cookie carries the flow: the URL is not part of it
-        return f"{auth_uri}&{urlencode({'ui_locales': ui_locales})}", flow
+        return f"{auth_uri}&{urlencode({'ui_locales': ui_locales, **(extra_query or {})})}", flow
 
     def redeem(self, flow: dict[str, Any], response: dict[str, str]) -> SignedInUser:
         """The signed-in user from B2C's redirect; SignInFailed, or Gone when B2C refuses the code

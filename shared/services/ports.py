@@ -178,13 +178,23 @@ class EmailOperations(Protocol):
 class IdentityProvider(Protocol):
     """The customer identity platform (Azure AD B2C, Entra External ID), through MSAL."""
 
-    def begin(self, *, login_hint: str, ui_locales: str, force_login: bool) -> tuple[str, dict[str, Any]]:
-        """(the platform's sign-in page, the auth-code flow that `redeem` takes back); Unavailable when
-        the platform's metadata cannot be read."""
+    def begin(
+        self, *, login_hint: str, ui_locales: str, force_login: bool, extra_query: dict[str, str] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """(the platform's sign-in page, the auth-code flow that `redeem` takes back); `extra_query` adds
+        parameters to the sign-in request (e.g. id_token_hint). Unavailable when the platform's metadata cannot be read."""
         ...
 
     def redeem(self, flow: dict[str, Any], response: dict[str, str]) -> SignedInUser:
         """The signed-in user from the platform's redirect; SignInFailed, or Gone when the code was used."""
+        ...
+
+
+class SignInHints(Protocol):
+    """The invitation, signed for the identity platform's policy: the invited address it shows locked."""
+
+    def sign(self, invitation: Invitation) -> str:
+        """An id_token_hint naming the invited address, valid for a few minutes."""
         ...
 
 

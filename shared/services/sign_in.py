@@ -16,7 +16,7 @@ from shared.domain import invitations as rules
 from shared.domain.errors import Conflict, Gone, SignInFailed, Unavailable
 from shared.domain.models import Invitation, SignedInUser
 from shared.services.invitations import InvitationService
-from shared.services.ports import Clock, IdentityProvider, UserDirectory, Versioned
+from shared.services.ports import Clock, IdentityProvider, SignInHints, UserDirectory, Versioned
 
 OutcomeKind = Literal["accepted", "held", "used", "failed", "unavailable", "wrong-account", "taken", "blocked"]
 
@@ -42,14 +42,21 @@ class SignInService:
         clock: Clock,
         *,
         require_matching_email: bool,
+        hints: SignInHints | None = None,
     ) -> None:
         self.invitations, self.users, self.identity, self.clock = invitations, users, identity, clock
         self._require_matching_email = require_matching_email
+        self._hints = hints  # None: the address is only prefilled (login_hint)
 
     def begin(self, invitation: Invitation, *, force_login: bool) -> tuple[str, dict[str, Any]]:
         """(URL of B2C's sign-in page, the auth-code flow its answer redeems): nothing is stored, the
-        caller keeps the flow (sealed in the browser's cookie). Unavailable when B2C cannot be reached."""
-        return self.identity.begin(login_hint=invitation.invitee.email, ui_locales=invitation.language, force_login=force_login)
+        caller keeps the flow (sealed in the browser's cookie). With hints, the request also carries the
+        invitation signed (id_token_hint): the link proved the mailbox, so the policy locks the address and
+        asks no code. Unavailable when B2C cannot be reached."""
+        extra = {"id_token_hint": self._hints.sign(invitation)} if self._hints else None
+        return self.identity.begin(
+            login_hint=invitation.invitee.email, ui_locales=invitation.language, force_login=force_login, extra_query=extra
+        )
 
     def finish(self, flow: dict[str, Any], invitation_id: str, response: dict[str, str]) -> SignInOutcome:
         """B2C's redirect for `flow`, started for `invitation_id` (the caller checked that the answer's

@@ -39,7 +39,9 @@ class FakeIdentityProvider:
         self._codes: dict[str, _Code] = {}
         self._redeemed: set[str] = set()
 
-    def begin(self, *, login_hint: str, ui_locales: str, force_login: bool) -> tuple[str, dict[str, Any]]:
+    def begin(
+        self, *, login_hint: str, ui_locales: str, force_login: bool, extra_query: dict[str, str] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         if self.down:
             raise Unavailable("B2C cannot be reached: ConnectionError", code="sign-in-unavailable")
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -51,6 +53,7 @@ class FakeIdentityProvider:
             "login_hint": login_hint,
             "ui_locales": ui_locales,
             **({"prompt": "login"} if force_login else {}),
+            **(extra_query or {}),
         }
         flow = {"state": state, "nonce": nonce, "code_verifier": secrets.token_urlsafe(32), "redirect_uri": REDIRECT_URI}
         return f"{AUTHORIZE_URL}?{urlencode(query)}", flow
