@@ -107,6 +107,13 @@ def test_begin_gives_the_sign_in_page_for_the_invitee_and_its_flow(platform: Pla
     assert (another["state"], another["nonce"]) != (flow["state"], flow["nonce"]), "every flow has its own"
 
 
+def test_extra_query_parameters_travel_with_the_sign_in_request(platform: Platform) -> None:
+    url, _ = platform.identity.begin(
+        login_hint="anna@contoso.example", ui_locales="de", force_login=False, extra_query={"id_token_hint": "a.signed.hint"}
+    )
+    assert (query(url)["id_token_hint"], query(url)["ui_locales"]) == ("a.signed.hint", "de")
+
+
 def test_redeem_gives_the_user_who_signed_in_and_works_once(platform: Platform) -> None:
     email = unique_email("identity")
     url, flow = platform.identity.begin(login_hint=email, ui_locales="en", force_login=False)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import azure.functions as func
 import pytest
 
-from shared.composition import Services, clients, services
+from shared.composition import Services, clients, published_hints, services
 from shared.settings import get_settings
 from tests.azurite import Azurite
 from tests.test_local_b2c import issuer_when_ready, start_idp
@@ -41,6 +41,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, **settings: str) -> None:
     get_settings.cache_clear()
     clients.cache_clear()
     services.cache_clear()
+    published_hints.cache_clear()
 
 
 @pytest.fixture(scope="session")

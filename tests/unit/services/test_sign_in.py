@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared.domain.errors import Unavailable
-from shared.domain.models import InvitationStatus, InvitationView, SignedInUser
+from shared.domain.models import Invitation, InvitationStatus, InvitationView, SignedInUser
 from shared.services.invitations import InvitationService
 from shared.services.sign_in import SignInOutcome, SignInService
 from tests.fakes.identity import FakeIdentityProvider
@@ -172,3 +172,27 @@ def test_resuming_keeps_the_mailbox_rule(sign_in: SignInService, invited: Invita
 
 def _unavailable(*args: object) -> None:
     raise Unavailable("Storage cannot be reached (Invitations).", code="storage-unavailable")
+
+
+class SignedHints:
+    """SignInHints in memory: the invitation it signed, as a readable token."""
+
+    def sign(self, invitation: Invitation) -> str:
+        return f"hint-for-{invitation.id}"
+
+
+def test_with_hints_the_sign_in_request_carries_the_invitation_signed(
+    fakes: Fakes, invitation_service: InvitationService, users: MemoryUsers, identity: FakeIdentityProvider, invited: InvitationView
+) -> None:
+    sign_in = SignInService(invitation_service, users, identity, fakes.clock, require_matching_email=True, hints=SignedHints())
+    url, _ = sign_in.begin(invitation_service.get(invited.id), force_login=False)
+    asked = parse_qs(urlsplit(url).query)
+    assert asked["id_token_hint"] == [f"hint-for-{invited.id}"]
+    assert asked["login_hint"] == [invited.invitee.email]  # still sent: the returning account's page prefills it
+
+
+def test_without_hints_the_sign_in_request_carries_no_id_token_hint(
+    sign_in: SignInService, invitation_service: InvitationService, invited: InvitationView
+) -> None:
+    url, _ = sign_in.begin(invitation_service.get(invited.id), force_login=False)
+    assert "id_token_hint" not in parse_qs(urlsplit(url).query)
