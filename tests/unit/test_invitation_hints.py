@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from pydantic import SecretStr
 
 from shared.adapters.invitation_hints import HintIssuer, InvitationHints, load_private_key
 from shared.composition import invitation_hints
@@ -149,5 +150,7 @@ def test_the_settings_choose_the_hint(pems: tuple[str, str, str]) -> None:
     assert invitation_hints(Settings(), links, clock) is None  # login_hint by default: nothing signed or published
     with pytest.raises(ValueError, match="HINT_SIGNING_KEY"):
         Settings(sign_in_hint="id_token_hint")
-    hints = invitation_hints(Settings(sign_in_hint="id_token_hint", hint_signing_key=pems[0], b2c_client_id=AUDIENCE), links, clock)
+    hints = invitation_hints(
+        Settings(sign_in_hint="id_token_hint", hint_signing_key=SecretStr(pems[0]), b2c_client_id=AUDIENCE), links, clock
+    )
     assert hints is not None and hints.metadata()["issuer"] == f"{BASE_URL}/api/hint"
