@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from shared import routes
 from shared.adapters.identity import user_from_claims
+from shared.routes import Links
 from tests.tools import ROOT
 
 B2C = ROOT / "infra" / "b2c"
@@ -27,6 +29,7 @@ CHAIN = [  # the starter pack's files and ours, in upload order: file, PolicyId,
     ("TrustFrameworkLocalization.xml", "B2C_1A_TrustFrameworkLocalization", BASE),
     ("TrustFrameworkExtensions.xml", "B2C_1A_TrustFrameworkExtensions", "B2C_1A_TrustFrameworkLocalization"),
     ("SignUpOrSignin.xml", "B2C_1A_SIGNUP_SIGNIN", "B2C_1A_TrustFrameworkExtensions"),
+    ("SignUpInvitation.xml", "B2C_1A_SIGNUP_INVITATION", "B2C_1A_TrustFrameworkExtensions"),
 ]
 LANGUAGES = {"en", "fr", "de", "it", "es"}  # the invitations' languages (shared/locales)
 PASSWORD_SYMBOLS = re.compile(r"\(@ # .*\)")  # the password rule lists ' : ? ; as symbols, not as punctuation
@@ -333,3 +336,65 @@ def test_the_pages_say_what_the_local_stand_in_says(policies: dict[str, ET.Eleme
         for language in LANGUAGES:
             policy_text = texts[page][language][(key[0], key[1], key[2])]
             assert plain(policy_text) == plain(catalogs[language][stand_in_key]), (page, language, key[2])
+
+
+def profile(policies: dict[str, ET.Element], profile_id: str) -> ET.Element:
+    found = policies["TrustFrameworkExtensions.xml"].find(f".//p:TechnicalProfile[@Id='{profile_id}']", NS)
+    assert found is not None, profile_id
+    return found
+
+
+def metadata_of(element: ET.Element) -> dict[str | None, str | None]:
+    return {i.get("Key"): i.text for i in element.iterfind("p:Metadata/p:Item", NS)}
+
+
+def claims_of(element: ET.Element, kind: str) -> list[str | None]:
+    return [c.get("ClaimTypeReferenceId") for c in element.iterfind(f"p:{kind}/p:{kind[:-1]}", NS)]
+
+
+def test_the_invitation_policy_validates_the_apps_hint_at_the_apps_routes(policies: dict[str, ET.Element]) -> None:
+    hint = profile(policies, "IdTokenHint_ExtractClaims")
+    metadata = metadata_of(hint)
+    base = "https://yourapp.example"  # PUBLIC_BASE_URL's placeholder
+    assert metadata["METADATA"] == f"{base}{routes.path(routes.HINT_METADATA)}"
+    assert metadata["issuer"] == f"{base}{routes.path(routes.HINT)}" == Links(base).hint_issuer()
+    assert metadata["IdTokenAudience"] == "InvitationsAppClientId"  # B2C_CLIENT_ID, the hint's aud
+    # The hint's address is its own claim: `email` stays for verified sources (work accounts) only.
+    assert [(c.get("ClaimTypeReferenceId"), c.get("PartnerClaimType")) for c in hint.iterfind("p:OutputClaims/p:OutputClaim", NS)] == [
+        ("invitedEmail", "email")
+    ]
+    journey = policies["TrustFrameworkExtensions.xml"].find(".//p:UserJourney[@Id='SignUpInvitation']", NS)
+    assert journey is not None
+    first = journey.find("p:OrchestrationSteps/p:OrchestrationStep", NS)
+    assert first is not None and (first.get("Type"), first.get("CpimIssuerTechnicalProfileReferenceId")) == (
+        "GetClaims",
+        "IdTokenHint_ExtractClaims",
+    )
+    rp = policies["SignUpInvitation.xml"].find("p:RelyingParty/p:DefaultUserJourney", NS)
+    assert rp is not None and rp.get("ReferenceId") == "SignUpInvitation"
+    assert relying_party_claims(policies, "SignUpInvitation.xml").keys() == relying_party_claims(policies).keys()
+
+
+def test_invited_sign_up_shows_the_address_read_only_asks_password_and_terms_and_no_code(policies: dict[str, ET.Element]) -> None:
+    sign_up = profile(policies, "LocalAccountSignUpWithInvitedEmail")
+    assert metadata_of(sign_up)["EnforceEmailVerification"] == "false"
+    shown = claims_of(sign_up, "OutputClaims")
+    assert {"invitedEmail", "newPassword", "reenterPassword", "termsOfUseConsent"} <= set(shown)
+    assert "email" not in shown, "no field where another address could be typed"
+    schema = {c.get("Id"): c for c in policies["TrustFrameworkExtensions.xml"].iterfind(".//p:ClaimsSchema/p:ClaimType", NS)}
+    assert schema["invitedEmail"].findtext("p:UserInputType", namespaces=NS) == "Readonly"
+    assert schema["termsOfUseConsent"].findtext("p:UserInputType", namespaces=NS) == "CheckboxMultiSelect"
+    required = {c.get("ClaimTypeReferenceId") for c in sign_up.iterfind("p:OutputClaims/p:OutputClaim[@Required='true']", NS)}
+    assert {"invitedEmail", "newPassword", "termsOfUseConsent"} <= required
+
+
+def test_invited_sign_in_is_prefilled_and_refuses_another_address_before_the_password(policies: dict[str, ET.Element]) -> None:
+    sign_in = profile(policies, "SelfAsserted-LocalAccountSignin-Invited")
+    assert metadata_of(sign_in)["SignUpTarget"] == "SignUpWithInvitedEmailExchange"
+    transforms = [t.get("ReferenceId") for t in sign_in.iterfind(".//p:InputClaimsTransformation", NS)]
+    assert transforms == ["CopyInvitedEmailToSignInName"]
+    validations = [v.get("ReferenceId") for v in sign_in.iterfind(".//p:ValidationTechnicalProfile", NS)]
+    assert validations == ["Invitation-AssertSignInNameIsInvited", "login-NonInteractive"]
+    assertion = policies["TrustFrameworkExtensions.xml"].find(".//p:ClaimsTransformation[@Id='AssertSignInNameIsInvitedEmail']", NS)
+    assert assertion is not None and assertion.get("TransformationMethod") == "AssertStringClaimsAreEqual"
+    assert claims_of(assertion, "InputClaims") == ["signInName", "invitedEmail"]
