@@ -20,6 +20,7 @@ import Provider, { interactionPolicy } from 'oidc-provider';
 import { AccountStore, hashPassword, passwordProblem } from './accounts.mjs';
 import { chooseLanguage, translator } from './i18n.mjs';
 import { writeVerificationEmail } from './mail.mjs';
+import { createHintGate, HINT_REFERENCE, hintConfig, hintText, invitedSignUpPage, refusalRedirect } from './hint.mjs';
 import { createStaffTenant, staffConfig } from './staff.mjs';
 import {
   adminConsentPage, codePage, consentPage, declinedPage, documentPage, errorPage, expiredPage, newPasswordPage, resetPage, signInPage,
@@ -87,6 +88,8 @@ function readConfig(env) {
     privacyUrl: env.IDP_PRIVACY_URL || `https://localhost:${port}/privacy`,
     // The staff's Entra ID tenant (tools/idp/staff.mjs), for the staff API's bearer tokens.
     staff: staffConfig(env),
+    // The invitation policy's id_token_hint (tools/idp/hint.mjs).
+    hint: hintConfig(env, env.IDP_CLIENT_ID || 'rconnect-invitations-local'),
   };
 }
 
@@ -120,6 +123,21 @@ function workProfile(email) {
     givenName,
     familyName: rest.join(' '),
     homeTenant: homeTenantId(email.split('@')[1]),
+  };
+}
+
+// A local account as the stand-in stores it; without names, they come from the address.
+function newLocalAccount({ email, givenName, familyName, passwordHash, consented }) {
+  const fallback = displayNameFromEmail(email);
+  return {
+    sub: userId(email, 'local'),
+    email,
+    name: [givenName, familyName].filter(Boolean).join(' ') || fallback,
+    givenName: givenName || fallback.split(' ')[0],
+    familyName: familyName || fallback.split(' ').slice(1).join(' '),
+    passwordHash,
+    consented,
+    createdAt: new Date().toISOString(),
   };
 }
 
@@ -229,6 +247,7 @@ function createProvider(config, sessions) {
       Grant: 24 * 3600,
     },
     features: { devInteractions: { enabled: false } },
+    extraParams: [HINT_REFERENCE], // a validated id_token_hint's reference (tools/idp/hint.mjs)
     // B2C puts the profile claims into the ID token; oidc-provider would only put
     // them into userinfo unless this is off.
     conformIdTokenClaims: false,
@@ -271,6 +290,7 @@ function createApp(config) {
   const MAX_STARTED = 10_000;
   const consentedTenants = new Set();
   const provider = createProvider(config, sessions);
+  const hints = createHintGate(config.hint);
   const oidcCallback = provider.callback();
   const prefixLower = config.prefix.toLowerCase();
   const interactionRe = /^\/interaction\/([\w-]+)(?:\/(login|signup|verify|consent|forgot-password|new-password|declined))?$/;
@@ -332,7 +352,9 @@ function createApp(config) {
     }
     remember(uid, details, lang);
     const base = `${config.prefix}/interaction/${uid}`;
-    const hint = details.params.login_hint ?? '';
+    const invited = hints.invitation(details.params[HINT_REFERENCE]); // the address is locked to it
+    const hint = invited?.email ?? details.params.login_hint ?? '';
+    const locked = invited ? { email: invited.email, locked: true } : {};
     const state = pending.get(uid);
     const abort = (result) => provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
     // POST/redirect/GET: a form's answer is always a redirect to the page to show next, with what a
@@ -349,7 +371,11 @@ function createApp(config) {
       const { status, values } = shown;
       if (!step) {
         sendHtml(res, status, signInPage({
-          t, action: `${base}/login`, signUpUrl: `${base}/signup`, forgotUrl: `${base}/forgot-password`, email: hint, ...values,
+          t, action: `${base}/login`, signUpUrl: `${base}/signup`, forgotUrl: `${base}/forgot-password`, email: hint, ...values, ...locked,
+        }));
+      } else if (step === 'signup' && invited) {
+        sendHtml(res, status, invitedSignUpPage({
+          t, action: `${base}/signup`, signInUrl: base, email: invited.email, termsUrl: config.termsUrl, privacyUrl: config.privacyUrl, ...values,
         }));
       } else if (step === 'signup') {
         sendHtml(res, status, signUpPage({ t, action: `${base}/signup`, signInUrl: base, email: hint, givenName: '', surname: '', ...values }));
@@ -393,6 +419,10 @@ function createApp(config) {
         show('', { email, error: t('errEmail') });
         return;
       }
+      if (invited && email.toLowerCase() !== invited.email.toLowerCase()) {
+        show('', { error: hintText(t, 'errInvited') });
+        return;
+      }
       if (action === 'work') {
         const domain = email.split('@')[1].toLowerCase();
         if (config.consentRequiredDomains.has(domain) && !consentedTenants.has(homeTenantId(domain))) {
@@ -420,6 +450,22 @@ function createApp(config) {
         return;
       }
       await signedIn(req, res, details, uid, account);
+      return;
+    }
+
+    if (step === 'signup' && invited) {
+      // The link proved the mailbox: no code; the address is the hint's, never the form's.
+      if (accounts.find(invited.email)) {
+        show('', { info: t('accountExists', { email: invited.email }) }, 200);
+        return;
+      }
+      const problem = newPasswordProblem(form);
+      if (problem || form.get('terms') !== 'accepted') {
+        show('signup', { error: problem ? t(problem) : hintText(t, 'errTerms') });
+        return;
+      }
+      accounts.add(newLocalAccount({ email: invited.email, passwordHash: await hashPassword(form.get('newPassword')), consented: true }));
+      await finishLogin(req, res, details, localProfile(accounts.find(invited.email)));
       return;
     }
 
@@ -501,17 +547,7 @@ function createApp(config) {
         show('', { email: state.email, info: t('accountExists', { email: state.email }) }, 200);
         return;
       }
-      const fallback = displayNameFromEmail(state.email);
-      accounts.add({
-        sub: userId(state.email, 'local'),
-        email: state.email,
-        name: [state.givenName, state.familyName].filter(Boolean).join(' ') || fallback,
-        givenName: state.givenName || fallback.split(' ')[0],
-        familyName: state.familyName || fallback.split(' ').slice(1).join(' '),
-        passwordHash: state.passwordHash,
-        consented: false,
-        createdAt: new Date().toISOString(),
-      });
+      accounts.add(newLocalAccount({ ...state, consented: false }));
       pending.set(uid, { stage: 'consent', email: state.email });
       show('consent');
       return;
@@ -657,6 +693,16 @@ function createApp(config) {
         if (interaction) {
           await handleInteraction(req, res, interaction[1], interaction[2]);
           return;
+        }
+        if (rest === '/auth') {
+          const admitted = await hints.admit(url); // the invitation policy's id_token_hint
+          if (admitted.error) {
+            const target = refusalRedirect(url, admitted.error, config);
+            if (target) redirect(res, target);
+            else sendHtml(res, 400, errorPage(language(), language()('signInFailed'), admitted.error));
+            return;
+          }
+          req.url = `${url.pathname}${url.search}`;
         }
         // oidc-provider derives its mount path from originalUrl minus url.
         req.originalUrl = req.url;

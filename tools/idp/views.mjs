@@ -48,7 +48,7 @@ const STYLE = `
   ul { padding-left: 20px; }
 `;
 
-function page(t, title, body) {
+export function page(t, title, body) {
   return `<!DOCTYPE html>
 <html lang="${escapeHtml(t.lang)}">
 <head>
@@ -67,7 +67,7 @@ ${t.marker ? `<p class="marker" id="stand-in-marker">${escapeHtml(t('brandNote')
 </html>`;
 }
 
-function errorBox(error) {
+export function errorBox(error) {
   return error ? `<div id="error" class="error" role="alert">${escapeHtml(error)}</div>` : '';
 }
 
@@ -121,14 +121,14 @@ function newPasswordFields(t, passwordError) {
   <input id="reenterPassword" name="reenterPassword" type="password" autocomplete="new-password">`;
 }
 
-export function signInPage({ t, action, signUpUrl, forgotUrl, email, error, info }) {
+export function signInPage({ t, action, signUpUrl, forgotUrl, email, locked = false, error, info }) {
   return page(t, t('signInTitle'), `
 <h1>${escapeHtml(t('signInTitle'))}</h1>
 ${errorBox(error)}${infoBox(info)}
 <form method="post" action="${escapeHtml(action)}" novalidate>
   <p id="signin-intro">${escapeHtml(t('signInIntro'))}</p>
   <label for="email">${escapeHtml(t('emailLabel'))}</label>
-  <input id="email" name="email" type="email" autocomplete="username" value="${escapeHtml(email)}">
+  <input id="email" name="email" type="email" autocomplete="username" value="${escapeHtml(email)}"${locked ? ' readonly aria-readonly="true"' : ''}>
   <div class="row">
     <label for="password">${escapeHtml(t('passwordLabel'))}</label>
     <a id="forgot-password" href="${escapeHtml(forgotUrl)}">${escapeHtml(t('forgotPassword'))}</a>

@@ -24,7 +24,11 @@ DEMO_INVITATION = {
     "message": "Welcome aboard! Your machines are ready for you on My rConnect.",
 }
 # The app settings `make run` adds to the stack's: the documented examples redirect to the portal.
-RUN_APP_SETTINGS = {"REDIRECT_ALLOWLIST": "https://portal.rconnect.example"}
+RUN_APP_SETTINGS = {
+    "REDIRECT_ALLOWLIST": "https://portal.rconnect.example",
+    # `make run SIGN_IN_HINT=id_token_hint`: the invitation policy (the address locked, no e-mail code).
+    "SIGN_IN_HINT": os.environ.get("SIGN_IN_HINT", "login_hint"),
+}
 # The English labels of the local sign-in page (tools/idp/i18n.mjs), as the banner quotes them.
 WORK_ACCOUNT_BUTTON, SIGN_UP_LINK = "Sign in with your work or school account", "Sign up now"
 EMAIL_WAIT_SECONDS = 30  # how long `make run` waits to show the demo e-mail leaving the queue

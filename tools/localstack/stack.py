@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from tools.localstack.diagnosis import describe_machine, describe_port, describe_process
+from tools.localstack.hint_keys import ensure_hint_key
 from tools.localstack.make_certs import ensure_certs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,6 +168,8 @@ class LocalStack:
             "REQUESTS_CA_BUNDLE": str(self.ca_bundle),
             "SWEEP_SCHEDULE": "0 * * * * *",  # the intent sweeper's timer: every minute, as in Azure
             "PYTHON_THREADPOOL_THREAD_COUNT": "32",  # the worker's threads, as infra/ sets them: the dev host's too
+            # The id_token_hint's key, made once per data folder (Key Vault holds it in Azure); used with SIGN_IN_HINT=id_token_hint.
+            "HINT_SIGNING_KEY": ensure_hint_key(self.config.data_dir / "hint").read_text(),
             **self.config.app_env,
         }
 
@@ -218,6 +221,8 @@ class LocalStack:
                 # Local accounts survive a restart; verification codes are e-mailed to the app's outbox.
                 "IDP_DATA_DIR": str(config.data_dir / "idp"),
                 "IDP_OUTBOX_DIR": str(self.outbox),
+                # The invitation policy reads the app's id_token_hint keys (sent with SIGN_IN_HINT=id_token_hint).
+                "IDP_HINT_METADATA_URL": f"{self.base_url}/api/hint/.well-known/openid-configuration",
                 **config.idp_env,
             },
             port=config.idp_port,
