@@ -51,6 +51,10 @@ param sessionSecret string
 @description('REQUIRE_MATCHING_EMAIL: the signed-in e-mail must be the invited one')
 param requireMatchingEmail bool = true
 
+@description('SIGN_IN_HINT: id_token_hint with the policy B2C_1A_SIGNUP_INVITATION (its keys: Key Vault secrets hint-signing-key, hint-previous-signing-key); login_hint otherwise')
+@allowed(['login_hint', 'id_token_hint'])
+param signInHint string = 'login_hint'
+
 @description('ENTRA_CLIENT_ID: the multi-tenant Entra ID app behind the work-account sign-in')
 param entraClientId string
 
@@ -109,6 +113,7 @@ module resources 'resources.bicep' = {
     b2cClientSecret: b2cClientSecret
     sessionSecret: sessionSecret
     requireMatchingEmail: requireMatchingEmail
+    signInHint: signInHint
     entraClientId: entraClientId
     staffApiAudience: staffApiAudience
     staffApiTenantId: staffApiTenantId

@@ -19,6 +19,7 @@ param b2cClientSecret string
 @secure()
 param sessionSecret string
 param requireMatchingEmail bool
+param signInHint string
 param entraClientId string
 param staffApiAudience string
 param staffApiTenantId string
@@ -617,6 +618,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     B2C_CLIENT_ID: b2cClientId
     B2C_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${b2cClientSecretEntry.properties.secretUri})'
     REQUIRE_MATCHING_EMAIL: string(requireMatchingEmail)
+    // The invitation's id_token_hint (docs/how-to/set-up-b2c.md): its RSA keys are PEM secrets the operator
+    // sets in the vault (never deployment parameters); versionless references follow their rotation.
+    SIGN_IN_HINT: signInHint
+    HINT_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/hint-signing-key)'
+    HINT_PREVIOUS_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/hint-previous-signing-key)'
+    HINT_LIFETIME_SECONDS: '600'
     ENTRA_LOGIN_HOST: entraLoginHost
     ENTRA_CLIENT_ID: entraClientId
     // Entra ID bearer tokens on the staff API, beside the function key (docs/reference/staff-api.md)

@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.adapters.invitation_hints import load_private_key
 from shared.domain.errors import Unavailable
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -133,8 +134,8 @@ class Settings(BaseSettings):
     def _no_development_secrets_in_production(self) -> "Settings":
         if self.staff_api_audience and not self.staff_api_tenant_id:
             raise ValueError("STAFF_API_TENANT_ID must be set when STAFF_API_AUDIENCE is")
-        if self.sign_in_hint == "id_token_hint" and self.hint_signing_key is None:
-            raise ValueError("HINT_SIGNING_KEY must be set when SIGN_IN_HINT is id_token_hint")
+        if self.sign_in_hint == "id_token_hint":
+            self._check_hint_keys()
         # The defaults exist so `make run` needs no setup; a public deployment must not inherit them.
         if self.public_base_url.host in LOCAL_HOSTS:
             return self
@@ -147,6 +148,17 @@ class Settings(BaseSettings):
         if self.acs_connection_string is None and self.acs_endpoint is None:
             raise ValueError("ACS_CONNECTION_STRING or ACS_ENDPOINT must be set: the local outbox is for development only")
         return self
+
+    def _check_hint_keys(self) -> None:
+        # In Azure an unresolved Key Vault reference arrives as its own text: name the setting, not a 500 later.
+        if self.hint_signing_key is None:
+            raise ValueError("HINT_SIGNING_KEY must be set when SIGN_IN_HINT is id_token_hint")
+        for name, value in (("HINT_SIGNING_KEY", self.hint_signing_key), ("HINT_PREVIOUS_SIGNING_KEY", self.hint_previous_signing_key)):
+            if value is not None:
+                try:
+                    load_private_key(value.get_secret_value())
+                except ValueError:
+                    raise ValueError(f"{name} must be an RSA private key in PEM") from None
 
     @property
     def storage_connection_string(self) -> str | None:

@@ -79,9 +79,11 @@ class InvitationHints:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self._kid, "typ": "JWT"})
 
     def keys(self) -> dict[str, list[dict[str, str]]]:
-        """The JWKS: the current key first, then the previous one while it may still verify a hint."""
+        """The JWKS: the current key first, then the previous one while it may still verify a hint
+        (once, when both settings hold the same key)."""
         keys = [self._key, *([self._previous] if self._previous else [])]
-        return {"keys": [public_jwk(key.public_key()) for key in keys]}
+        published = {jwk["kid"]: jwk for jwk in (public_jwk(key.public_key()) for key in keys)}
+        return {"keys": list(published.values())}
 
     def metadata(self) -> dict[str, Any]:
         """The OpenID configuration B2C's IdTokenHint technical profile reads (its METADATA item)."""

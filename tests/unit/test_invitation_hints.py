@@ -154,3 +154,14 @@ def test_the_settings_choose_the_hint(pems: tuple[str, str, str]) -> None:
         Settings(sign_in_hint="id_token_hint", hint_signing_key=SecretStr(pems[0]), b2c_client_id=AUDIENCE), links, clock
     )
     assert hints is not None and hints.metadata()["issuer"] == f"{BASE_URL}/api/hint"
+
+
+def test_a_key_that_is_no_pem_is_named_in_the_settings(pems: tuple[str, str, str]) -> None:
+    unresolved = SecretStr("@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hint-previous-signing-key)")
+    with pytest.raises(ValueError, match="HINT_PREVIOUS_SIGNING_KEY must be an RSA private key in PEM"):
+        Settings(sign_in_hint="id_token_hint", hint_signing_key=SecretStr(pems[0]), hint_previous_signing_key=unresolved)
+    assert Settings(hint_signing_key=unresolved).sign_in_hint == "login_hint"  # unread while no hint is signed
+
+
+def test_the_same_key_in_both_settings_is_published_once(pems: tuple[str, str, str], fakes: Fakes) -> None:
+    assert len(InvitationHints(ISSUER, pems[0], pems[0], fakes.clock).keys()["keys"]) == 1
