@@ -1,6 +1,6 @@
 """The invitation as proof of the mailbox: the id_token_hint the app signs for B2C's invitation policy.
 
-B2C's "Signup with email invitation" pattern (docs/decisions/0015-invitation-proves-the-mailbox.md):
+B2C's "Signup with email invitation" pattern (docs/decisions/0018-invitation-proves-the-mailbox.md):
 the app signs a short-lived JWT naming the invited address, the policy validates it against the
 OpenID metadata and JWKS the app publishes (`iss`, `aud`, `exp`, `nbf`, signature) and shows the
 address read-only, without an e-mail code. RS256 with the current key; the JWKS also publishes the
