@@ -176,7 +176,7 @@ def test_every_page_a_relying_party_shows_speaks_the_invitations_languages(polic
     assert supported == LANGUAGES  # so B2C's own strings (error page, code e-mail) follow ui_locales too
     texts = localized(roots)
     shown = pages_shown(roots)
-    assert {"api.signuporsignin", "api.localaccountsignup"} <= shown
+    assert "api.signuporsignin" in shown and shown & {"api.localaccountsignup", "api.localaccountsignup.invited"}
     # An identity provider's button is localized by the id of its claims exchange, which B2C looks up at
     # render time in the relying party's chain (the journey may live below the localization file).
     exchanges = ids(roots, ".//p:ClaimsExchange")
@@ -386,6 +386,10 @@ def test_invited_sign_up_shows_the_address_read_only_asks_password_and_terms_and
     assert schema["termsOfUseConsent"].findtext("p:UserInputType", namespaces=NS) == "CheckboxMultiSelect"
     required = {c.get("ClaimTypeReferenceId") for c in sign_up.iterfind("p:OutputClaims/p:OutputClaim[@Required='true']", NS)}
     assert {"invitedEmail", "newPassword", "termsOfUseConsent"} <= required
+    texts = localized(chain(policies, "SignUpInvitation.xml"))["api.localaccountsignup.invited"]
+    for language in LANGUAGES:
+        for claim in ("invitedEmail", "termsOfUseConsent"):
+            assert texts[language][("ClaimType", claim, "DisplayName")].strip(), (language, claim)
 
 
 def test_invited_sign_in_is_prefilled_and_refuses_another_address_before_the_password(policies: dict[str, ET.Element]) -> None:

@@ -118,6 +118,7 @@ export function createHintGate(config, now = () => Date.now()) {
   };
 }
 
+// The invitation's own texts; the wrong-address message is the policy's (infra/b2c/TrustFrameworkLocalization.xml).
 const TEXT = {
   en: {
     intro: 'Your invitation confirmed this address. Choose a password and accept the terms to create your account.',
@@ -135,19 +136,19 @@ const TEXT = {
     intro: 'Ihre Einladung hat diese Adresse bestätigt. Wählen Sie ein Kennwort und akzeptieren Sie die Bedingungen, um Ihr Konto zu erstellen.',
     terms: 'Ich akzeptiere die {terms} und die {privacy}.', termsLink: 'Nutzungsbedingungen', privacyLink: 'Datenschutzerklärung',
     create: 'Konto erstellen', errTerms: 'Bitte akzeptieren Sie die Nutzungsbedingungen und die Datenschutzerklärung.',
-    errInvited: 'Bitte melden Sie sich mit der Adresse an, an die die Einladung ging.',
+    errInvited: 'Melden Sie sich mit der Adresse an, an die Ihre Einladung gesendet wurde.',
   },
   it: {
     intro: 'Il tuo invito ha confermato questo indirizzo. Scegli una password e accetta le condizioni per creare il tuo account.',
     terms: 'Accetto le {terms} e l’{privacy}.', termsLink: 'condizioni d’uso', privacyLink: 'informativa sulla privacy',
     create: 'Crea account', errTerms: 'Accetta le condizioni d’uso e l’informativa sulla privacy.',
-    errInvited: 'Accedi con l’indirizzo a cui è stato inviato l’invito.',
+    errInvited: 'Accedi con l’indirizzo a cui è stato inviato il tuo invito.',
   },
   es: {
-    intro: 'Tu invitación ha confirmado esta dirección. Elige una contraseña y acepta las condiciones para crear tu cuenta.',
+    intro: 'Su invitación ha confirmado esta dirección. Elija una contraseña y acepte las condiciones para crear su cuenta.',
     terms: 'Acepto las {terms} y la {privacy}.', termsLink: 'condiciones de uso', privacyLink: 'declaración de privacidad',
-    create: 'Crear cuenta', errTerms: 'Acepta las condiciones de uso y la declaración de privacidad.',
-    errInvited: 'Inicia sesión con la dirección a la que se envió la invitación.',
+    create: 'Crear cuenta', errTerms: 'Acepte las condiciones de uso y la declaración de privacidad.',
+    errInvited: 'Inicie sesión con la dirección a la que se envió su invitación.',
   },
 };
 
