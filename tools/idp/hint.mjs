@@ -16,6 +16,7 @@ import { escapeHtml, errorBox, page } from './views.mjs';
 
 export const HINT_REFERENCE = 'invitation_hint';
 const METADATA_TTL_MS = 5 * 60 * 1000;
+const JOURNEY_MS = 60 * 60 * 1000; // B2C keeps the hint's claims for the journey: as long as an interaction lives
 
 // B2C's codes for a refused id_token_hint (Microsoft's error code reference).
 const REFUSALS = {
@@ -50,7 +51,7 @@ async function fetchJson(url) {
 export function createHintGate(config, now = () => Date.now()) {
   let cached; // { issuer, keys: Map kid -> KeyObject, at }
   const seen = new Map(); // jti -> exp (ms): a hint is taken once
-  const taken = new Map(); // reference -> { email, invitationId, exp }
+  const taken = new Map(); // reference -> { email, invitationId, until }
 
   async function keysAndIssuer(refresh) {
     if (!config.metadataUrl) throw new Refused('invalid');
@@ -103,7 +104,8 @@ export function createHintGate(config, now = () => Date.now()) {
       try {
         const claims = await validate(hint);
         const reference = randomBytes(16).toString('hex');
-        taken.set(reference, { email: claims.email, invitationId: claims.invitation_id, exp: claims.exp * 1000 });
+        for (const [old, journey] of taken) if (journey.until <= now()) taken.delete(old);
+        taken.set(reference, { email: claims.email, invitationId: claims.invitation_id, until: now() + JOURNEY_MS });
         url.searchParams.set(HINT_REFERENCE, reference);
         return { url };
       } catch (err) {
