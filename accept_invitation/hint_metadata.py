@@ -1,6 +1,7 @@
 """GET /api/hint/.well-known/openid-configuration and /api/hint/keys: what B2C's invitation policy
 reads to validate the app's id_token_hint (shared/adapters/invitation_hints.py). Anonymous, as B2C
-fetches them; 404 while SIGN_IN_HINT is login_hint (no hint is signed)."""
+fetches them; 404 while SIGN_IN_HINT is login_hint (no hint is signed). No per-client budget
+(web/client_budget.py): B2C's servers are one client for every invitee, and the answers read no storage."""
 
 import json
 from typing import Any
