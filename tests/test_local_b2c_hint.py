@@ -93,6 +93,12 @@ def idp(app_endpoints: App, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         process.wait(TIMEOUT)
 
 
+@pytest.fixture(autouse=True)
+def fresh_browser(idp: tuple[str, requests.Session, Outbox]) -> None:
+    """Each test a browser of its own: the stand-in's session of another test's account is not carried over."""
+    idp[1].cookies.clear()
+
+
 def authorize(idp: tuple[str, requests.Session, Outbox], hint: str, state: str = "the-state") -> requests.Response:
     issuer, client, _ = idp
     endpoint = client.get(f"{issuer}/.well-known/openid-configuration", timeout=TIMEOUT).json()["authorization_endpoint"]
@@ -156,6 +162,31 @@ def test_a_valid_hint_locks_the_address_and_signs_up_without_a_code(app_endpoint
         done = idp[1].get(urljoin(done.url, done.headers["Location"]), allow_redirects=False, timeout=TIMEOUT)
     assert "code=" in done.headers["Location"]
     assert idp[2].messages_to(email) == []  # no verification code was e-mailed
+
+
+def until_app(idp: tuple[str, requests.Session, Outbox], page: requests.Response, **fields: str) -> str:
+    """Submit the page's form and follow the stand-in's redirects up to the app's redirect URI (not visited)."""
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action
+    answer = idp[1].post(urljoin(page.url, html.unescape(action.group(1))), data=fields, allow_redirects=False, timeout=TIMEOUT)
+    while not answer.headers.get("Location", "").startswith(REDIRECT_URI):
+        assert answer.status_code in (302, 303), answer.text[:1000]
+        answer = idp[1].get(urljoin(answer.url, answer.headers["Location"]), allow_redirects=False, timeout=TIMEOUT)
+    return answer.headers["Location"]
+
+
+def test_a_returning_account_signs_in_with_the_address_locked(app_endpoints: App, idp: tuple[str, requests.Session, Outbox]) -> None:
+    email = unique_email("returning")
+    sign_in = followed(idp, authorize(idp, app_endpoints.hints().sign(invited(email))))
+    link = re.search(r'id="createAccount" href="([^"]+)"', sign_in.text)
+    assert link
+    sign_up = idp[1].get(urljoin(sign_in.url, html.unescape(link.group(1))), timeout=TIMEOUT)
+    until_app(idp, sign_up, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, terms="accepted", action="create")
+    # A later invitation for the same mailbox: the sign-in page, prefilled and locked, and the password.
+    again = followed(idp, authorize(idp, app_endpoints.hints().sign(invited(email)), state="returning"))
+    assert re.search(r'<input id="email"[^>]*readonly', again.text)
+    answered = until_app(idp, again, email=email, password=STRONG_PASSWORD, action="signin")
+    assert "code=" in answered and "state=returning" in answered
 
 
 def test_a_returning_account_must_sign_in_with_the_invited_address(app_endpoints: App, idp: tuple[str, requests.Session, Outbox]) -> None:
