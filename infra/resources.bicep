@@ -43,7 +43,7 @@ var queueNames = [
   'invitation-batch'
   'invitation-batch-poison'
 ]
-var tableNames = ['Invitations', 'IdempotencyKeys', 'Companies', 'Users', 'AdminConsents', 'EmailOperations', 'Batches', 'InvitationsByEmail']
+var tableNames = ['Invitations', 'IdempotencyKeys', 'Companies', 'Users', 'AdminConsents', 'EmailOperations', 'Batches', 'InvitationsByEmail', 'EmailBudget']
 var deploymentContainerName = 'app-package'
 
 // Built-in role ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles)
@@ -635,6 +635,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // ACS's sending quota for a new resource: raise both when Microsoft raises the resource's
     EMAIL_PER_MINUTE: '30'
     EMAIL_PER_HOUR: '100'
+    EMAIL_RESERVE_PERCENT: '20'
     CUSTOMER_SUCCESS_EMAIL: customerSuccessEmail
     CUSTOMER_SUCCESS_URL: customerSuccessUrl
     // What the invitation e-mail names and links

@@ -22,6 +22,7 @@ NOT_SET_IN_AZURE = {
     "ACS_CONNECTION_STRING": "an access key; Azure uses ACS_ENDPOINT with the managed identity",
     "OUTBOX_DIR": "the local outbox is for development only",
     "WEBSITE_AUTH_ENABLED": "the platform sets it when App Service Authentication is on",
+    "EMAIL_QUOTA_MINUTE_SECONDS": "a minute is 60 s in Azure; tests shorten the quota's window",
 }
 # Settings for the Functions host and its bindings (not the app's Settings object).
 HOST_SETTINGS = {
