@@ -13,13 +13,14 @@ import azure.functions as func
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import sign_in_again_url, sign_in_unavailable
 from shared import routes
-from shared.adapters.identity import provider_error_code
+from shared.adapters.identity import failure_kind, provider_error_code
 from shared.composition import services
 from shared.domain.errors import SignInFailed, Unavailable
 from shared.domain.models import Invitation
 from shared.log_context import invitation_context
 from shared.presentation.pages import provider_error_reason
 from shared.services.sign_in import SignInOutcome
+from shared.settings import get_settings
 from web.client_budget import anonymous_budget
 from web.cookies import (
     cleared_cookie,
@@ -33,10 +34,6 @@ from web.cookies import (
 from web.pages import blocked_invitation_response, message_response, page_errors, redirect, request_language, resume_response
 
 log = logging.getLogger(__name__)
-
-# B2C / Entra ID error codes that deserve their own page
-_CANCELLED, _FORGOT_PASSWORD = "AADB2C90091", "AADB2C90118"
-_CONSENT_CODES = frozenset({"AADSTS65001", "AADSTS90094", "AADSTS90008"})
 
 
 @bp.route(route=routes.SIGN_IN_CALLBACK, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -129,11 +126,12 @@ def _sign_in_failed_page(failure: SignInFailed, invitation: Invitation) -> func.
     language, retry = invitation.language, invitation.invite_redeem_url
     description = failure.description or failure.error
     code = provider_error_code(description)
-    if code == _CANCELLED:
+    kind = failure_kind(get_settings().identity_platform, description)  # each platform's codes: shared/adapters/identity.py
+    if kind == "cancelled":
         return message_response("sign-in-cancelled", language, 200, action_url=retry, invitation=invitation)
-    if code == _FORGOT_PASSWORD:
+    if kind == "forgot-password":
         return message_response("forgot-password", language, 200, action_url=sign_in_again_url(invitation), invitation=invitation)
-    if code in _CONSENT_CODES:
+    if kind == "consent-required":
         help_url = services().links.admin_consent_help(invitation.id)
         return message_response("consent-required", language, 403, action_url=help_url, invitation=invitation)
     # A sentence in the invitee's language; the provider's own first line stays in "details" for support.

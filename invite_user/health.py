@@ -1,4 +1,5 @@
-"""GET /api/health (anonymous): 200 when the settings are valid and storage, queues and B2C answer,
+"""GET /api/health (anonymous): 200 when the settings are valid and storage, queues and the identity
+platform (B2C or External ID, named in its check) answer,
 else 503 with Retry-After; the result of each check either way. The deploy workflow's smoke test
 calls it, so a misconfigured deployment fails its deployment instead of looking healthy."""
 

@@ -38,6 +38,8 @@ class Report:
 def _describe(error: BaseException) -> str:
     if isinstance(error, SettingsInvalid):
         return error.detail
+    if isinstance(error, IdentityMetadataFailed):
+        return str(error)
     if isinstance(error, HttpResponseError) and error.status_code is not None:
         code = getattr(error, "error_code", None)
         return f"{type(error).__name__}: HTTP {error.status_code}" + (f" {code}" if code else "")
@@ -54,16 +56,25 @@ def _queues() -> str:
     return "queues answer"
 
 
-def _b2c_metadata(settings: Settings) -> Callable[[], str]:
+def _identity_metadata(settings: Settings) -> Callable[[], str]:
+    """The configured platform (its name, not its secrets) and whether its OpenID configuration answers."""
+
     def check() -> str:
-        url = f"{settings.b2c_authority}/v2.0/.well-known/openid-configuration"
-        response = requests.get(url, timeout=(2, 3))
-        response.raise_for_status()
-        if "issuer" not in response.json():
-            raise ValueError("no issuer in the OpenID configuration")
-        return "OpenID configuration answers"
+        platform = f"{settings.identity_platform} at {settings.identity_authority_url}"
+        try:
+            response = requests.get(settings.identity_metadata_url, timeout=(2, 3))
+            response.raise_for_status()
+            if "issuer" not in response.json():
+                raise ValueError("no issuer in the OpenID configuration")
+        except Exception as error:
+            raise IdentityMetadataFailed(f"{platform}: {_describe(error)}") from error
+        return f"{platform}: OpenID configuration answers"
 
     return check
+
+
+class IdentityMetadataFailed(Exception):
+    """The identity platform's check failed; its message names the platform and the error's kind."""
 
 
 def _timed(check: Callable[[], str]) -> CheckResult:
@@ -79,9 +90,9 @@ def run_checks() -> Report:
         settings = get_settings()
     except SettingsInvalid as error:
         skipped = CheckResult("skipped", "the settings are invalid")
-        checks = {"settings": CheckResult("failed", _describe(error)), **dict.fromkeys(("storage", "queues", "b2c"), skipped)}
+        checks = {"settings": CheckResult("failed", _describe(error)), **dict.fromkeys(("storage", "queues", "identity"), skipped)}
         return Report(checks, error.retry_after_seconds)
-    probes: dict[str, Callable[[], str]] = {"storage": _tables, "queues": _queues, "b2c": _b2c_metadata(settings)}
+    probes: dict[str, Callable[[], str]] = {"storage": _tables, "queues": _queues, "identity": _identity_metadata(settings)}
     pool = ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="health")
     futures = {name: pool.submit(_timed, probe) for name, probe in probes.items()}
     wait(futures.values(), timeout=CHECK_SECONDS)

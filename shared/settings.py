@@ -32,6 +32,16 @@ AZURITE_STORAGE = (
 )
 
 
+IdentityPlatform = Literal["b2c-user-flow", "b2c-custom-policy", "external-id"]
+# Where each platform's authorities live (MSAL for Python knows both: msal/authority.py).
+PLATFORM_HOSTS: dict[IdentityPlatform, str] = {
+    "b2c-user-flow": "b2clogin.com",
+    "b2c-custom-policy": "b2clogin.com",
+    "external-id": "ciamlogin.com",
+}
+DEFAULT_USER_FLOW = "B2C_1_signupsignin"
+
+
 class WelcomeLink(BaseModel):
     label: str = Field(min_length=1)
     url: Annotated[AnyUrl, UrlConstraints(allowed_schemes=["https", "http", "mailto"])]
@@ -61,10 +71,16 @@ class Settings(BaseSettings):
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
     session_max_age_seconds: int = 3600
 
-    # Azure AD B2C
-    b2c_tenant_name: str = "rconnectdev"
-    b2c_user_flow: str = "B2C_1_signupsignin"
-    b2c_authority_host: AnyHttpUrl | None = None  # None: https://{tenant}.b2clogin.com
+    # The invitees' identity platform (docs/how-to/set-up-identity.md): Azure AD B2C with a user flow or
+    # with custom policies, or Microsoft Entra External ID. The platform decides the authority's shape,
+    # how the ID token's claims read and which error codes the redirect carries.
+    identity_platform: IdentityPlatform = "b2c-user-flow"
+    b2c_tenant_name: str = "rconnectdev"  # B2C: {name}.onmicrosoft.com; External ID: {name}.ciamlogin.com
+    # B2C only: the user flow (B2C_1_…; None: B2C_1_signupsignin, the portal's suggestion) or custom policy (B2C_1A_…)
+    b2c_user_flow: str | None = None
+    external_id_tenant: str | None = None  # External ID only: tenant id or domain; None: {name}.onmicrosoft.com
+    b2c_authority_host: AnyHttpUrl | None = None  # a custom domain, or the local stand-in; None: the platform's host
+    identity_authority: AnyHttpUrl | None = None  # the whole authority, when no shape above fits
     b2c_client_id: str = "rconnect-invitations-local"
     b2c_client_secret: SecretStr = SecretStr(DEV_CLIENT_SECRET)
     require_matching_email: bool = True
@@ -131,6 +147,19 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _identity_platform_is_complete(self) -> "Settings":
+        if self.identity_authority is not None:
+            return self
+        policy = self.b2c_policy
+        if self.identity_platform == "b2c-user-flow" and not (policy and policy.upper().startswith("B2C_1_")):
+            raise ValueError("B2C_USER_FLOW must name the user flow (B2C_1_…) when IDENTITY_PLATFORM is b2c-user-flow")
+        if self.identity_platform == "b2c-custom-policy" and not (policy and policy.upper().startswith("B2C_1A_")):
+            raise ValueError("B2C_USER_FLOW must name the custom policy (B2C_1A_…) when IDENTITY_PLATFORM is b2c-custom-policy")
+        if self.identity_platform == "external-id" and self.b2c_user_flow:
+            raise ValueError("B2C_USER_FLOW must be unset when IDENTITY_PLATFORM is external-id: its user flows are bound to the app")
+        return self
+
+    @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> "Settings":
         if self.staff_api_audience and not self.staff_api_tenant_id:
             raise ValueError("STAFF_API_TENANT_ID must be set when STAFF_API_AUDIENCE is")
@@ -181,9 +210,27 @@ class Settings(BaseSettings):
         return f"{str(self.entra_login_host).rstrip('/')}/{self.staff_api_tenant_id}/v2.0/.well-known/openid-configuration"
 
     @property
-    def b2c_authority(self) -> str:
-        host = str(self.b2c_authority_host or f"https://{self.b2c_tenant_name}.b2clogin.com").rstrip("/")
-        return f"{host}/{self.b2c_tenant_name}.onmicrosoft.com/{self.b2c_user_flow}"
+    def identity_authority_url(self) -> str:
+        """MSAL's authority: B2C `https://{name}.b2clogin.com/{name}.onmicrosoft.com/{policy}`, External ID
+        `https://{name}.ciamlogin.com/{tenant id or domain}` (its user flow is chosen by the app registration)."""
+        if self.identity_authority is not None:
+            return str(self.identity_authority).rstrip("/")
+        default_host = f"https://{self.b2c_tenant_name}.{PLATFORM_HOSTS[self.identity_platform]}"
+        host = str(self.b2c_authority_host or default_host).rstrip("/")
+        if self.identity_platform == "external-id":
+            return f"{host}/{self.external_id_tenant or f'{self.b2c_tenant_name}.onmicrosoft.com'}"
+        return f"{host}/{self.b2c_tenant_name}.onmicrosoft.com/{self.b2c_policy}"
+
+    @property
+    def b2c_policy(self) -> str | None:
+        """The B2C user flow or custom policy the authority names; None on External ID."""
+        if self.identity_platform == "b2c-user-flow":
+            return self.b2c_user_flow or DEFAULT_USER_FLOW
+        return self.b2c_user_flow
+
+    @property
+    def identity_metadata_url(self) -> str:
+        return f"{self.identity_authority_url}/v2.0/.well-known/openid-configuration"
 
     @property
     def customer_success_link(self) -> str:

@@ -11,7 +11,8 @@ def test_health_is_anonymous_and_healthy_on_the_local_stack(stack: LocalStack) -
     body = response.json()
     assert body["status"] == "healthy"
     assert {name: check["status"] for name, check in body["checks"].items()} == dict.fromkeys(
-        ("settings", "storage", "queues", "b2c"), "ok"
+        ("settings", "storage", "queues", "identity"), "ok"
     )
+    assert body["checks"]["identity"]["detail"].startswith(f"{stack.config.identity_platform} at https://localhost:")
     assert response.headers["Cache-Control"] == "no-store" and "Retry-After" not in response.headers
     assert AZURITE_ACCOUNT_KEY not in response.text and "AccountKey" not in response.text

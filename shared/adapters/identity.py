@@ -1,6 +1,7 @@
-"""Sign-in through Azure AD B2C with MSAL (auth-code flow with PKCE, state and nonce).
+"""Sign-in through the invitees' identity platform with MSAL (auth-code flow with PKCE, state and nonce):
+Azure AD B2C (user flow or custom policy) or Microsoft Entra External ID, each with its claims and codes.
 
-MSAL and requests errors end here: B2C unreachable is `Unavailable`, a code it refuses (already
+MSAL and requests errors end here: the platform unreachable is `Unavailable`, a code it refuses (already
 redeemed, expired) `Gone`, any other refusal `SignInFailed`.
 """
 
@@ -9,7 +10,7 @@ import re
 import threading
 import uuid
 import warnings
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode, urlparse
 
 import msal
@@ -17,7 +18,7 @@ import requests
 
 from shared.domain.errors import Gone, SignInFailed, Unavailable
 from shared.domain.models import SignedInUser
-from shared.settings import Settings
+from shared.settings import IdentityPlatform, Settings
 
 log = logging.getLogger(__name__)
 ENTRA_ISSUER_HOSTS = frozenset({"login.microsoftonline.com", "sts.windows.net"})
@@ -51,7 +52,7 @@ class B2CSignIn:
                 self._msal = msal.ConfidentialClientApplication(
                     self._settings.b2c_client_id,
                     client_credential=self._settings.b2c_client_secret.get_secret_value(),
-                    authority=self._settings.b2c_authority,
+                    authority=self._settings.identity_authority_url,
                     http_client=_OneTrySession(),
                 )
             return self._msal
@@ -96,7 +97,7 @@ class B2CSignIn:
         if "error" in result:
             log.warning("Token exchange failed: %s %s", result.get("error"), result.get("error_description"))
             raise SignInFailed(result["error"], result.get("error_description", ""))
-        return user_from_claims(result["id_token_claims"])
+        return user_from_claims(result["id_token_claims"], self._settings.identity_platform)
 
 
 class _OneTrySession(requests.Session):
@@ -110,6 +111,20 @@ class _OneTrySession(requests.Session):
 _LEADING_CODE = re.compile(r"\s*(AADB2C\d+|AADSTS\d+)\b")
 _INNER_CODE = re.compile(r"Error Description:\s*(AADB2C\d+|AADSTS\d+)\b|\b(AADSTS\d+)\b")
 _WRAPPED = "AADB2C90273"  # "An invalid response was received": B2C relaying an upstream provider's error
+
+FailureKind = Literal["cancelled", "forgot-password", "consent-required"]
+# The work account's Entra tenant has not consented to the app signing its users in (CASE 1): the
+# same AADSTS codes whether B2C relays them from its federation or External ID from its OIDC provider.
+_CONSENT: dict[str, FailureKind] = dict.fromkeys(("AADSTS65001", "AADSTS90094", "AADSTS90008"), "consent-required")
+# Each platform's codes that deserve their own page; any other code is a plain "sign-in failed".
+PLATFORM_FAILURES: dict[IdentityPlatform, dict[str, FailureKind]] = {
+    # B2C sends the user back with AADB2C90091 for Cancel and AADB2C90118 for "Forgot your password?"
+    # (a user flow without self-service reset, and our custom policy, leave the reset to the app).
+    "b2c-user-flow": {"AADB2C90091": "cancelled", "AADB2C90118": "forgot-password", **_CONSENT},
+    "b2c-custom-policy": {"AADB2C90091": "cancelled", "AADB2C90118": "forgot-password", **_CONSENT},
+    # External ID resets passwords inside its own pages; declining its consent prompt is AADSTS65004.
+    "external-id": {"AADSTS65004": "cancelled", **_CONSENT},
+}
 
 
 def provider_error_code(description: str) -> str | None:
@@ -125,16 +140,23 @@ def provider_error_code(description: str) -> str | None:
     return (inner[1] or inner[2]) if inner else None
 
 
+def failure_kind(platform: IdentityPlatform, description: str) -> FailureKind | None:
+    """Which of our pages a refused sign-in deserves on this platform; None: the generic one."""
+    code = provider_error_code(description)
+    return PLATFORM_FAILURES[platform].get(code) if code else None
+
+
 def _unavailable(error: Exception) -> Unavailable:
-    log.warning("B2C unreachable: %s", error)
-    return Unavailable(f"B2C cannot be reached: {type(error).__name__}", code="sign-in-unavailable")
+    log.warning("Identity platform unreachable: %s", error)
+    return Unavailable(f"The identity platform cannot be reached: {type(error).__name__}", code="sign-in-unavailable")
 
 
-def _entra_home_tenant(idp: str | None) -> str | None:
-    """The home tenant of a work account federated from Entra ID, from B2C's `idp` claim."""
-    if not idp:
+def _entra_home_tenant(issuer: str | None) -> str | None:
+    """The home tenant of an Entra ID work account, from its issuer (`https://login.microsoftonline.com/{tid}/v2.0`
+    or v1's `https://sts.windows.net/{tid}/`), which B2C and External ID put in `idp`."""
+    if not issuer:
         return None
-    parsed = urlparse(idp)
+    parsed = urlparse(issuer)
     segment = parsed.path.strip("/").split("/")[0] if parsed.path else ""
     if parsed.hostname not in ENTRA_ISSUER_HOSTS:
         return None
@@ -144,11 +166,12 @@ def _entra_home_tenant(idp: str | None) -> str | None:
         return None
 
 
-def user_from_claims(claims: dict[str, Any]) -> SignedInUser:
-    """CASE 1 (work account: `idp` is an Entra ID tenant) or CASE 2 (social or local account).
-    A local account has no `idp` from a user flow and `idp: LocalAccount` from our custom policy."""
+def _b2c_user(claims: dict[str, Any]) -> SignedInUser:
+    """B2C: a local account has the address in `emails` and no `idp` from a user flow, `idp: LocalAccount`
+    from our custom policy; a federated work account its verified mailbox in `email` and its Entra issuer
+    in `idp`; a social account its provider's domain (`google.com`) in `idp`."""
     emails = claims.get("emails") or []
-    email = emails[0] if emails else claims.get("email") or claims.get("preferred_username") or ""
+    email = emails[0] if emails else claims.get("email") or ""
     idp = claims.get("idp")
     home_tenant = _entra_home_tenant(idp)
     local = idp is None or idp.casefold() == LOCAL_ACCOUNT_IDP.casefold()
@@ -160,3 +183,30 @@ def user_from_claims(claims: dict[str, Any]) -> SignedInUser:
         identity_provider=idp,
         home_tenant_id=home_tenant,
     )
+
+
+def _external_id_user(claims: dict[str, Any]) -> SignedInUser:
+    """External ID (v2.0 tokens of the external tenant): `tid` is always the external tenant itself, so the
+    account kind comes from `idp`: absent (or the token's own issuer) for e-mail + password and e-mail
+    one-time passcode accounts, `mail` for an e-mail OTP guest, the Entra issuer of a customer tenant
+    federated as an OIDC provider (CASE 1, docs/decisions/0015), a domain such as `google.com` for social
+    accounts. The address is the `email` optional claim (the app registration asks for it), else
+    `preferred_username`."""
+    email = claims.get("email") or claims.get("preferred_username") or ""
+    idp = claims.get("idp")
+    home_tenant = _entra_home_tenant(idp)
+    local = idp is None or idp == claims.get("iss") or idp.casefold() == "mail"
+    return SignedInUser(
+        object_id=claims.get("oid") or claims["sub"],
+        email=email,
+        name=claims.get("name") or email,
+        account_type="work" if home_tenant else "local" if local else "social",
+        identity_provider=idp,
+        home_tenant_id=home_tenant,
+    )
+
+
+def user_from_claims(claims: dict[str, Any], platform: IdentityPlatform) -> SignedInUser:
+    """CASE 1 (a work account: its home Entra tenant) or CASE 2 (a local or social account), as the
+    platform's ID token says it."""
+    return _external_id_user(claims) if platform == "external-id" else _b2c_user(claims)

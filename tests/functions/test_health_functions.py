@@ -4,6 +4,7 @@ misconfigured app answering 503 everywhere (naming the setting, never its value)
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -31,10 +32,14 @@ def test_each_check_is_reported_and_b2c_down_is_a_503(app: Services) -> None:
         "settings": "ok",
         "storage": "ok",
         "queues": "ok",
-        "b2c": "failed",  # the function tests' B2C is down
+        "identity": "failed",  # the function tests' B2C is down
     }
     assert status == 503 and body["status"] == "unhealthy" and headers["Retry-After"] == "30"
-    assert checks["b2c"]["detail"] == "ConnectionError"
+    # which platform, where (the authority names no secret) and the error's kind
+    assert re.fullmatch(
+        r"b2c-user-flow at https://127\.0\.0\.1:\d+/rconnectdev\.onmicrosoft\.com/B2C_1_signupsignin: ConnectionError",
+        checks["identity"]["detail"],
+    )
     assert all(isinstance(check["durationMs"], int) for check in checks.values())
 
 
@@ -70,7 +75,7 @@ def test_misconfigured_app_is_unhealthy_naming_the_setting(misconfigured: None) 
     assert status == 503 and headers["Retry-After"] == "300"
     assert body["checks"]["settings"]["status"] == "failed"
     assert "SESSION_SECRET" in body["checks"]["settings"]["detail"]
-    assert {body["checks"][name]["status"] for name in ("storage", "queues", "b2c")} == {"skipped"}
+    assert {body["checks"][name]["status"] for name in ("storage", "queues", "identity")} == {"skipped"}
     assert BAD_SECRET not in json.dumps(body)
 
 

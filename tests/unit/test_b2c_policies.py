@@ -249,7 +249,8 @@ def test_relying_party_issues_the_claims_the_app_reads(policies: dict[str, ET.El
             "emails": ["anna@contoso.example"],
             "idp": "LocalAccount",
             "tfp": "B2C_1A_SIGNUP_SIGNIN",
-        }
+        },
+        "b2c-custom-policy",
     )
     assert (local.account_type, local.email, local.object_id) == ("local", "anna@contoso.example", object_id)
     work = user_from_claims(
@@ -261,7 +262,8 @@ def test_relying_party_issues_the_claims_the_app_reads(policies: dict[str, ET.El
             "upn": "ben@fabrikam.example",
             "idp": f"https://login.microsoftonline.com/{tenant}/v2.0",
             "tfp": "B2C_1A_SIGNUP_SIGNIN",
-        }
+        },
+        "b2c-custom-policy",
     )
     assert (work.account_type, work.email, work.home_tenant_id) == ("work", "ben@fabrikam.example", tenant)
 

@@ -23,9 +23,12 @@ IDENTITY_BASED = {
 }
 
 
+IDENTITY = ("IDENTITY_PLATFORM", "EXTERNAL_ID_TENANT", "IDENTITY_AUTHORITY")
+
+
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in [*PRODUCTION, *IDENTITY_BASED, "PORTAL_URL", "B2C_AUTHORITY_HOST", "B2C_TENANT_NAME", "B2C_USER_FLOW"]:
+    for name in [*PRODUCTION, *IDENTITY_BASED, "PORTAL_URL", "B2C_AUTHORITY_HOST", "B2C_TENANT_NAME", "B2C_USER_FLOW", *IDENTITY]:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -43,7 +46,7 @@ def test_a_complete_production_configuration_is_accepted(environment: pytest.Mon
     environment.setenv("B2C_USER_FLOW", "B2C_1_susi")
     environment.setenv("PORTAL_URL", "https://portal.rconnect.example/welcome")
     settings = Settings()
-    assert settings.b2c_authority == "https://rconnect.b2clogin.com/rconnect.onmicrosoft.com/B2C_1_susi"
+    assert settings.identity_authority_url == "https://rconnect.b2clogin.com/rconnect.onmicrosoft.com/B2C_1_susi"
     assert settings.redirect_allowlist == ["https://portal.rconnect.example", "https://shop.rconnect.example"]
     assert [str(link.url) for link in settings.welcome_page_links][:2] == [
         "https://portal.rconnect.example/welcome/service-requests",
@@ -108,4 +111,61 @@ def test_welcome_links_are_read_as_json_and_only_web_or_mail_links(environment: 
     ]
     environment.setenv("WELCOME_LINKS", '[{"label": "x", "url": "javascript:alert(1)"}]')
     with pytest.raises(ValidationError):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("values", "authority"),
+    [
+        ({}, "https://rconnectdev.b2clogin.com/rconnectdev.onmicrosoft.com/B2C_1_signupsignin"),
+        (
+            {"IDENTITY_PLATFORM": "b2c-custom-policy", "B2C_TENANT_NAME": "rconnect", "B2C_USER_FLOW": "B2C_1A_SIGNUP_SIGNIN"},
+            "https://rconnect.b2clogin.com/rconnect.onmicrosoft.com/B2C_1A_SIGNUP_SIGNIN",
+        ),
+        (
+            {
+                "IDENTITY_PLATFORM": "b2c-custom-policy",
+                "B2C_USER_FLOW": "B2C_1A_SIGNUP_SIGNIN",
+                "B2C_AUTHORITY_HOST": "https://login.rconnect.example",
+            },
+            "https://login.rconnect.example/rconnectdev.onmicrosoft.com/B2C_1A_SIGNUP_SIGNIN",
+        ),
+        ({"IDENTITY_PLATFORM": "external-id", "B2C_TENANT_NAME": "rconnect"}, "https://rconnect.ciamlogin.com/rconnect.onmicrosoft.com"),
+        (
+            {
+                "IDENTITY_PLATFORM": "external-id",
+                "B2C_TENANT_NAME": "rconnect",
+                "EXTERNAL_ID_TENANT": "9b0a2c64-7b1d-4c3e-8f5a-1d2e3f4a5b6c",
+            },
+            "https://rconnect.ciamlogin.com/9b0a2c64-7b1d-4c3e-8f5a-1d2e3f4a5b6c",
+        ),
+        (
+            {"IDENTITY_PLATFORM": "external-id", "IDENTITY_AUTHORITY": "https://login.rconnect.example/tenant-id/"},
+            "https://login.rconnect.example/tenant-id",
+        ),
+    ],
+    ids=["user-flow-default", "custom-policy", "custom-domain", "external-id", "external-id-tenant-id", "full-authority"],
+)
+def test_each_platform_has_its_authority(environment: pytest.MonkeyPatch, values: dict[str, str], authority: str) -> None:
+    for name, value in values.items():
+        environment.setenv(name, value)
+    settings = Settings()
+    assert settings.identity_authority_url == authority
+    assert settings.identity_metadata_url == f"{authority}/v2.0/.well-known/openid-configuration"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"IDENTITY_PLATFORM": "b2c-custom-policy"}, "B2C_USER_FLOW must name the custom policy"),
+        ({"IDENTITY_PLATFORM": "b2c-custom-policy", "B2C_USER_FLOW": "B2C_1_susi"}, "B2C_USER_FLOW must name the custom policy"),
+        ({"IDENTITY_PLATFORM": "b2c-user-flow", "B2C_USER_FLOW": "B2C_1A_SIGNUP_SIGNIN"}, "B2C_USER_FLOW must name the user flow"),
+        ({"IDENTITY_PLATFORM": "external-id", "B2C_USER_FLOW": "B2C_1_susi"}, "B2C_USER_FLOW must be unset"),
+        ({"IDENTITY_PLATFORM": "entra"}, "Input should be 'b2c-user-flow', 'b2c-custom-policy' or 'external-id'"),
+    ],
+)
+def test_a_platform_without_its_settings_is_refused(environment: pytest.MonkeyPatch, values: dict[str, str], message: str) -> None:
+    for name, value in values.items():
+        environment.setenv(name, value)
+    with pytest.raises(ValidationError, match=message):
         Settings()
