@@ -56,8 +56,18 @@ def acs_fake() -> Iterator[AcsEmailFake]:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The app with the local outbox (no ACS connection string), as `make run` has it."""
+    """The app with the local outbox (no ACS connection string) and B2C with custom policies, as `make run` has it."""
     config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"), app_env=dict(RUN_APP_SETTINGS))
+    with LocalStack(config) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def external_id_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The same app and stand-in in Microsoft Entra External ID's shape (`make run IDENTITY_PLATFORM=external-id`)."""
+    config = StackConfig.on_free_ports(
+        tmp_path_factory.mktemp("external-id"), app_env=dict(RUN_APP_SETTINGS), identity_platform="external-id"
+    )
     with LocalStack(config) as running:
         yield running
 

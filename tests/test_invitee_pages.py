@@ -896,7 +896,7 @@ def test_a_local_account_token_has_the_custom_policys_claims(invite: Any) -> Non
     assert claims["emails"] == [invitee.email] and "email" not in claims and "upn" not in claims
     assert claims["idp"] == "LocalAccount"  # B2C user flows leave it out; the custom policy sends it
     assert claims["sub"] == claims["oid"] == user_id(invitee.email, "local")
-    assert claims["tfp"] == claims["acr"] == "B2C_1_signupsignin"
+    assert claims["tfp"] == claims["acr"] == "B2C_1A_SIGNUP_SIGNIN"
     assert claims["name"] and claims["given_name"]
     assert re.fullmatch(r"[0-9a-f-]{36}", claims["tid"])
 
@@ -907,7 +907,7 @@ def test_a_work_account_token_has_the_verified_email_upn_and_entra_idp(invite: A
     assert claims["email"] == claims["upn"] == invitee.email and "emails" not in claims
     assert claims["idp"] == f"https://login.microsoftonline.com/{tenant_guid('contoso.example')}/v2.0"
     assert claims["sub"] == claims["oid"] == user_id(invitee.email, "work")
-    assert claims["tfp"] == claims["acr"] == "B2C_1_signupsignin"
+    assert claims["tfp"] == claims["acr"] == "B2C_1A_SIGNUP_SIGNIN"
     assert claims["tid"] != tenant_guid("contoso.example")  # tid is the B2C tenant, as in real B2C tokens
 
 

@@ -37,6 +37,17 @@ def silence_form_post_advice() -> None:
 silence_form_post_advice()
 
 
+def _msal_authority(settings: Settings) -> dict[str, str]:
+    """MSAL knows B2C authorities (by host, or a path naming a B2C_1… policy) and `*.ciamlogin.com`. An
+    External ID tenant behind another host (a custom URL domain, the local stand-in) would be taken for an
+    Entra ID tenant and validated against Microsoft's instance discovery: MSAL reads it as a plain OIDC
+    authority instead (its issuer must then share the authority's host)."""
+    authority = settings.identity_authority_url
+    if settings.identity_platform == "external-id" and not (urlparse(authority).hostname or "").endswith(".ciamlogin.com"):
+        return {"oidc_authority": f"{authority}/v2.0"}
+    return {"authority": authority}
+
+
 class B2CSignIn:
     def __init__(self, settings: Settings, redirect_uri: str) -> None:
         self._settings = settings
@@ -52,7 +63,7 @@ class B2CSignIn:
                 self._msal = msal.ConfidentialClientApplication(
                     self._settings.b2c_client_id,
                     client_credential=self._settings.b2c_client_secret.get_secret_value(),
-                    authority=self._settings.identity_authority_url,
+                    **_msal_authority(self._settings),
                     http_client=_OneTrySession(),
                 )
             return self._msal

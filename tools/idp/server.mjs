@@ -21,6 +21,7 @@ import { AccountStore, hashPassword, passwordProblem } from './accounts.mjs';
 import { chooseLanguage, translator } from './i18n.mjs';
 import { writeVerificationEmail } from './mail.mjs';
 import { createHintGate, HINT_REFERENCE, hintConfig, hintText, invitedSignUpPage, refusalRedirect } from './hint.mjs';
+import { platformShape } from './platforms.mjs';
 import { createStaffTenant, staffConfig } from './staff.mjs';
 import {
   adminConsentPage, codePage, consentPage, declinedPage, documentPage, errorPage, expiredPage, newPasswordPage, resetPage, signInPage,
@@ -49,8 +50,8 @@ function readConfig(env) {
     throw new Error(`IDP_PORT must be a TCP port, got ${env.IDP_PORT}`);
   }
   const tenant = env.IDP_TENANT || 'rconnectdev';
-  const userFlow = env.IDP_USER_FLOW || 'B2C_1_signupsignin';
-  const prefix = `/${tenant}.onmicrosoft.com/${userFlow}/v2.0`;
+  const shape = platformShape(env, tenant, deterministicGuid); // IDP_PLATFORM: tools/idp/platforms.mjs
+  const { prefix, policy: userFlow } = shape;
   const codeTtlSeconds = Number(env.IDP_CODE_TTL_SECONDS || 600);
   if (!Number.isInteger(codeTtlSeconds) || codeTtlSeconds < 0) {
     throw new Error(`IDP_CODE_TTL_SECONDS must be a whole number of seconds, got ${env.IDP_CODE_TTL_SECONDS}`);
@@ -62,6 +63,7 @@ function readConfig(env) {
     tlsCert: readFileSync(env.IDP_TLS_CERT),
     tlsKey: readFileSync(env.IDP_TLS_KEY),
     tenant,
+    shape,
     userFlow,
     prefix,
     // MSAL fetches "{authority}/v2.0/.well-known/openid-configuration" keeping the
@@ -183,35 +185,9 @@ async function readForm(req) {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-// The claims of real B2C with the project's custom policy (infra/b2c), see docs/how-to/set-up-b2c.md:
-// local accounts carry `emails` and `idp: LocalAccount`; work accounts the verified
-// mailbox as `email`, their `upn` and the Entra issuer as `idp`.
-function claimsOf(config, profile, b2cTenantId) {
-  const common = {
-    sub: profile.sub,
-    oid: profile.sub,
-    name: profile.name,
-    ...(profile.givenName ? { given_name: profile.givenName } : {}),
-    ...(profile.familyName ? { family_name: profile.familyName } : {}),
-    tfp: config.userFlow,
-    tid: b2cTenantId,
-    ver: '1.0',
-  };
-  if (profile.kind === 'work') {
-    return {
-      ...common,
-      email: profile.email,
-      upn: profile.email,
-      idp: `https://login.microsoftonline.com/${profile.homeTenant}/v2.0`,
-    };
-  }
-  return { ...common, emails: [profile.email], idp: 'LocalAccount' };
-}
-
 function createProvider(config, sessions) {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: randomBytes(8).toString('hex') };
-  const b2cTenantId = deterministicGuid('b2c-tenant', config.tenant.toLowerCase());
 
   // Every authorization request shows the sign-in page (no silent SSO), so tests
   // with several users in one browser stay deterministic.
@@ -236,7 +212,7 @@ function createProvider(config, sessions) {
     cookies: { keys: [randomBytes(32).toString('hex')] },
     pkce: { required: () => true },
     // B2C puts the policy name in `acr` as well as `tfp` (the "acr" claim setting).
-    acrValues: [config.userFlow],
+    acrValues: config.userFlow ? [config.userFlow] : [],
     // Explicit lifetimes (B2C-like one hour tokens); the defaults print notices on stdout.
     ttl: {
       AccessToken: 3600,
@@ -252,7 +228,7 @@ function createProvider(config, sessions) {
     // them into userinfo unless this is off.
     conformIdTokenClaims: false,
     claims: {
-      openid: ['sub', 'oid', 'emails', 'email', 'upn', 'name', 'given_name', 'family_name', 'tfp', 'acr', 'tid', 'ver', 'idp'],
+      openid: ['sub', 'oid', 'emails', 'email', 'preferred_username', 'upn', 'name', 'given_name', 'family_name', 'tfp', 'acr', 'tid', 'ver', 'idp'],
       profile: ['name', 'given_name', 'family_name'],
       email: ['emails', 'email'],
     },
@@ -261,7 +237,7 @@ function createProvider(config, sessions) {
       // work and a local account; fall back to the latest login for the session.
       const profile = sessions.byGrant.get(token?.grantId) ?? sessions.bySub.get(sub);
       if (!profile) return undefined;
-      return { accountId: sub, async claims() { return claimsOf(config, profile, b2cTenantId); } };
+      return { accountId: sub, async claims() { return config.shape.claims(profile); } };
     },
     interactions: {
       policy,
@@ -296,8 +272,7 @@ function createApp(config) {
   const interactionRe = /^\/interaction\/([\w-]+)(?:\/(login|signup|verify|consent|forgot-password|new-password|declined))?$/;
   const tr = (lang) => translator(lang, config.brand);
 
-  const b2cError = (code, message) => ({ error: 'access_denied', error_description: `${code}: ${message}` });
-  const cancelled = b2cError('AADB2C90091', 'The user has cancelled entering self-asserted information.');
+  const { cancelled } = config.shape;
 
   async function finishLogin(req, res, details, profile) {
     const grant = new provider.Grant({ accountId: profile.sub, clientId: details.params.client_id });

@@ -9,10 +9,11 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from shared.presentation.i18n import catalog
-from tools.localstack.stack import ROOT, LocalStack, StackConfig
+from shared.settings import IdentityPlatform
+from tools.localstack.stack import PLATFORM_APP_SETTINGS, ROOT, LocalStack, StackConfig
 from web.openapi import REQUEST_EXAMPLE
 
 # The staff API's documented example, in English and for another invitee (docs/reference/staff-api.md's example
@@ -61,6 +62,13 @@ def create_demo_invitation(stack: LocalStack) -> dict[str, Any]:
     return invitation
 
 
+def identity_platform(name: str) -> IdentityPlatform:
+    """`make run IDENTITY_PLATFORM=…`: the platform the local IdP plays and the app is set up for."""
+    if name not in PLATFORM_APP_SETTINGS:
+        raise SystemExit(f"IDENTITY_PLATFORM must be one of {', '.join(PLATFORM_APP_SETTINGS)}, got {name!r}")
+    return cast(IdentityPlatform, name)
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # leave the `with` block, so the stack's processes are stopped too
 
@@ -76,13 +84,14 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     data_dir = ROOT / ".local"
     key = os.environ.get("FUNCTIONS_KEY") or "local-dev-functions-key"
-    with LocalStack(StackConfig(data_dir, functions_key=key, app_env=RUN_APP_SETTINGS)) as stack:
+    platform = identity_platform(os.environ.get("IDENTITY_PLATFORM", "b2c-custom-policy"))
+    with LocalStack(StackConfig(data_dir, functions_key=key, app_env=RUN_APP_SETTINGS, identity_platform=platform)) as stack:
         invitation = create_demo_invitation(stack)
         print(
             f"""
 My rConnect invitations is running.
   Function app     {stack.base_url}/api   (staff API key: x-functions-key: {key})
-  Identity (B2C)   {stack.idp_url}   (local CA: {Path(stack.ca_bundle).relative_to(ROOT)})
+  Identity         {stack.idp_url}   ({platform}, local CA: {Path(stack.ca_bundle).relative_to(ROOT)})
   Storage          Azurite: tables on 127.0.0.1:{stack.config.table_port}, queues on 127.0.0.1:{stack.config.queue_port}, data in .local/azurite
   E-mail outbox    {stack.outbox.relative_to(ROOT)}/
 

@@ -1,9 +1,9 @@
 """Start the local stand-ins for Azure and the function app as real processes.
 
-Azurite (Table and Queue Storage), the OpenID Connect provider playing Azure AD B2C (HTTPS
-with the project's local CA) and the dev host serving function_app (HTTP, queue and timer
-triggers). Used by `make run` on the usual ports and by the tests on free ports in a
-throwaway folder.
+Azurite (Table and Queue Storage), the OpenID Connect provider playing Azure AD B2C or Entra
+External ID (HTTPS with the project's local CA; `StackConfig.identity_platform`) and the dev
+host serving function_app (HTTP, queue and timer triggers). Used by `make run` on the usual
+ports and by the tests on free ports in a throwaway folder.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from shared.settings import IdentityPlatform
 from tools.localstack.diagnosis import describe_machine, describe_port, describe_process
 from tools.localstack.hint_keys import ensure_hint_key
 from tools.localstack.make_certs import ensure_certs
@@ -36,6 +37,16 @@ STORAGE_SERVICES = ("azurite-table", "azurite-queue")
 # The staff's Entra ID tenant the local IdP plays (tools/idp/staff.mjs) and the audience of its staff API tokens.
 STAFF_TENANT_ID = str(uuid.UUID(hashlib.sha256(b"tenant:rconnect.example").hexdigest()[:32]))
 STAFF_API_AUDIENCE = "api://rconnect-invitations-local"
+# Work-account domains whose tenant has not approved the app yet at the local IdP's start (one per test
+# that approves it: the approval lasts as long as the IdP process).
+CONSENT_REQUIRED_DOMAINS = ("needs-consent.example", "approval-pending.example")
+# The local IdP in each platform's shape (tools/idp/platforms.mjs) and the app settings that fit it.
+LOCAL_EXTERNAL_TENANT_ID = str(uuid.UUID(hashlib.sha256(b"external-tenant:rconnectdev").hexdigest()[:32]))
+PLATFORM_APP_SETTINGS: dict[IdentityPlatform, dict[str, str]] = {
+    "b2c-user-flow": {"IDENTITY_PLATFORM": "b2c-user-flow", "B2C_USER_FLOW": "B2C_1_signupsignin"},
+    "b2c-custom-policy": {"IDENTITY_PLATFORM": "b2c-custom-policy", "B2C_USER_FLOW": "B2C_1A_SIGNUP_SIGNIN"},
+    "external-id": {"IDENTITY_PLATFORM": "external-id", "EXTERNAL_ID_TENANT": LOCAL_EXTERNAL_TENANT_ID},
+}
 
 
 def free_ports(count: int) -> list[int]:
@@ -72,6 +83,8 @@ class StackConfig:
     functions_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     app_env: dict[str, str] = field(default_factory=dict)  # extra or overriding app settings
     idp_env: dict[str, str] = field(default_factory=dict)  # extra or overriding settings of the local B2C (tools/idp)
+    # The identity platform the local IdP plays and the app is configured for (IDENTITY_PLATFORM).
+    identity_platform: IdentityPlatform = "b2c-custom-policy"  # the production shape (infra/b2c)
     extra_ca_files: tuple[Path, ...] = ()  # more CAs the app must trust (test fakes)
     # Azurite over HTTPS (the local CA's certificate) with `--oauth basic`: it then also takes bearer
     # tokens, checking their issuer, audience and lifetime, as the managed-identity tests need.
@@ -157,6 +170,7 @@ class LocalStack:
             "STORAGE": self.storage_connection_string,
             "AzureWebJobsStorage": self.storage_connection_string,  # the host's default trigger connection
             "PUBLIC_BASE_URL": self.base_url,
+            **PLATFORM_APP_SETTINGS[self.config.identity_platform],
             "B2C_AUTHORITY_HOST": self.idp_url,
             "ENTRA_LOGIN_HOST": self.idp_url,
             "STAFF_API_AUDIENCE": STAFF_API_AUDIENCE,
@@ -223,6 +237,10 @@ class LocalStack:
                 "IDP_OUTBOX_DIR": str(self.outbox),
                 # The invitation policy reads the app's id_token_hint keys (sent with SIGN_IN_HINT=id_token_hint).
                 "IDP_HINT_METADATA_URL": f"{self.base_url}/api/hint/.well-known/openid-configuration",
+                "IDP_PLATFORM": config.identity_platform,
+                "IDP_CONSENT_REQUIRED_DOMAINS": ",".join(CONSENT_REQUIRED_DOMAINS),
+                "IDP_TENANT_ID": LOCAL_EXTERNAL_TENANT_ID,
+                **({"IDP_USER_FLOW": policy} if (policy := PLATFORM_APP_SETTINGS[config.identity_platform].get("B2C_USER_FLOW")) else {}),
                 **config.idp_env,
             },
             port=config.idp_port,
