@@ -97,7 +97,7 @@ def _outcome_page(outcome: SignInOutcome) -> func.HttpResponse:
         case "used":  # B2C redeemed this answer before (a reload, a double delivery): sign in afresh
             return resume_response("sign-in", invitation)
         case "unavailable":
-            return sign_in_unavailable(invitation, Unavailable("B2C cannot be reached"))
+            return sign_in_unavailable(invitation, Unavailable("The identity platform cannot be reached"))
         case "failed":
             assert outcome.failure is not None
             return _sign_in_failed_page(outcome.failure, invitation)

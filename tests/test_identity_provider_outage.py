@@ -29,4 +29,4 @@ def test_link_while_b2c_is_down_shows_a_retry_page(stack_without_idp: LocalStack
     assert "Traceback" not in response.text and "set-cookie" not in {k.lower() for k in response.headers}
     stored = Api(stack_without_idp).get(f"/invitations/{invitation['id']}").json()
     assert stored["status"] == "pending"
-    assert Path(stack_without_idp.logs / "app.log").read_text().count("B2C unreachable") >= 1
+    assert Path(stack_without_idp.logs / "app.log").read_text().count("Identity platform unreachable") >= 1

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect
 
 from tests.local_b2c import STRONG_PASSWORD, verification_code
@@ -153,3 +154,13 @@ def test_case2_new_then_returning_local_account(platform: Platform, browser: Bro
     create_company(platform, again, invitation, "local")
     screens.record(platform, "case2-returning", 3)  # sign-in, company, welcome
     returning.close()
+
+
+def test_the_stand_in_speaks_the_platforms_shape(platform: Platform) -> None:
+    """External ID: `https://{subdomain}.ciamlogin.com/{tenant id}/v2.0`; B2C: the tenant and policy in the path."""
+    health = platform.api.get("/health").json()["checks"]["identity"]
+    assert health["status"] == "ok" and health["detail"].startswith(f"{platform.name} at {platform.stack.idp_url}/")
+    issuer = requests.get(f"{platform.stack.idp_url}/health", timeout=10, verify=str(platform.stack.ca_bundle)).json()["issuer"]
+    assert health["detail"] == f"{platform.name} at {issuer.removesuffix('/v2.0')}: OpenID configuration answers"
+    shape = r"/[0-9a-f-]{36}/v2\.0" if platform.name == "external-id" else r"/rconnectdev\.onmicrosoft\.com/B2C_1A_SIGNUP_SIGNIN/v2\.0"
+    assert re.fullmatch(re.escape(platform.stack.idp_url) + shape, issuer)

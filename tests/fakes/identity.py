@@ -43,7 +43,7 @@ class FakeIdentityProvider:
         self, *, login_hint: str, ui_locales: str, force_login: bool, extra_query: dict[str, str] | None = None
     ) -> tuple[str, dict[str, Any]]:
         if self.down:
-            raise Unavailable("B2C cannot be reached: ConnectionError", code="sign-in-unavailable")
+            raise Unavailable("The identity platform cannot be reached: ConnectionError", code="sign-in-unavailable")
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         query = {
             "response_type": "code",
@@ -76,7 +76,7 @@ class FakeIdentityProvider:
             # MSAL refuses an answer whose state is not its flow's before asking the platform.
             raise SignInFailed("invalid_response", "state mismatch")
         if self.down:
-            raise Unavailable("B2C cannot be reached: ConnectionError", code="sign-in-unavailable")
+            raise Unavailable("The identity platform cannot be reached: ConnectionError", code="sign-in-unavailable")
         code = self._codes.get(response.get("code", ""))
         if code is None or code.state != flow["state"] or response["code"] in self._redeemed:
             # invalid_grant: used before, expired, or issued for another flow.
