@@ -23,6 +23,7 @@ from shared.domain.errors import Unavailable
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEV_SESSION_SECRET = "local-development-only-session-secret"
 DEV_CLIENT_SECRET = "local-development-client-secret"
+DEV_ENTRA_SECRET = "local-development-entra-secret"
 
 # Azurite's well-known development account; only ever a default for local runs.
 AZURITE_STORAGE = (
@@ -71,7 +72,7 @@ class Settings(BaseSettings):
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
     session_max_age_seconds: int = 3600
 
-    # The invitees' identity platform (docs/how-to/set-up-identity.md): Azure AD B2C with a user flow or
+    # The invitees' identity platform (docs/how-to/set-up-b2c.md, docs/how-to/set-up-external-id.md): Azure AD B2C with a user flow or
     # with custom policies, or Microsoft Entra External ID. The platform decides the authority's shape,
     # how the ID token's claims read and which error codes the redirect carries.
     identity_platform: IdentityPlatform = "b2c-user-flow"
@@ -94,9 +95,11 @@ class Settings(BaseSettings):
     hint_previous_signing_key: SecretStr | None = None
     hint_lifetime_seconds: int = Field(default=600, ge=60, le=3600)  # from the e-mail link's redirect to B2C's check
 
-    # CASE 1: admin consent for the multi-tenant Entra ID app behind B2C's work-account sign-in
+    # CASE 1: the multi-tenant Entra ID app work accounts sign in to: B2C federates to it (its secret is a
+    # B2C policy key); on External ID the app signs work accounts in with it itself (docs/decisions/0015).
     entra_login_host: AnyHttpUrl = AnyHttpUrl("https://login.microsoftonline.com")
     entra_client_id: str = "rconnect-entra-federation-local"
+    entra_client_secret: SecretStr = SecretStr(DEV_ENTRA_SECRET)  # External ID only
 
     # E-mail: ACS by connection string, or by endpoint with azure-identity; neither: the local outbox
     acs_connection_string: SecretStr | None = None
@@ -172,6 +175,8 @@ class Settings(BaseSettings):
             raise ValueError("SESSION_SECRET must be set to a random value of at least 32 characters")
         if self.b2c_client_secret.get_secret_value() == DEV_CLIENT_SECRET:
             raise ValueError("B2C_CLIENT_SECRET must be set")
+        if self.identity_platform == "external-id" and self.entra_client_secret.get_secret_value() == DEV_ENTRA_SECRET:
+            raise ValueError("ENTRA_CLIENT_SECRET must be set when IDENTITY_PLATFORM is external-id")
         if self.storage is None and not (self.storage_table_service_uri and self.storage_queue_service_uri):
             raise ValueError("STORAGE (or STORAGE__tableServiceUri and STORAGE__queueServiceUri) must be set")
         if self.acs_connection_string is None and self.acs_endpoint is None:
@@ -227,6 +232,11 @@ class Settings(BaseSettings):
         if self.identity_platform == "b2c-user-flow":
             return self.b2c_user_flow or DEFAULT_USER_FLOW
         return self.b2c_user_flow
+
+    @property
+    def entra_work_authority(self) -> str:
+        """Entra ID's multi-tenant endpoint, where the app signs work accounts in on External ID."""
+        return f"{str(self.entra_login_host).rstrip('/')}/organizations"
 
     @property
     def identity_metadata_url(self) -> str:

@@ -98,6 +98,9 @@ def test_case1_work_account(platform: Platform, page: Page) -> None:
     user = create_company(platform, page, invitation, "work")
     assert user["home_tenant_id"] == tenant_guid("contoso.example")
     screens.record(platform, "case1-work-account", 3)  # sign-in, company, welcome
+    # B2C federates the work account in its policy; on External ID the app sends it to Entra ID itself.
+    where = "/organizations/oauth2/v2.0/authorize?" if platform.name == "external-id" else "/B2C_1A_SIGNUP_SIGNIN/v2.0/interaction/"
+    assert where in screens.urls[0]
 
 
 def test_case1_work_account_whose_administrator_must_approve(platform: Platform, page: Page) -> None:
@@ -142,6 +145,7 @@ def test_case2_new_then_returning_local_account(platform: Platform, browser: Bro
     page.wait_for_url(f"{platform.stack.base_url}/api/CreateCompany")
     expect(page.locator("#account-type")).to_have_text("Signed in with your e-mail address")
     screens.record(platform, "case2-new-to-company-page", 5)  # sign-in, sign-up, code, terms, company
+    assert "/organizations/" not in screens.urls[0]  # an address Entra ID does not know: the platform's own pages
 
     # Returning another day in another browser: the link again, the password, the company page.
     returning = browser.new_context(ignore_https_errors=True, locale="en-GB")

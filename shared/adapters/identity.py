@@ -11,7 +11,7 @@ import threading
 import uuid
 import warnings
 from typing import Any, Literal
-from urllib.parse import urlencode, urlparse
+from urllib.parse import quote, urlencode, urlparse
 
 import msal
 import requests
@@ -26,6 +26,7 @@ ENTRA_ISSUER_HOSTS = frozenset({"login.microsoftonline.com", "sts.windows.net"})
 # interactive budget of about 2 s (docs/explanation/faults.md). MSAL's own session would retry a hung GET.
 TIMEOUT = (1.0, 1.5)
 LOCAL_ACCOUNT_IDP = "LocalAccount"
+WORK_FLOW = "entra_work"  # the flow's mark: begun at Entra ID's multi-tenant endpoint, not at the platform
 
 
 def silence_form_post_advice() -> None:
@@ -48,25 +49,53 @@ def _msal_authority(settings: Settings) -> dict[str, str]:
     return {"authority": authority}
 
 
+def _entra_work_client(settings: Settings) -> msal.ConfidentialClientApplication:
+    host = urlparse(settings.entra_work_authority).hostname
+    return msal.ConfidentialClientApplication(
+        settings.entra_client_id,
+        client_credential=settings.entra_client_secret.get_secret_value(),
+        authority=settings.entra_work_authority,
+        instance_discovery=host == "login.microsoftonline.com",  # Microsoft's own check knows no other host
+        http_client=_OneTrySession(),
+    )
+
+
 class B2CSignIn:
+    """The identity port on the configured platform. On External ID, which cannot federate Entra tenants,
+    an invited address whose domain Entra ID knows (home realm discovery) signs in at Entra ID's
+    multi-tenant endpoint with the app's own Entra app instead (CASE 1, docs/decisions/0015)."""
+
     def __init__(self, settings: Settings, redirect_uri: str) -> None:
         self._settings = settings
         self._redirect_uri = redirect_uri
-        self._msal: msal.ConfidentialClientApplication | None = None
+        self._clients: dict[bool, msal.ConfidentialClientApplication] = {}  # by "is the Entra work-account client"
         self._lock = threading.Lock()
 
-    def _client(self) -> msal.ConfidentialClientApplication:
-        # Built on first use and kept: construction fetches B2C's OpenID configuration,
+    def _client(self, work: bool = False) -> msal.ConfidentialClientApplication:
+        # Built on first use and kept: construction fetches the OpenID configuration,
         # and a failed fetch must not stick, so the next request tries again.
         with self._lock:
-            if self._msal is None:
-                self._msal = msal.ConfidentialClientApplication(
-                    self._settings.b2c_client_id,
-                    client_credential=self._settings.b2c_client_secret.get_secret_value(),
-                    **_msal_authority(self._settings),
-                    http_client=_OneTrySession(),
+            if work not in self._clients:
+                self._clients[work] = (
+                    _entra_work_client(self._settings)
+                    if work
+                    else msal.ConfidentialClientApplication(
+                        self._settings.b2c_client_id,
+                        client_credential=self._settings.b2c_client_secret.get_secret_value(),
+                        **_msal_authority(self._settings),
+                        http_client=_OneTrySession(),
+                    )
                 )
-            return self._msal
+            return self._clients[work]
+
+    def _is_work_account(self, address: str) -> bool:
+        """External ID only: whether Entra ID manages the address's domain (its home realm discovery)."""
+        if self._settings.identity_platform != "external-id":
+            return False
+        url = f"{str(self._settings.entra_login_host).rstrip('/')}/common/userrealm/{quote(address)}"
+        response = requests.get(url, params={"api-version": "2.1"}, timeout=TIMEOUT)
+        response.raise_for_status()
+        return response.json().get("NameSpaceType") in ("Managed", "Federated")
 
     def begin(
         self, *, login_hint: str, ui_locales: str, force_login: bool, extra_query: dict[str, str] | None = None
@@ -78,7 +107,8 @@ class B2CSignIn:
         policy's id_token_hint). The flow, without the URL, is what the
         redemption reads: state, nonce, PKCE verifier, redirect URI and scopes."""
         try:
-            client = self._client()
+            work = self._is_work_account(login_hint)
+            client = self._client(work)
         except (requests.RequestException, ValueError) as error:  # MSAL's failed discovery is a ValueError
             raise _unavailable(error) from error
         flow: dict[str, Any] = client.initiate_auth_code_flow(
@@ -88,15 +118,17 @@ class B2CSignIn:
             prompt="login" if force_login else None,
         )
         auth_uri: str = flow.pop("auth_uri")  # the sealed cookie carries the flow: the URL is not part of it
-        return f"{auth_uri}&{urlencode({'ui_locales': ui_locales, **(extra_query or {})})}", flow
+        return f"{auth_uri}&{urlencode({'ui_locales': ui_locales, **(extra_query or {})})}", {**flow, WORK_FLOW: work}
 
     def redeem(self, flow: dict[str, Any], response: dict[str, str]) -> SignedInUser:
         """The signed-in user from B2C's redirect; SignInFailed, or Gone when B2C refuses the code
         (codes are single-use: this is what makes each flow work once)."""
         if "error" in response:
             raise SignInFailed(response["error"], response.get("error_description", ""))
+        flow = dict(flow)
+        work = bool(flow.pop(WORK_FLOW, False))
         try:
-            result = self._client().acquire_token_by_auth_code_flow(flow, response)
+            result = self._client(work).acquire_token_by_auth_code_flow(flow, response)
         except requests.RequestException as error:
             raise _unavailable(error) from error
         except ValueError as error:  # MSAL: the response does not belong to this flow
@@ -108,7 +140,8 @@ class B2CSignIn:
         if "error" in result:
             log.warning("Token exchange failed: %s %s", result.get("error"), result.get("error_description"))
             raise SignInFailed(result["error"], result.get("error_description", ""))
-        return user_from_claims(result["id_token_claims"], self._settings.identity_platform)
+        claims = result["id_token_claims"]
+        return entra_work_user(claims) if work else user_from_claims(claims, self._settings.identity_platform)
 
 
 class _OneTrySession(requests.Session):
@@ -133,8 +166,9 @@ PLATFORM_FAILURES: dict[IdentityPlatform, dict[str, FailureKind]] = {
     # (a user flow without self-service reset, and our custom policy, leave the reset to the app).
     "b2c-user-flow": {"AADB2C90091": "cancelled", "AADB2C90118": "forgot-password", **_CONSENT},
     "b2c-custom-policy": {"AADB2C90091": "cancelled", "AADB2C90118": "forgot-password", **_CONSENT},
-    # External ID resets passwords inside its own pages; declining its consent prompt is AADSTS65004.
-    "external-id": {"AADSTS65004": "cancelled", **_CONSENT},
+    # External ID resets passwords inside its own pages and has no Cancel back to the app. Its work accounts
+    # sign in at Entra ID, whose "Need admin approval" page returns AADSTS65004 (declined) to the app.
+    "external-id": {"AADSTS65004": "consent-required", **_CONSENT},
 }
 
 
@@ -199,10 +233,10 @@ def _b2c_user(claims: dict[str, Any]) -> SignedInUser:
 def _external_id_user(claims: dict[str, Any]) -> SignedInUser:
     """External ID (v2.0 tokens of the external tenant): `tid` is always the external tenant itself, so the
     account kind comes from `idp`: absent (or the token's own issuer) for e-mail + password and e-mail
-    one-time passcode accounts, `mail` for an e-mail OTP guest, the Entra issuer of a customer tenant
-    federated as an OIDC provider (CASE 1, docs/decisions/0015), a domain such as `google.com` for social
-    accounts. The address is the `email` optional claim (the app registration asks for it), else
-    `preferred_username`."""
+    one-time passcode accounts, `mail` for an e-mail OTP guest, a domain such as `google.com` for social
+    accounts, an Entra issuer only for a tenant federated by hand (work accounts normally sign in at Entra
+    ID itself: `entra_work_user`). The address is the `email` optional claim (the app registration asks
+    for it), else `preferred_username`."""
     email = claims.get("email") or claims.get("preferred_username") or ""
     idp = claims.get("idp")
     home_tenant = _entra_home_tenant(idp)
@@ -214,6 +248,22 @@ def _external_id_user(claims: dict[str, Any]) -> SignedInUser:
         account_type="work" if home_tenant else "local" if local else "social",
         identity_provider=idp,
         home_tenant_id=home_tenant,
+    )
+
+
+def entra_work_user(claims: dict[str, Any]) -> SignedInUser:
+    """A work account signed in at Entra ID's multi-tenant endpoint (External ID's CASE 1): v2.0 claims,
+    the home tenant in `tid`. The address is `email` only when the domain owner verified it (`xms_edov`),
+    else the `upn`, never `preferred_username`: the rule of decision 0011, which B2C's policy applies."""
+    verified = claims.get("xms_edov") in (True, "true", "1", 1)
+    email = (claims.get("email") if verified else None) or claims.get("upn") or ""
+    return SignedInUser(
+        object_id=claims["oid"],
+        email=email,
+        name=claims.get("name") or email,
+        account_type="work",
+        identity_provider=claims.get("iss"),
+        home_tenant_id=claims["tid"],
     )
 
 

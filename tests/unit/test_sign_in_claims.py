@@ -4,7 +4,7 @@ Shapes as Microsoft documents them: B2C user flows (`emails`, no `idp` for local
 provider for federated ones), our B2C custom policy (infra/b2c: `idp: LocalAccount`, a work account's
 verified mailbox in `email` and its Entra issuer in `idp`), and Entra External ID v2.0 tokens (`tid` the
 external tenant, the `email` optional claim, `idp` absent for e-mail + password and e-mail OTP accounts,
-the customer tenant's Entra issuer for a federated work account, `google.com` for a social one).
+`google.com` for a social one), and the Entra ID v2.0 tokens of External ID's CASE 1 (decision 0015).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.identity import failure_kind, user_from_claims
+from shared.adapters.identity import entra_work_user, failure_kind, user_from_claims
 from shared.settings import IdentityPlatform
 
 HOME_TENANT = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -113,6 +113,29 @@ def test_external_ids_own_tenant_is_not_a_work_accounts_home() -> None:
     assert user.home_tenant_id is None and user.account_type == "local"
 
 
+# External ID's CASE 1: the app signs the work account in at Entra ID's multi-tenant endpoint (v2.0 claims).
+ENTRA_WORK = {"iss": ENTRA_V2, "tid": HOME_TENANT, "oid": OBJECT_ID, "sub": "pairwise", "name": "Anna Muster", "ver": "2.0"}
+
+
+@pytest.mark.parametrize(
+    ("claims", "email"),
+    [
+        (
+            {**ENTRA_WORK, "email": "anna@contoso.example", "xms_edov": True, "preferred_username": "x@contoso.example"},
+            "anna@contoso.example",
+        ),
+        # the domain owner did not verify `email` (any tenant admin can set it): the upn, never preferred_username
+        ({**ENTRA_WORK, "email": "ceo@fabrikam.example", "xms_edov": False, "upn": "anna@contoso.example"}, "anna@contoso.example"),
+        ({**ENTRA_WORK, "email": "ceo@fabrikam.example", "preferred_username": "ceo@fabrikam.example"}, ""),
+    ],
+    ids=["verified-email", "unverified-email-upn", "neither"],
+)
+def test_a_work_account_signed_in_at_entra_id(claims: dict[str, Any], email: str) -> None:
+    user = entra_work_user(claims)
+    assert (user.account_type, user.email, user.home_tenant_id, user.object_id) == ("work", email, HOME_TENANT, OBJECT_ID)
+    assert user.identity_provider == ENTRA_V2
+
+
 WRAPPED_CONSENT = (
     "AADB2C90273: An invalid response was received : 'Error: access_denied, "
     "Error Description: AADSTS65001: The user or administrator has not consented'"
@@ -129,7 +152,7 @@ WRAPPED_CONSENT = (
         ("b2c-custom-policy", "AADB2C90273: An invalid response was received", None),
         ("external-id", "AADSTS65001: The user or administrator has not consented", "consent-required"),
         ("external-id", "AADSTS90094: The grant requires admin permission.", "consent-required"),
-        ("external-id", "AADSTS65004: User declined to consent to access the app.", "cancelled"),
+        ("external-id", "AADSTS65004: User declined to consent to access the app.", "consent-required"),
         ("external-id", "AADB2C90118: not a code External ID sends", None),
         ("external-id", "AADSTS50020: User account from identity provider does not exist in tenant.", None),
     ],

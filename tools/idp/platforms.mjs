@@ -1,9 +1,10 @@
 // The identity platforms the stand-in plays (IDP_PLATFORM), each in the shape the app meets in Azure
-// (docs/how-to/set-up-identity.md, the claim tables in tests/unit/test_sign_in_claims.py):
+// (docs/how-to/set-up-b2c.md, set-up-external-id.md, the claim tables in tests/unit/test_sign_in_claims.py):
 //   b2c-user-flow      https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/B2C_1_…/v2.0
 //   b2c-custom-policy  the same path with a B2C_1A_… policy (infra/b2c): `idp: LocalAccount` on local accounts
 //   external-id        https://{subdomain}.ciamlogin.com/{tenant id}/v2.0: v2.0 tokens, `tid` the
-//                      external tenant, a federated work account's Entra issuer in `idp` (docs/decisions/0015)
+//                      external tenant; work accounts sign in at Entra ID itself (entra_work.mjs,
+//                      docs/decisions/0015), so this shape only ever issues tokens to customers' accounts
 // Each shape gives the OIDC mount path (the issuer is https://localhost:{port}{prefix}), the policy name
 // B2C puts in `tfp`/`acr`, the ID token's claims and the error codes of its redirects.
 
@@ -30,6 +31,7 @@ function b2cShape(platform, env, tenant, tenantId) {
     platform,
     policy,
     prefix: `/${tenant}.onmicrosoft.com/${policy}/v2.0`,
+    federatesWork: true, // its sign-in page offers the work account (the custom policy's Entra ID federation)
     // B2C's v1.0 ID tokens: the policy in `tfp`; local accounts' address in `emails`; a work account
     // federated from Entra ID has its verified mailbox in `email` and its issuer in `idp`. A user flow
     // names no `idp` for local accounts, our custom policy says `LocalAccount`.
@@ -48,17 +50,16 @@ function externalIdShape(tenantId) {
     platform: 'external-id',
     policy: undefined, // the user flow is bound to the app registration, not named in the URL
     prefix: `/${tenantId}/v2.0`,
+    federatesWork: false,
     // v2.0 tokens of the external tenant: `tid` is the external tenant for every account, the address the
-    // `email` optional claim (and `preferred_username`); e-mail + password and e-mail OTP accounts carry no
-    // `idp`, a customer's Entra tenant federated as an OIDC provider its issuer.
+    // `email` optional claim (and `preferred_username`); e-mail + password and e-mail OTP accounts carry no `idp`.
     claims(profile) {
-      const common = { sub: profile.sub, oid: profile.sub, ...names(profile), tid: tenantId, ver: '2.0', email: profile.email, preferred_username: profile.email };
-      return profile.kind === 'work' ? { ...common, idp: entraIssuer(profile.homeTenant) } : common;
+      return { sub: profile.sub, oid: profile.sub, ...names(profile), tid: tenantId, ver: '2.0', email: profile.email, preferred_username: profile.email };
     },
-    // Declining the consent prompt; External ID resets passwords inside its own pages, so its "forgot
-    // password" never reaches the app: the stand-in answers the B2C code, which the app treats as a failure.
-    cancelled: { error: 'access_denied', error_description: 'AADSTS65004: User declined to consent to access the app.' },
-    forgotPassword: b2cError('AADB2C90118', 'The user has forgotten their password.'),
+    // External ID's pages have no Cancel that returns to the app, nor a "forgot password" redirect (it
+    // resets passwords in its own pages): the stand-in's buttons answer plain errors, the app's generic page.
+    cancelled: { error: 'access_denied', error_description: 'The user cancelled the sign-in.' },
+    forgotPassword: { error: 'access_denied', error_description: 'The user asked to reset the password.' },
   };
 }
 

@@ -20,6 +20,7 @@ import Provider, { interactionPolicy } from 'oidc-provider';
 import { AccountStore, hashPassword, passwordProblem } from './accounts.mjs';
 import { chooseLanguage, translator } from './i18n.mjs';
 import { writeVerificationEmail } from './mail.mjs';
+import { createEntraWork, entraWorkConfig } from './entra_work.mjs';
 import { createHintGate, HINT_REFERENCE, hintConfig, hintText, invitedSignUpPage, refusalRedirect } from './hint.mjs';
 import { platformShape } from './platforms.mjs';
 import { createStaffTenant, staffConfig } from './staff.mjs';
@@ -92,6 +93,7 @@ function readConfig(env) {
     staff: staffConfig(env),
     // The invitation policy's id_token_hint (tools/idp/hint.mjs).
     hint: hintConfig(env, env.IDP_CLIENT_ID || 'rconnect-invitations-local'),
+    entraWork: entraWorkConfig(env),
   };
 }
 
@@ -398,7 +400,7 @@ function createApp(config) {
         show('', { error: hintText(t, 'errInvited') });
         return;
       }
-      if (action === 'work') {
+      if (action === 'work' && config.shape.federatesWork) {
         const domain = email.split('@')[1].toLowerCase();
         if (config.consentRequiredDomains.has(domain) && !consentedTenants.has(homeTenantId(domain))) {
           await abort({
@@ -644,6 +646,13 @@ function createApp(config) {
   }
 
   const staffTenant = createStaffTenant(config.staff, `https://localhost:${config.port}`);
+  // CASE 1 on External ID: the app signs work accounts in at Entra ID's multi-tenant endpoint itself.
+  const entraWork = createEntraWork(config.entraWork, `https://localhost:${config.port}`, {
+    clientId: config.entraClientId,
+    redirectUris: config.redirectUris,
+    workProfile,
+    needsConsent: (domain) => config.consentRequiredDomains.has(domain) && !consentedTenants.has(homeTenantId(domain)),
+  });
 
   return async function handle(req, res) {
     const language = () => tr(chooseLanguage(undefined, req.headers['accept-language']));
@@ -686,6 +695,7 @@ function createApp(config) {
         return;
       }
       if (await staffTenant(req, res, url, readForm)) return;
+      if (await entraWork(req, res, url, readForm)) return;
       const consent = pathname.match(/^\/([^/]+)\/adminconsent$/i);
       if (consent && (req.method === 'GET' || req.method === 'POST')) {
         await handleAdminConsent(req, res, decodeURIComponent(consent[1]), url);
