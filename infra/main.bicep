@@ -27,10 +27,20 @@ param redirectAllowlist string = ''
 @description('SESSION_MAX_AGE_SECONDS: company-page session lifetime')
 param sessionMaxAgeSeconds int = 3600
 
-@description('B2C_TENANT_NAME: the B2C tenant, without .onmicrosoft.com')
+@description('IDENTITY_PLATFORM: b2c-custom-policy (infra/b2c), b2c-user-flow or external-id (docs/how-to/set-up-external-id.md)')
+@allowed(['b2c-custom-policy', 'b2c-user-flow', 'external-id'])
+param identityPlatform string = 'b2c-custom-policy'
+
+@description('B2C_TENANT_NAME: the B2C tenant, without .onmicrosoft.com; on External ID the {name} of {name}.ciamlogin.com')
 param b2cTenantName string
 
-@description('B2C_USER_FLOW: the custom policy of infra/b2c (B2C_1A_SIGNUP_SIGNIN)')
+@description('EXTERNAL_ID_TENANT: External ID only, the tenant id or domain in the authority; empty: {name}.onmicrosoft.com')
+param externalIdTenant string = ''
+
+@description('IDENTITY_AUTHORITY: the whole authority, when no shape fits; empty: built from the settings above')
+param identityAuthority string = ''
+
+@description('B2C_USER_FLOW: the custom policy of infra/b2c (B2C_1A_SIGNUP_SIGNIN) or a user flow; empty on External ID')
 param b2cUserFlow string = 'B2C_1A_SIGNUP_SIGNIN'
 
 @description('B2C_AUTHORITY_HOST: a B2C custom domain (https://login.example.com); empty: https://{tenant}.b2clogin.com')
@@ -57,6 +67,10 @@ param signInHint string = 'login_hint'
 
 @description('ENTRA_CLIENT_ID: the multi-tenant Entra ID app behind the work-account sign-in')
 param entraClientId string
+
+@secure()
+@description('ENTRA_CLIENT_SECRET: External ID only, the Entra app\'s secret (the app signs work accounts in); stored in Key Vault')
+param entraClientSecret string
 
 @description('ENTRA_LOGIN_HOST')
 param entraLoginHost string = 'https://login.microsoftonline.com'
@@ -106,6 +120,10 @@ module resources 'resources.bicep' = {
     portalUrl: portalUrl
     redirectAllowlist: redirectAllowlist
     sessionMaxAgeSeconds: sessionMaxAgeSeconds
+    identityPlatform: identityPlatform
+    externalIdTenant: externalIdTenant
+    identityAuthority: identityAuthority
+    entraClientSecret: entraClientSecret
     b2cTenantName: b2cTenantName
     b2cUserFlow: b2cUserFlow
     b2cAuthorityHost: b2cAuthorityHost

@@ -10,6 +10,11 @@ param publicBaseUrl string
 param portalUrl string
 param redirectAllowlist string
 param sessionMaxAgeSeconds int
+param identityPlatform string
+param externalIdTenant string
+param identityAuthority string
+@secure()
+param entraClientSecret string
 param b2cTenantName string
 param b2cUserFlow string
 param b2cAuthorityHost string
@@ -199,6 +204,16 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
       defaultAction: 'Allow'
       bypass: 'AzureServices'
     }
+  }
+}
+
+resource entraClientSecretEntry 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_41: the Entra app's secret expires on its app registration and is rotated there
+  parent: vault
+  name: 'entra-client-secret'
+  properties: {
+    value: entraClientSecret
+    contentType: 'text/plain'
   }
 }
 
@@ -611,7 +626,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     REDIRECT_ALLOWLIST: redirectAllowlist
     SESSION_SECRET: '@Microsoft.KeyVault(SecretUri=${sessionSecretEntry.properties.secretUri})'
     SESSION_MAX_AGE_SECONDS: string(sessionMaxAgeSeconds)
-    // Azure AD B2C and the Entra ID app of CASE 1
+    // The identity platform (Azure AD B2C or Entra External ID) and the Entra ID app of CASE 1
+    IDENTITY_PLATFORM: identityPlatform
+    EXTERNAL_ID_TENANT: externalIdTenant
+    IDENTITY_AUTHORITY: identityAuthority
     B2C_TENANT_NAME: b2cTenantName
     B2C_USER_FLOW: b2cUserFlow
     B2C_AUTHORITY_HOST: b2cAuthorityHost
@@ -626,6 +644,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     HINT_LIFETIME_SECONDS: '600'
     ENTRA_LOGIN_HOST: entraLoginHost
     ENTRA_CLIENT_ID: entraClientId
+    ENTRA_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${entraClientSecretEntry.properties.secretUri})'
     // Entra ID bearer tokens on the staff API, beside the function key (docs/reference/staff-api.md)
     STAFF_API_AUDIENCE: staffApiAudience
     STAFF_API_TENANT_ID: staffApiTenantId
