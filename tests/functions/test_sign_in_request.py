@@ -15,8 +15,10 @@ import pytest
 from pydantic import AnyHttpUrl
 
 from shared.adapters.identity import B2CSignIn, silence_form_post_advice
+from shared.domain.errors import Unavailable
 from shared.settings import Settings
 from tests.functions.conftest import CALLBACK
+from tools.localstack.stack import free_port
 
 EMAIL = "anna.keller@contoso.example"
 
@@ -61,3 +63,12 @@ def test_each_sign_in_draws_its_own_state_nonce_and_verifier(idp: tuple[str, Pat
     identity = B2CSignIn(Settings(b2c_authority_host=AnyHttpUrl(issuer)), CALLBACK)
     first, second = (identity.begin(login_hint=EMAIL, ui_locales="en", force_login=False)[1] for _ in range(2))
     assert all(first[key] != second[key] for key in ("state", "nonce", "code_verifier"))
+
+
+def test_on_external_id_entra_down_before_the_redirect_is_unavailable() -> None:
+    """External ID asks Entra ID's home realm discovery where the invitee signs in (decision 0015):
+    when it does not answer, the invitee gets the retry page, not a sign-in at the wrong place."""
+    down = AnyHttpUrl(f"https://127.0.0.1:{free_port()}")
+    identity = B2CSignIn(Settings(identity_platform="external-id", entra_login_host=down, b2c_authority_host=down), CALLBACK)
+    with pytest.raises(Unavailable):
+        identity.begin(login_hint=EMAIL, ui_locales="en", force_login=False)
