@@ -4,9 +4,9 @@
 //   b2c-custom-policy  the same path with a B2C_1A_… policy (infra/b2c): `idp: LocalAccount` on local accounts
 //   external-id        https://{subdomain}.ciamlogin.com/{tenant id}/v2.0: v2.0 tokens, `tid` the
 //                      external tenant; work accounts sign in at Entra ID itself (entra_work.mjs,
-//                      docs/decisions/0016), so this shape only ever issues tokens to customers' accounts
+//                      docs/decisions/0017), so this shape only ever issues tokens to customers' accounts
 // Each shape gives the OIDC mount path (the issuer is https://localhost:{port}{prefix}), the policy name
-// B2C puts in `tfp`/`acr`, the ID token's claims and the error codes of its redirects.
+// B2C puts in `tfp`/`acr`, the ID token's claims and the error its Cancel answers.
 
 export const PLATFORMS = ['b2c-user-flow', 'b2c-custom-policy', 'external-id'];
 const DEFAULT_POLICY = { 'b2c-user-flow': 'B2C_1_signupsignin', 'b2c-custom-policy': 'B2C_1A_SIGNUP_SIGNIN' };
@@ -41,7 +41,6 @@ function b2cShape(platform, env, tenant, tenantId) {
       return { ...common, emails: [profile.email], ...(platform === 'b2c-custom-policy' ? { idp: 'LocalAccount' } : {}) };
     },
     cancelled: b2cError('AADB2C90091', 'The user has cancelled entering self-asserted information.'),
-    forgotPassword: b2cError('AADB2C90118', 'The user has forgotten their password.'),
   };
 }
 
@@ -56,10 +55,9 @@ function externalIdShape(tenantId) {
     claims(profile) {
       return { sub: profile.sub, oid: profile.sub, ...names(profile), tid: tenantId, ver: '2.0', email: profile.email, preferred_username: profile.email };
     },
-    // External ID's pages have no Cancel that returns to the app, nor a "forgot password" redirect (it
-    // resets passwords in its own pages): the stand-in's buttons answer plain errors, the app's generic page.
+    // External ID's pages have no Cancel that returns to the app: the stand-in's answers a plain error
+    // (the app's generic page).
     cancelled: { error: 'access_denied', error_description: 'The user cancelled the sign-in.' },
-    forgotPassword: { error: 'access_denied', error_description: 'The user asked to reset the password.' },
   };
 }
 
