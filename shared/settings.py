@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     hint_lifetime_seconds: int = Field(default=600, ge=60, le=3600)  # from the e-mail link's redirect to B2C's check
 
     # CASE 1: the multi-tenant Entra ID app work accounts sign in to: B2C federates to it (its secret is a
-    # B2C policy key); on External ID the app signs work accounts in with it itself (docs/decisions/0018).
+    # B2C policy key); on External ID the app signs work accounts in with it itself (docs/decisions/0019).
     entra_login_host: AnyHttpUrl = AnyHttpUrl("https://login.microsoftonline.com")
     entra_client_id: str = "rconnect-entra-federation-local"
     entra_client_secret: SecretStr = SecretStr(DEV_ENTRA_SECRET)  # External ID only

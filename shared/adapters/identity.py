@@ -63,7 +63,7 @@ def _entra_work_client(settings: Settings) -> msal.ConfidentialClientApplication
 class B2CSignIn:
     """The identity port on the configured platform. On External ID, which cannot federate Entra tenants,
     an invited address whose domain Entra ID knows (home realm discovery) signs in at Entra ID's
-    multi-tenant endpoint with the app's own Entra app instead (CASE 1, docs/decisions/0018)."""
+    multi-tenant endpoint with the app's own Entra app instead (CASE 1, docs/decisions/0019)."""
 
     def __init__(self, settings: Settings, redirect_uri: str) -> None:
         self._settings = settings

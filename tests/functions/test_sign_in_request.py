@@ -66,7 +66,7 @@ def test_each_sign_in_draws_its_own_state_nonce_and_verifier(idp: tuple[str, Pat
 
 
 def test_on_external_id_entra_down_before_the_redirect_is_unavailable() -> None:
-    """External ID asks Entra ID's home realm discovery where the invitee signs in (decision 0018):
+    """External ID asks Entra ID's home realm discovery where the invitee signs in (decision 0019):
     when it does not answer, the invitee gets the retry page, not a sign-in at the wrong place."""
     down = AnyHttpUrl(f"https://127.0.0.1:{free_port()}")
     identity = B2CSignIn(Settings(identity_platform="external-id", entra_login_host=down, b2c_authority_host=down), CALLBACK)

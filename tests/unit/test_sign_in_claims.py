@@ -4,7 +4,7 @@ Shapes as Microsoft documents them: B2C user flows (`emails`, no `idp` for local
 provider for federated ones), our B2C custom policy (infra/b2c: `idp: LocalAccount`, a work account's
 verified mailbox in `email` and its Entra issuer in `idp`), and Entra External ID v2.0 tokens (`tid` the
 external tenant, the `email` optional claim, `idp` absent for e-mail + password and e-mail OTP accounts,
-`google.com` for a social one), and the Entra ID v2.0 tokens of External ID's CASE 1 (decision 0018).
+`google.com` for a social one), and the Entra ID v2.0 tokens of External ID's CASE 1 (decision 0019).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 // Stand-in for Microsoft Entra ID's multi-tenant endpoint, where the app signs work accounts in itself
-// when the platform is External ID (CASE 1, docs/decisions/0018): External ID cannot federate Entra
+// when the platform is External ID (CASE 1, docs/decisions/0019): External ID cannot federate Entra
 // tenants, so a work account goes from the app straight to `login.microsoftonline.com/organizations`.
 //   GET  /common/userrealm/{address}?api-version=2.1   home realm discovery: Managed or Unknown
 //   GET  /organizations/v2.0/.well-known/openid-configuration, /organizations/discovery/v2.0/keys

@@ -4,7 +4,7 @@
 //   b2c-custom-policy  the same path with a B2C_1A_… policy (infra/b2c): `idp: LocalAccount` on local accounts
 //   external-id        https://{subdomain}.ciamlogin.com/{tenant id}/v2.0: v2.0 tokens, `tid` the
 //                      external tenant; work accounts sign in at Entra ID itself (entra_work.mjs,
-//                      docs/decisions/0018), so this shape only ever issues tokens to customers' accounts
+//                      docs/decisions/0019), so this shape only ever issues tokens to customers' accounts
 // Each shape gives the OIDC mount path (the issuer is https://localhost:{port}{prefix}), the policy name
 // B2C puts in `tfp`/`acr`, the ID token's claims and the error its Cancel answers.
 
