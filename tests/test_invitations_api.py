@@ -190,7 +190,7 @@ def test_a_french_invitation_is_written_in_french(api: Api, outbox: Outbox) -> N
         part = part.replace("\xa0", " ").replace("&#39;", "'").replace("&#x27;", "'")
         assert "Bonjour Amélie Dubois !" in part
         assert "Commencer maintenant" in part
-        assert f"valable jusqu'au {french_date}" in part
+        assert f"valable jusqu’au {french_date}" in part
         assert created["inviteRedeemUrl"] in part
         assert "Hi, " not in part and "Get started now" not in part
 
