@@ -235,6 +235,8 @@ def build(
             enqueuers=redrivers(invitations, companies),
             report_expiry=invitations.report_expiry,
             redrive_batches=batches.redrive,
+            remind=invitations.remind,
+            remind_days=settings.reminder_days_before_expiry,
         ),
         sign_in=SignInService(
             invitations,

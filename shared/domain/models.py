@@ -164,6 +164,7 @@ class InvitationRequest(ApiModel):
     redirect_url: WebUrl | None = None
     # A second open invitation for the same address is refused (409) unless it is deliberate.
     allow_duplicate: bool = False
+    reminders: bool = Field(default=True, description="Send one reminder before the invitation expires (REMINDER_DAYS_BEFORE_EXPIRY).")
 
 
 class InvitationStatus(StrEnum):
@@ -199,6 +200,7 @@ class SignedInUser(ApiModel):
 
 
 EmailStatus = Literal["queued", "sent", "delivered", "bounced", "suppressed", "failed"]
+EmailKind = Literal["invitation", "reminder"]
 
 
 class EmailDelivery(ApiModel):
@@ -206,7 +208,10 @@ class EmailDelivery(ApiModel):
     ACS (sent); ACS's delivery report settles it (delivered, bounced, suppressed, failed)."""
 
     send_id: str = Field(description="Identifies this send; also its ACS operation id, so retries are one message.")
-    attempt: int = Field(description="1 for the first send, one more per resend.")
+    attempt: int = Field(description="1 for the first send, one more per resend or reminder.")
+    kind: EmailKind = Field(
+        default="invitation", description="invitation: the invitation e-mail (first or resent); reminder: the one reminder."
+    )
     status: EmailStatus = Field(
         description="queued: recorded, not handed over yet; sent: accepted by ACS; delivered, bounced, suppressed, "
         "failed: ACS's delivery report (failed also when it could not be handed over; see error)."
@@ -225,9 +230,11 @@ class EmailDelivery(ApiModel):
     )
 
     @classmethod
-    def queued(cls, attempt: int, now: datetime, send_at: datetime | None = None) -> "EmailDelivery":
+    def queued(cls, attempt: int, now: datetime, send_at: datetime | None = None, kind: EmailKind = "invitation") -> "EmailDelivery":
         """A new send, recorded before it is carried out (the e-mail worker sends it, not before `send_at`)."""
-        return cls(send_id=str(uuid.uuid4()), attempt=attempt, status="queued", queued_at=now, updated_at=now, next_attempt_at=send_at)
+        return cls(
+            send_id=str(uuid.uuid4()), attempt=attempt, kind=kind, status="queued", queued_at=now, updated_at=now, next_attempt_at=send_at
+        )
 
 
 class EmailIntent(ApiModel):
@@ -329,6 +336,8 @@ class Invitation(ApiModel):
     revoked_at: datetime | None = None
     pending_events: list[PendingEvent] = Field(default_factory=list)
     expiry_reported: datetime | None = None  # the expires_at whose passing was reported (a resend renews it)
+    reminders: bool = True  # staff may opt out of the reminder per invitation
+    reminded_at: datetime | None = None  # when the one reminder was queued
     # The `created` audit event lives in the invitation, so a create is one write; later steps' events
     # are kept beside it by the repository (the audit trail).
     creation: AuditEvent | None = None
@@ -363,6 +372,7 @@ class Invitation(ApiModel):
             expires_at=now + timedelta(days=request.ttl_days),
             invite_redeem_url=redeem_url,
             email=email,
+            reminders=request.reminders,
             creation=created,
         )
         return Change(invitation, created)
@@ -506,6 +516,17 @@ class Invitation(ApiModel):
         self._require("expired", now, (EXPIRED,))
         return self._record("expired", "expiry", now, {"expiry_reported": self.expires_at})
 
+    def remind(self, now: datetime, days_before: int) -> Change | None:
+        """Queue the one reminder (audit `reminder-queued`, its send a new attempt of kind reminder) once
+        the expiry is at most `days_before` days away; None when none is due: reminders off, one queued
+        already, not pending, its e-mail not delivered, too early, expired, or an invitation no longer
+        than `days_before` days (its reminder would follow the invitation at once)."""
+        expiry = self.reminder_expiry()
+        if expiry is None or days_before <= 0 or self.ttl_days <= days_before or not expiry - timedelta(days=days_before) <= now < expiry:
+            return None
+        email = EmailDelivery.queued(attempt=self.email.attempt + 1 if self.email else 1, now=now, kind="reminder")
+        return self._record("reminder-queued", "reminder", now, {"email": email, "reminded_at": now}, send_id=email.send_id)
+
     def _require(self, action: str, now: datetime, allowed: Collection[InvitationStatus]) -> None:
         status = self.effective_status(now)
         if status not in allowed:
@@ -559,6 +580,15 @@ class Invitation(ApiModel):
         """The expiry the `expired` lifecycle event has yet to report (stored as the ExpiryUnreported
         column, which the sweeper filters on once it is past); None once reported or when closed."""
         if self.status in (PENDING, ACCEPTED) and self.expiry_reported != self.expires_at:
+            return self.expires_at
+        return None
+
+    def reminder_expiry(self) -> datetime | None:
+        """The expiry a reminder is still to go out before (stored as the ReminderExpiry column, which
+        the sweeper filters on once it is near): while pending with its e-mail delivered, reminders on
+        and none queued yet; else None."""
+        delivered = self.email is not None and self.email.status == "delivered"
+        if self.reminders and self.reminded_at is None and self.status == PENDING and delivered:
             return self.expires_at
         return None
 

@@ -1,4 +1,5 @@
-"""The invitation e-mail a customer receives when staff invite them to My rConnect."""
+"""The invitation e-mail a customer receives when staff invite them to My rConnect, and its one
+reminder: the same e-mail (link, expiry date) with its own subject, preheader and opening."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,9 +33,13 @@ def render_invitation_email(
     expires_at: datetime,
     admin_consent_help_url: str,
     product: ProductLinks,
+    reminder: bool = False,
 ) -> OutgoingEmail:
     t = catalog(_CATALOG, language)
-    subject = t["subject"].format(inviter=inviter_name, organisation=inviter_organisation, product=product.product_name)
+    expires_on = format_date(expires_at, language)
+    subject = t["reminder_subject" if reminder else "subject"].format(
+        date=expires_on, inviter=inviter_name, organisation=inviter_organisation, product=product.product_name
+    )
     context = {
         "name": to_name.strip() or to_address,
         "address": to_address,
@@ -43,7 +48,8 @@ def render_invitation_email(
         "redeem_url": redeem_url,
         # Keep the author's line breaks; the templates render one line at a time so each is escaped.
         "message_lines": (custom_message or "").strip().splitlines(),
-        "expires_on": format_date(expires_at, language),
+        "expires_on": expires_on,
+        "reminder": reminder,
         "admin_consent_help_url": admin_consent_help_url,
         "product": product.product_name,
         "documentation_url": product.documentation_url,

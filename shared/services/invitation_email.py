@@ -2,9 +2,10 @@
 
 The invitation's guarded write records the send (`email.status` queued, a send id, the attempt)
 and InvitationService.enqueue_email puts it on `invitation-email` (a lost message is found by the
-sweeper). Everything here follows from that record and is idempotent, so a repeated or stale
-queue message, a redelivered delivery report or a sweep that re-enqueues a send in flight
-changes nothing; every record goes through InvitationService.record_email (guarded, audited):
+sweeper); a send's kind says whether it is the invitation e-mail or its reminder. Everything here
+follows from that record and is idempotent, so a repeated or stale queue message, a redelivered
+delivery report or a sweep that re-enqueues a send in flight changes nothing; every record goes
+through InvitationService.record_email (guarded, audited):
 - `send`: the queue worker takes the send's place in the sending quota (a batch row's was taken
   when its invitation was created), and if that is later, or ACS throttles it (429), puts the send
   off: records when it is due and queues it for then, without counting a failed try
@@ -21,7 +22,7 @@ from datetime import timedelta
 
 from shared.domain.errors import NotFound, Unavailable
 from shared.domain.mail import OutgoingEmail
-from shared.domain.models import COMPLETED, REVOKED, DeliveryReport, EmailIntent, Invitation
+from shared.domain.models import COMPLETED, PENDING, REVOKED, DeliveryReport, EmailIntent, Invitation
 from shared.log_context import invitation_context
 from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.services.invitations import InvitationService
@@ -61,7 +62,8 @@ class InvitationEmailService:
         if email is None or email.send_id != intent.send_id or email.status != "queued":
             return
         status = invitation.effective_status(self.invitations.clock())
-        if status in (REVOKED, COMPLETED):
+        # A reminder is for a pending invitation only: one signed in, closed or expired meanwhile gets none.
+        if status in (REVOKED, COMPLETED) or (email.kind == "reminder" and status != PENDING):
             error = f"Not sent: the invitation is {status.value}"
             self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=error, current=loaded)
             return
@@ -127,4 +129,5 @@ class InvitationEmailService:
             expires_at=invitation.expires_at,
             admin_consent_help_url=self.invitations.links.admin_consent_help(invitation.id),
             product=self._product,
+            reminder=invitation.email is not None and invitation.email.kind == "reminder",
         )

@@ -319,6 +319,16 @@ class InvitationService:
         except Conflict as error:  # renewed by a resend or revoked meanwhile: nothing expired to report
             log.info("Expiry of invitation %s not reported: %s", expired.id, error.detail)
 
+    def remind(self, due: Invitation, days_before: int) -> None:
+        """For the sweeper: queue the invitation's one reminder (Invitation.remind) and send it. The
+        guarded write decides: a second sweep racing this one, or the next one after a crash, finds the
+        reminder recorded and writes nothing; a reminder recorded but not queued is re-driven like any send."""
+        if due.remind(self.clock(), days_before) is None:  # as scanned: not due yet (no read)
+            return
+        reminded = self._apply(self.store.load(due.id), lambda invitation, now: invitation.remind(now, days_before))
+        if reminded.changed:
+            self.enqueue_email(reminded.current.invitation)
+
     # -- the e-mail ------------------------------------------------------------------------------------
 
     def resend(self, invitation_id: str, actor: str) -> InvitationView:

@@ -121,7 +121,7 @@ def test_delivery_reports_settle_the_send_once(app: Services) -> None:
 
 def test_the_sweeper_re_enqueues_an_email_queued_longer_than_the_threshold(app: Services, clock: Clock, azurite: Azurite) -> None:
     waiting = created(app)
-    outstanding, _ = app.sweeper.store.sweepable(clock.now - timedelta(minutes=2), clock.now)
+    outstanding, _, _ = app.sweeper.store.sweepable(clock.now - timedelta(minutes=2), clock.now)
     assert waiting.invitation_id not in {invitation.id for invitation in outstanding}
     queue = QueueClient.from_connection_string(azurite.connection_string, INVITATION_EMAIL)
     queue.clear_messages()  # as if the message had been lost
