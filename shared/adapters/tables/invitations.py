@@ -214,8 +214,8 @@ class InvitationStore:
 
     def sweepable(self, outstanding_before: datetime, now: datetime, remind_before: datetime | None = None) -> Sweepable:
         """The sweeper's one scan (see InvitationRepository.sweepable)."""
-        # A space before ")": the SDK reads a parameter name up to the next space.
-        clauses = ["OutstandingSince lt @cutoff", "ExpiryUnreported lt @now "]
+        # A space before ")" and none doubled: the SDK reads a parameter name up to the next space.
+        clauses = ["OutstandingSince lt @cutoff", "ExpiryUnreported lt @now"]
         parameters: dict[str, Any] = {"cutoff": outstanding_before, "now": now}
         if remind_before is not None:
             clauses.append("(ReminderExpiry gt @now and ReminderExpiry le @remind )")
@@ -223,7 +223,7 @@ class InvitationStore:
 
         def read(t: TableClient) -> Sweepable:
             entities = t.query_entities(
-                f"RowKey eq '{INVITATION_ROW}' and ({' or '.join(clauses)})",
+                f"RowKey eq '{INVITATION_ROW}' and ({' or '.join(clauses)} )",
                 parameters=parameters,
                 select=["Data", "DataVersion", "OutstandingSince", "ExpiryUnreported", "ReminderExpiry"],
             )
