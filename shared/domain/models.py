@@ -237,6 +237,22 @@ class EmailDelivery(ApiModel):
         )
 
 
+InviterNoticeKind = Literal["completed", "bounced", "expired"]
+# The audit action that tells the inviter, and what it tells them.
+INVITER_NOTICES: dict[str, InviterNoticeKind] = {"completed": "completed", "email-bounced": "bounced", "expired": "expired"}
+
+
+class InviterNotice(ApiModel):
+    """An e-mail telling the inviter what became of their invitation (INVITER_NOTIFICATIONS): recorded
+    queued in the write of the step it reports, sent by the e-mail worker under its send id."""
+
+    kind: InviterNoticeKind
+    send_id: str
+    status: Literal["queued", "sent", "failed"]
+    queued_at: datetime
+    error: str | None = None
+
+
 class EmailIntent(ApiModel):
     """The `invitation-email` queue message: which recorded send to carry out."""
 
@@ -338,6 +354,7 @@ class Invitation(ApiModel):
     expiry_reported: datetime | None = None  # the expires_at whose passing was reported (a resend renews it)
     reminders: bool = True  # staff may opt out of the reminder per invitation
     reminded_at: datetime | None = None  # when the one reminder was queued
+    inviter_notices: list[InviterNotice] = Field(default_factory=list)
     # The `created` audit event lives in the invitation, so a create is one write; later steps' events
     # are kept beside it by the repository (the audit trail).
     creation: AuditEvent | None = None
@@ -527,6 +544,27 @@ class Invitation(ApiModel):
         email = EmailDelivery.queued(attempt=self.email.attempt + 1 if self.email else 1, now=now, kind="reminder")
         return self._record("reminder-queued", "reminder", now, {"email": email, "reminded_at": now}, send_id=email.send_id)
 
+    def notify_inviter(self, kind: InviterNoticeKind, now: datetime) -> "Invitation | None":
+        """The invitation with a notice of `kind` to its inviter queued (it joins the write of the step
+        it reports); None if the inviter gave no address or was told of this already."""
+        if self.inviter.email is None or any(notice.kind == kind for notice in self.inviter_notices):
+            return None
+        notice = InviterNotice(kind=kind, send_id=str(uuid.uuid4()), status="queued", queued_at=now)
+        return self.model_copy(update={"inviter_notices": [*self.inviter_notices, notice]})
+
+    def inviter_notice(self, send_id: str) -> InviterNotice | None:
+        return next((notice for notice in self.inviter_notices if notice.send_id == send_id), None)
+
+    def record_notice(self, send_id: str, status: Literal["sent", "failed"], now: datetime, error: str | None = None) -> Change | None:
+        """The queued notice `send_id` sent (audit `inviter-told`) or failed (`inviter-notice-failed`);
+        None if it is not queued (a repeated message)."""
+        notice = self.inviter_notice(send_id)
+        if notice is None or notice.status != "queued":
+            return None
+        notices = [item.model_copy(update={"status": status, "error": error}) if item is notice else item for item in self.inviter_notices]
+        action = "inviter-told" if status == "sent" else "inviter-notice-failed"
+        return self._record(action, "inviter-notice", now, {"inviter_notices": notices}, detail=error or notice.kind, send_id=send_id)
+
     def _require(self, action: str, now: datetime, allowed: Collection[InvitationStatus]) -> None:
         status = self.effective_status(now)
         if status not in allowed:
@@ -567,13 +605,14 @@ class Invitation(ApiModel):
     def outstanding_since(self) -> datetime | None:
         """Since when something decided has not been carried out (stored as the OutstandingSince
         column, which the sweeper filters on): events not yet published, a company not yet created,
-        an e-mail not yet handed to ACS."""
+        an e-mail (or a notice to the inviter) not yet handed to ACS."""
         times = [pending.event.at for pending in self.pending_events]
         if self.completion is not None and self.completion.status == "pending":
             times.append(self.completion.updated_at)
         if self.email is not None and self.email.status == "queued":
             # A send paced to the quota is outstanding from when it is due, not from when it was queued.
             times.append(self.email.next_attempt_at or self.email.queued_at)
+        times.extend(notice.queued_at for notice in self.inviter_notices if notice.status == "queued")
         return min(times, default=None)
 
     def expiry_unreported(self) -> datetime | None:
@@ -600,6 +639,7 @@ class InvitationView(Invitation):
     pending_events: list[PendingEvent] = Field(default_factory=list, exclude=True)  # plumbing, not the API's
     expiry_reported: datetime | None = Field(default=None, exclude=True)
     creation: AuditEvent | None = Field(default=None, exclude=True)  # shown as the history's first entry
+    inviter_notices: list[InviterNotice] = Field(default_factory=list, exclude=True)  # their sends are in the history
 
 
 class InvitationPage(ApiModel):

@@ -1,11 +1,12 @@
 """The invitation e-mail a customer receives when staff invite them to My rConnect, and its one
-reminder: the same e-mail (link, expiry date) with its own subject, preheader and opening."""
+reminder: the same e-mail (link, expiry date) with its own subject, preheader and opening; and the
+notice telling the inviter what became of the invitation (INVITER_NOTIFICATIONS)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.mail import OutgoingEmail
-from shared.domain.models import Language
+from shared.domain.models import InviterNoticeKind, Language
 from shared.presentation.i18n import catalog, format_date
 from shared.presentation.rendering import render
 
@@ -62,4 +63,36 @@ def render_invitation_email(
         subject=subject,
         html=render("email/invitation.html", catalog_name=_CATALOG, language=language, **context),
         text=render("email/invitation.txt", catalog_name=_CATALOG, language=language, **context),
+    )
+
+
+def render_inviter_notice(
+    *,
+    kind: InviterNoticeKind,
+    to_address: str,
+    to_name: str,
+    invitee_name: str,
+    invitee_address: str,
+    company: str,
+    language: Language,
+    product: ProductLinks,
+) -> OutgoingEmail:
+    """The e-mail telling the inviter that their invitee completed, or the invitation bounced or expired."""
+    t = catalog(_CATALOG, language)
+    subject = t[f"inviter_{kind}_subject"].format(invitee=invitee_name, product=product.product_name)
+    context = {
+        "kind": kind,
+        "name": to_name.strip() or to_address,
+        "invitee": invitee_name,
+        "invitee_address": invitee_address,
+        "company": company,
+        "product": product.product_name,
+        "subject": subject,
+    }
+    return OutgoingEmail(
+        to_address=to_address,
+        to_name=to_name,
+        subject=subject,
+        html=render("email/inviter_notice.html", catalog_name=_CATALOG, language=language, **context),
+        text=render("email/inviter_notice.txt", catalog_name=_CATALOG, language=language, **context),
     )

@@ -521,3 +521,33 @@ def test_no_reminder_before_the_email_is_delivered_nor_when_staff_opted_out_or_t
     assert short.remind(remind_window(short) + timedelta(hours=1), DAYS_BEFORE) is None, "it would follow the invitation at once"
     delivered = settled(pending)
     assert delivered.remind(remind_window(delivered), 0) is None, "0 days: reminders off"
+
+
+# -- notices to the inviter -------------------------------------------------------------------------------
+
+
+def with_inviter_address(invitation: Invitation) -> Invitation:
+    return invitation.model_copy(update={"inviter": invitation.inviter.model_copy(update={"email": "tamer@gfms.example"})})
+
+
+def test_the_inviter_is_told_once_per_kind_and_only_with_an_address() -> None:
+    pending = with_inviter_address(in_state("pending"))
+    noticed = pending.notify_inviter("bounced", NOW)
+    assert noticed is not None and [(n.kind, n.status) for n in noticed.inviter_notices] == [("bounced", "queued")]
+    assert noticed.outstanding_since() == NOW, "the sweeper queues it again if its message is lost"
+    assert noticed.notify_inviter("bounced", NOW) is None, "once per kind"
+    assert noticed.notify_inviter("expired", NOW) is not None
+    anonymous = pending.model_copy(update={"inviter": pending.inviter.model_copy(update={"email": None})})
+    assert anonymous.notify_inviter("completed", NOW) is None
+
+
+def test_a_notice_is_recorded_sent_once() -> None:
+    noticed = with_inviter_address(in_state("pending")).notify_inviter("expired", NOW)
+    assert noticed is not None
+    [notice] = noticed.inviter_notices
+    change = noticed.record_notice(notice.send_id, "sent", NOW)
+    assert change is not None and change.event is not None
+    assert (change.event.action, change.event.send_id, change.event.detail) == ("inviter-told", notice.send_id, "expired")
+    assert change.invitation.outstanding_since() is None
+    assert change.invitation.record_notice(notice.send_id, "sent", NOW) is None
+    assert noticed.record_notice("another", "failed", NOW, "x") is None
