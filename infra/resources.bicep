@@ -663,6 +663,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Queued side effects: the sweeper's timer (a binding expression the host reads) and its threshold
     SWEEP_SCHEDULE: '0 * * * * *'
     SWEEP_AFTER_SECONDS: '120'
+    REMINDER_DAYS_BEFORE_EXPIRY: '2'
+    INVITER_NOTIFICATIONS: 'false'
     // Each client address's budget on the anonymous pages, behind Front Door's rate limit (docs/decisions/0015-where-volume-limits-live.md)
     ANONYMOUS_REQUESTS_PER_MINUTE: '60'
     ANONYMOUS_BURST: '30'

@@ -211,6 +211,7 @@ def build(
         urls,
         clock,
         redirect_allowlist=settings.redirect_allowlist,
+        inviter_notifications=settings.inviter_notifications,
         events=EventPublisher(queues),
     )
     companies = CompanyService(invitations, CompanyStore(tables), queues, urls, clock)
@@ -235,6 +236,8 @@ def build(
             enqueuers=redrivers(invitations, companies),
             report_expiry=invitations.report_expiry,
             redrive_batches=batches.redrive,
+            remind=invitations.remind,
+            remind_days=settings.reminder_days_before_expiry,
         ),
         sign_in=SignInService(
             invitations,
@@ -269,7 +272,7 @@ def redrivers(invitations: InvitationService, companies: CompanyService) -> list
         if invitation.pending_events:
             invitations.settle_events(invitation.id)
 
-    return [invitations.redrive_email, company, events]
+    return [invitations.redrive_email, invitations.enqueue_notices, company, events]
 
 
 def create_tables(tables: TableServiceClient) -> None:

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     # Queued side effects: the sweeper (timer SWEEP_SCHEDULE, read by the host) re-enqueues intents
     # (and hands over batches) still outstanding after this long; a send normally leaves within seconds.
     sweep_after_seconds: int = Field(default=120, ge=1)
+    # The sweeper queues one reminder this many days before a pending invitation expires (0: none).
+    reminder_days_before_expiry: int = Field(default=2, ge=0, le=30)
+    # The inviter (if the invitation names their address) is told by e-mail when the invitee
+    # completes, or the invitation's e-mail bounces or it expires.
+    inviter_notifications: bool = False
 
     # Each client address's budget on the invitee's anonymous pages (web/client_budget.py): a burst of
     # ANONYMOUS_BURST requests, refilled at ANONYMOUS_REQUESTS_PER_MINUTE; per instance, in memory.

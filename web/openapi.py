@@ -71,6 +71,7 @@ REQUEST_EXAMPLE: dict[str, Any] = {
     "language": "de",
     "message": "Willkommen!",
     "ttlDays": 7,
+    "reminders": True,
 }
 
 _ERRORS = {

@@ -24,6 +24,7 @@ EVENT_TYPES: dict[str, str] = {
     "revoked": "revoked",
     "redemption-reset": "reset",
     "expired": "expired",
+    "reminder-queued": "reminder.queued",
     "email-sent": "email.sent",
     "email-delivered": "email.delivered",
     "email-bounced": "email.bounced",

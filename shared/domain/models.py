@@ -164,6 +164,7 @@ class InvitationRequest(ApiModel):
     redirect_url: WebUrl | None = None
     # A second open invitation for the same address is refused (409) unless it is deliberate.
     allow_duplicate: bool = False
+    reminders: bool = Field(default=True, description="Send one reminder before the invitation expires (REMINDER_DAYS_BEFORE_EXPIRY).")
 
 
 class InvitationStatus(StrEnum):
@@ -199,6 +200,7 @@ class SignedInUser(ApiModel):
 
 
 EmailStatus = Literal["queued", "sent", "delivered", "bounced", "suppressed", "failed"]
+EmailKind = Literal["invitation", "reminder"]
 
 
 class EmailDelivery(ApiModel):
@@ -206,7 +208,10 @@ class EmailDelivery(ApiModel):
     ACS (sent); ACS's delivery report settles it (delivered, bounced, suppressed, failed)."""
 
     send_id: str = Field(description="Identifies this send; also its ACS operation id, so retries are one message.")
-    attempt: int = Field(description="1 for the first send, one more per resend.")
+    attempt: int = Field(description="1 for the first send, one more per resend or reminder.")
+    kind: EmailKind = Field(
+        default="invitation", description="invitation: the invitation e-mail (first or resent); reminder: the one reminder."
+    )
     status: EmailStatus = Field(
         description="queued: recorded, not handed over yet; sent: accepted by ACS; delivered, bounced, suppressed, "
         "failed: ACS's delivery report (failed also when it could not be handed over; see error)."
@@ -225,9 +230,27 @@ class EmailDelivery(ApiModel):
     )
 
     @classmethod
-    def queued(cls, attempt: int, now: datetime, send_at: datetime | None = None) -> "EmailDelivery":
+    def queued(cls, attempt: int, now: datetime, send_at: datetime | None = None, kind: EmailKind = "invitation") -> "EmailDelivery":
         """A new send, recorded before it is carried out (the e-mail worker sends it, not before `send_at`)."""
-        return cls(send_id=str(uuid.uuid4()), attempt=attempt, status="queued", queued_at=now, updated_at=now, next_attempt_at=send_at)
+        return cls(
+            send_id=str(uuid.uuid4()), attempt=attempt, kind=kind, status="queued", queued_at=now, updated_at=now, next_attempt_at=send_at
+        )
+
+
+InviterNoticeKind = Literal["completed", "bounced", "expired"]
+# The audit action that tells the inviter, and what it tells them.
+INVITER_NOTICES: dict[str, InviterNoticeKind] = {"completed": "completed", "email-bounced": "bounced", "expired": "expired"}
+
+
+class InviterNotice(ApiModel):
+    """An e-mail telling the inviter what became of their invitation (INVITER_NOTIFICATIONS): recorded
+    queued in the write of the step it reports, sent by the e-mail worker under its send id."""
+
+    kind: InviterNoticeKind
+    send_id: str
+    status: Literal["queued", "sent", "failed"]
+    queued_at: datetime
+    error: str | None = None
 
 
 class EmailIntent(ApiModel):
@@ -329,6 +352,9 @@ class Invitation(ApiModel):
     revoked_at: datetime | None = None
     pending_events: list[PendingEvent] = Field(default_factory=list)
     expiry_reported: datetime | None = None  # the expires_at whose passing was reported (a resend renews it)
+    reminders: bool = True  # staff may opt out of the reminder per invitation
+    reminded_at: datetime | None = None  # when the one reminder was queued
+    inviter_notices: list[InviterNotice] = Field(default_factory=list)
     # The `created` audit event lives in the invitation, so a create is one write; later steps' events
     # are kept beside it by the repository (the audit trail).
     creation: AuditEvent | None = None
@@ -363,6 +389,7 @@ class Invitation(ApiModel):
             expires_at=now + timedelta(days=request.ttl_days),
             invite_redeem_url=redeem_url,
             email=email,
+            reminders=request.reminders,
             creation=created,
         )
         return Change(invitation, created)
@@ -506,6 +533,38 @@ class Invitation(ApiModel):
         self._require("expired", now, (EXPIRED,))
         return self._record("expired", "expiry", now, {"expiry_reported": self.expires_at})
 
+    def remind(self, now: datetime, days_before: int) -> Change | None:
+        """Queue the one reminder (audit `reminder-queued`, its send a new attempt of kind reminder) once
+        the expiry is at most `days_before` days away; None when none is due: reminders off, one queued
+        already, not pending, its e-mail not delivered, too early, expired, or an invitation no longer
+        than `days_before` days (its reminder would follow the invitation at once)."""
+        expiry = self.reminder_expiry()
+        if expiry is None or days_before <= 0 or self.ttl_days <= days_before or not expiry - timedelta(days=days_before) <= now < expiry:
+            return None
+        email = EmailDelivery.queued(attempt=self.email.attempt + 1 if self.email else 1, now=now, kind="reminder")
+        return self._record("reminder-queued", "reminder", now, {"email": email, "reminded_at": now}, send_id=email.send_id)
+
+    def notify_inviter(self, kind: InviterNoticeKind, now: datetime) -> "Invitation | None":
+        """The invitation with a notice of `kind` to its inviter queued (it joins the write of the step
+        it reports); None if the inviter gave no address or was told of this already."""
+        if self.inviter.email is None or any(notice.kind == kind for notice in self.inviter_notices):
+            return None
+        notice = InviterNotice(kind=kind, send_id=str(uuid.uuid4()), status="queued", queued_at=now)
+        return self.model_copy(update={"inviter_notices": [*self.inviter_notices, notice]})
+
+    def inviter_notice(self, send_id: str) -> InviterNotice | None:
+        return next((notice for notice in self.inviter_notices if notice.send_id == send_id), None)
+
+    def record_notice(self, send_id: str, status: Literal["sent", "failed"], now: datetime, error: str | None = None) -> Change | None:
+        """The queued notice `send_id` sent (audit `inviter-told`) or failed (`inviter-notice-failed`);
+        None if it is not queued (a repeated message)."""
+        notice = self.inviter_notice(send_id)
+        if notice is None or notice.status != "queued":
+            return None
+        notices = [item.model_copy(update={"status": status, "error": error}) if item is notice else item for item in self.inviter_notices]
+        action = "inviter-told" if status == "sent" else "inviter-notice-failed"
+        return self._record(action, "inviter-notice", now, {"inviter_notices": notices}, detail=error or notice.kind, send_id=send_id)
+
     def _require(self, action: str, now: datetime, allowed: Collection[InvitationStatus]) -> None:
         status = self.effective_status(now)
         if status not in allowed:
@@ -546,19 +605,29 @@ class Invitation(ApiModel):
     def outstanding_since(self) -> datetime | None:
         """Since when something decided has not been carried out (stored as the OutstandingSince
         column, which the sweeper filters on): events not yet published, a company not yet created,
-        an e-mail not yet handed to ACS."""
+        an e-mail (or a notice to the inviter) not yet handed to ACS."""
         times = [pending.event.at for pending in self.pending_events]
         if self.completion is not None and self.completion.status == "pending":
             times.append(self.completion.updated_at)
         if self.email is not None and self.email.status == "queued":
             # A send paced to the quota is outstanding from when it is due, not from when it was queued.
             times.append(self.email.next_attempt_at or self.email.queued_at)
+        times.extend(notice.queued_at for notice in self.inviter_notices if notice.status == "queued")
         return min(times, default=None)
 
     def expiry_unreported(self) -> datetime | None:
         """The expiry the `expired` lifecycle event has yet to report (stored as the ExpiryUnreported
         column, which the sweeper filters on once it is past); None once reported or when closed."""
         if self.status in (PENDING, ACCEPTED) and self.expiry_reported != self.expires_at:
+            return self.expires_at
+        return None
+
+    def reminder_expiry(self) -> datetime | None:
+        """The expiry a reminder is still to go out before (stored as the ReminderExpiry column, which
+        the sweeper filters on once it is near): while pending with its e-mail delivered, reminders on
+        and none queued yet; else None."""
+        delivered = self.email is not None and self.email.status == "delivered"
+        if self.reminders and self.reminded_at is None and self.status == PENDING and delivered:
             return self.expires_at
         return None
 
@@ -570,6 +639,7 @@ class InvitationView(Invitation):
     pending_events: list[PendingEvent] = Field(default_factory=list, exclude=True)  # plumbing, not the API's
     expiry_reported: datetime | None = Field(default=None, exclude=True)
     creation: AuditEvent | None = Field(default=None, exclude=True)  # shown as the history's first entry
+    inviter_notices: list[InviterNotice] = Field(default_factory=list, exclude=True)  # their sends are in the history
 
 
 class InvitationPage(ApiModel):

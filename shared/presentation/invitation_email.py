@@ -1,10 +1,12 @@
-"""The invitation e-mail a customer receives when staff invite them to My rConnect."""
+"""The invitation e-mail a customer receives when staff invite them to My rConnect, and its one
+reminder: the same e-mail (link, expiry date) with its own subject, preheader and opening; and the
+notice telling the inviter what became of the invitation (INVITER_NOTIFICATIONS)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.mail import OutgoingEmail
-from shared.domain.models import Language
+from shared.domain.models import InviterNoticeKind, Language
 from shared.presentation.i18n import catalog, format_date
 from shared.presentation.rendering import render
 
@@ -32,9 +34,13 @@ def render_invitation_email(
     expires_at: datetime,
     admin_consent_help_url: str,
     product: ProductLinks,
+    reminder: bool = False,
 ) -> OutgoingEmail:
     t = catalog(_CATALOG, language)
-    subject = t["subject"].format(inviter=inviter_name, organisation=inviter_organisation, product=product.product_name)
+    expires_on = format_date(expires_at, language)
+    subject = t["reminder_subject" if reminder else "subject"].format(
+        date=expires_on, inviter=inviter_name, organisation=inviter_organisation, product=product.product_name
+    )
     context = {
         "name": to_name.strip() or to_address,
         "address": to_address,
@@ -43,7 +49,8 @@ def render_invitation_email(
         "redeem_url": redeem_url,
         # Keep the author's line breaks; the templates render one line at a time so each is escaped.
         "message_lines": (custom_message or "").strip().splitlines(),
-        "expires_on": format_date(expires_at, language),
+        "expires_on": expires_on,
+        "reminder": reminder,
         "admin_consent_help_url": admin_consent_help_url,
         "product": product.product_name,
         "documentation_url": product.documentation_url,
@@ -56,4 +63,36 @@ def render_invitation_email(
         subject=subject,
         html=render("email/invitation.html", catalog_name=_CATALOG, language=language, **context),
         text=render("email/invitation.txt", catalog_name=_CATALOG, language=language, **context),
+    )
+
+
+def render_inviter_notice(
+    *,
+    kind: InviterNoticeKind,
+    to_address: str,
+    to_name: str,
+    invitee_name: str,
+    invitee_address: str,
+    company: str,
+    language: Language,
+    product: ProductLinks,
+) -> OutgoingEmail:
+    """The e-mail telling the inviter that their invitee completed, or the invitation bounced or expired."""
+    t = catalog(_CATALOG, language)
+    subject = t[f"inviter_{kind}_subject"].format(invitee=invitee_name, product=product.product_name)
+    context = {
+        "kind": kind,
+        "name": to_name.strip() or to_address,
+        "invitee": invitee_name,
+        "invitee_address": invitee_address,
+        "company": company,
+        "product": product.product_name,
+        "subject": subject,
+    }
+    return OutgoingEmail(
+        to_address=to_address,
+        to_name=to_name,
+        subject=subject,
+        html=render("email/inviter_notice.html", catalog_name=_CATALOG, language=language, **context),
+        text=render("email/inviter_notice.txt", catalog_name=_CATALOG, language=language, **context),
     )

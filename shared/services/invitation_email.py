@@ -2,15 +2,18 @@
 
 The invitation's guarded write records the send (`email.status` queued, a send id, the attempt)
 and InvitationService.enqueue_email puts it on `invitation-email` (a lost message is found by the
-sweeper). Everything here follows from that record and is idempotent, so a repeated or stale
-queue message, a redelivered delivery report or a sweep that re-enqueues a send in flight
-changes nothing; every record goes through InvitationService.record_email (guarded, audited):
+sweeper); a send's kind says whether it is the invitation e-mail or its reminder. Everything here
+follows from that record and is idempotent, so a repeated or stale queue message, a redelivered
+delivery report or a sweep that re-enqueues a send in flight changes nothing; every record goes
+through InvitationService.record_email (guarded, audited):
 - `send`: the queue worker takes the send's place in the sending quota (a batch row's was taken
   when its invitation was created), and if that is later, or ACS throttles it (429), puts the send
   off: records when it is due and queues it for then, without counting a failed try
   (docs/decisions/0016-email-pacing.md). Else it hands the message to ACS with the send id as
   operation id, records `sent` once ACS accepted it, and raises a retryable error on a passing
   failure (the queue retries);
+- a notice to the inviter (INVITER_NOTIFICATIONS) goes out the same way under its own send id, and
+  records `inviter-told` once sent;
 - `fail_poisoned`: after maxDequeueCount the poison queue's worker records `failed` with the last error;
 - `settle`: an ACS delivery report records delivered, bounced, suppressed or failed, with its time;
   a later report of another state (a bounce after "Delivered") replaces it, an older one does not.
@@ -21,9 +24,9 @@ from datetime import timedelta
 
 from shared.domain.errors import NotFound, Unavailable
 from shared.domain.mail import OutgoingEmail
-from shared.domain.models import COMPLETED, REVOKED, DeliveryReport, EmailIntent, Invitation
+from shared.domain.models import COMPLETED, PENDING, REVOKED, DeliveryReport, EmailIntent, Invitation, InviterNotice
 from shared.log_context import invitation_context
-from shared.presentation.invitation_email import ProductLinks, render_invitation_email
+from shared.presentation.invitation_email import ProductLinks, render_invitation_email, render_inviter_notice
 from shared.services.invitations import InvitationService
 from shared.services.ports import EmailOperations, EmailSender, SendBudget
 
@@ -57,11 +60,16 @@ class InvitationEmailService:
             log.warning("E-mail %s: invitation %s does not exist", intent.send_id, intent.invitation_id)
             return
         invitation = loaded.invitation
+        notice = invitation.inviter_notice(intent.send_id)
+        if notice is not None:
+            self._tell_inviter(invitation, notice, intent)
+            return
         email = invitation.email
         if email is None or email.send_id != intent.send_id or email.status != "queued":
             return
         status = invitation.effective_status(self.invitations.clock())
-        if status in (REVOKED, COMPLETED):
+        # A reminder is for a pending invitation only: one signed in, closed or expired meanwhile gets none.
+        if status in (REVOKED, COMPLETED) or (email.kind == "reminder" and status != PENDING):
             error = f"Not sent: the invitation is {status.value}"
             self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=error, current=loaded)
             return
@@ -94,12 +102,40 @@ class InvitationEmailService:
         else:
             self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=result.error, current=loaded)
 
+    def _tell_inviter(self, invitation: Invitation, notice: InviterNotice, intent: EmailIntent) -> None:
+        """Send a queued notice to the inviter, once (few and not paced to the quota: a throttled or
+        passing failure is retried by the queue)."""
+        if notice.status != "queued" or invitation.inviter.email is None:
+            return
+        message = render_inviter_notice(
+            kind=notice.kind,
+            to_address=invitation.inviter.email,
+            to_name=invitation.inviter.name,
+            invitee_name=invitation.invitee.display_name,
+            invitee_address=invitation.invitee.email,
+            company=invitation.completion.company.name if invitation.completion else invitation.company.name,
+            language=invitation.language,
+            product=self._product,
+        )
+        result = self._sender.send(message, operation_id=notice.send_id)
+        log.info("Invitation %s inviter notice %s (%s): %s", invitation.id, notice.send_id, notice.kind, result.status)
+        if result.status == "sent":
+            self.invitations.record_notice(intent, "sent")
+        elif result.status == "throttled" or result.retryable:
+            raise EmailNotSent(result.error or "Inviter notice not sent", code="email-not-sent")
+        else:
+            self.invitations.record_notice(intent, "failed", result.error)
+
     def fail_poisoned(self, intent: EmailIntent) -> None:
         """The queue gave up on this send: record it failed with the last error a try met."""
         try:
-            email = self.invitations.get(intent.invitation_id).email
+            invitation = self.invitations.get(intent.invitation_id)
         except NotFound:
             return
+        if invitation.inviter_notice(intent.send_id) is not None:
+            self.invitations.record_notice(intent, "failed", "The notice could not be handed over for delivery")
+            return
+        email = invitation.email
         error = (email.error if email else None) or "The e-mail could not be handed over for delivery"
         self.invitations.record_email(intent, "failed", actor=WORKER, after=("queued",), error=error)
 
@@ -127,4 +163,5 @@ class InvitationEmailService:
             expires_at=invitation.expires_at,
             admin_consent_help_url=self.invitations.links.admin_consent_help(invitation.id),
             product=self._product,
+            reminder=invitation.email is not None and invitation.email.kind == "reminder",
         )

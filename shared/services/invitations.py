@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from shared.domain import invitations as rules
 from shared.domain.errors import (
@@ -29,6 +29,7 @@ from shared.domain.errors import (
 from shared.domain.events import pending_for
 from shared.domain.models import (
     ACCEPTED,
+    INVITER_NOTICES,
     PENDING,
     AuditEvent,
     Change,
@@ -89,6 +90,7 @@ class InvitationService:
         *,
         redirect_allowlist: list[str],
         events: EventPublisher,
+        inviter_notifications: bool = False,
     ) -> None:
         self.store, self._keys, self._queues, self.links, self.clock = store, idempotency_keys, queues, links, clock
         self.events = events
@@ -96,6 +98,7 @@ class InvitationService:
         self._pool = ThreadPoolExecutor(_PARALLEL, thread_name_prefix="invitations")
         self._handovers: set[Future[None]] = set()
         self._allowlist = redirect_allowlist
+        self._notify_inviters = inviter_notifications  # INVITER_NOTIFICATIONS
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -253,9 +256,11 @@ class InvitationService:
         for attempt in range(_RACE_RETRIES):
             if attempt:
                 current = self.store.load(invitation_id) if current.history is None else self.store.read(invitation_id)
-            change = step(current.invitation, self.clock())
+            now = self.clock()
+            change = step(current.invitation, now)
             if change is None:
                 return Applied(current, changed=False)
+            change = self._with_inviter_notice(change, now)
             pending = list(change.invitation.pending_events)
             if settle_events and self.events.publish(invitation_id, pending):
                 pending = []
@@ -266,8 +271,38 @@ class InvitationService:
             except ConcurrentUpdate:
                 continue
             self.events.publish(invitation_id, new)
+            if len(changed.inviter_notices) > len(current.invitation.inviter_notices):
+                self.enqueue_notices(changed)
             return Applied(written, changed=True)
         raise ConcurrentUpdate(f"Invitation {invitation_id} was changed by another request; try again.")
+
+    def _with_inviter_notice(self, change: Change, now: datetime) -> Change:
+        """With INVITER_NOTIFICATIONS, a step that completes the invitation, bounces its e-mail or
+        reports its expiry queues a notice to its inviter in the same write: told once per kind."""
+        kind = INVITER_NOTICES.get(change.event.action) if self._notify_inviters and change.event else None
+        noticed = change.invitation.notify_inviter(kind, now) if kind else None
+        return Change(noticed, change.event) if noticed else change
+
+    def enqueue_notices(self, invitation: Invitation) -> None:
+        """Queue the invitation's queued notices to its inviter (the e-mail worker sends them by send id);
+        only logs when the queue is unreachable: the sweeper queues them again."""
+        for notice in invitation.inviter_notices:
+            if notice.status == "queued":
+                intent = EmailIntent(invitation_id=invitation.id, send_id=notice.send_id)
+                try:
+                    self._queues.send(INVITATION_EMAIL, intent.model_dump(mode="json", by_alias=True))
+                except DomainError as error:
+                    log.warning(
+                        "Inviter notice %s of invitation %s not queued (%s); the sweeper will", notice.send_id, invitation.id, error
+                    )
+
+    def record_notice(self, intent: EmailIntent, status: Literal["sent", "failed"], error: str | None = None) -> None:
+        """The e-mail worker's outcome of a notice to the inviter (Invitation.record_notice)."""
+        self._apply(
+            self.store.load(intent.invitation_id),
+            lambda invitation, now: invitation.record_notice(intent.send_id, status, now, error),
+            settle_events=True,
+        )
 
     def settle_events(self, invitation_id: str) -> None:
         """Publish the invitation's pending events, then record that they are out (the sweeper's
@@ -318,6 +353,16 @@ class InvitationService:
             self._apply(self.store.load(expired.id), lambda invitation, now: invitation.report_expiry(now))
         except Conflict as error:  # renewed by a resend or revoked meanwhile: nothing expired to report
             log.info("Expiry of invitation %s not reported: %s", expired.id, error.detail)
+
+    def remind(self, due: Invitation, days_before: int) -> None:
+        """For the sweeper: queue the invitation's one reminder (Invitation.remind) and send it. The
+        guarded write decides: a second sweep racing this one, or the next one after a crash, finds the
+        reminder recorded and writes nothing; a reminder recorded but not queued is re-driven like any send."""
+        if due.remind(self.clock(), days_before) is None:  # as scanned: not due yet (no read)
+            return
+        reminded = self._apply(self.store.load(due.id), lambda invitation, now: invitation.remind(now, days_before))
+        if reminded.changed:
+            self.enqueue_email(reminded.current.invitation)
 
     # -- the e-mail ------------------------------------------------------------------------------------
 

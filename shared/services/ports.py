@@ -30,6 +30,14 @@ class Versioned:
     history: list[AuditEvent] | None = None
 
 
+class Sweepable(NamedTuple):
+    """What the sweeper's one scan finds (see InvitationRepository.sweepable)."""
+
+    outstanding: list[Invitation]
+    expired: list[Invitation]
+    reminders: list[Invitation]
+
+
 class InvitationRepository(Protocol):
     """The invitations and their audit trails; every write of an invitation is guarded by its version."""
 
@@ -57,9 +65,11 @@ class InvitationRepository(Protocol):
         next page's token (None after the last; InvalidInput for a token it did not hand out)."""
         ...
 
-    def sweepable(self, outstanding_before: datetime, now: datetime) -> tuple[list[Invitation], list[Invitation]]:
-        """(the invitations with something decided outstanding since before `outstanding_before`, the
-        open invitations whose expiry passed before `now` and is not reported yet)."""
+    def sweepable(self, outstanding_before: datetime, now: datetime, remind_before: datetime | None = None) -> Sweepable:
+        """The invitations with something decided outstanding since before `outstanding_before`; the
+        open invitations whose expiry passed before `now` and is not reported yet; and, given
+        `remind_before`, those whose reminder is still due and whose expiry lies after `now` but not
+        after `remind_before` (Invitation.reminder_expiry)."""
         ...
 
 

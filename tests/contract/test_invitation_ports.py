@@ -156,9 +156,28 @@ def test_sweepable_finds_outstanding_intents_and_unreported_expiries(invitation_
         invitation_repository.insert(invitation)
     mine = {invitation.id for invitation in (queued_long_ago, queued_now, settled, lapsed, reported)}
 
-    outstanding, expired = invitation_repository.sweepable(NOW - timedelta(minutes=1), NOW)
+    outstanding, expired, _ = invitation_repository.sweepable(NOW - timedelta(minutes=1), NOW)
     assert [item.id for item in outstanding if item.id in mine] == [queued_long_ago.id]
     assert [item.id for item in expired if item.id in mine] == [lapsed.id]
+
+
+def test_sweepable_finds_reminders_due_only_when_asked(invitation_repository: InvitationRepository) -> None:
+    base = issued(now=NOW - timedelta(days=6))  # a 7-day invitation: expires a day from NOW
+    assert base.email is not None
+    delivered = base.model_copy(update={"email": base.email.model_copy(update={"status": "delivered"})})
+    reminded = delivered.model_copy(update={"id": early_id(), "reminded_at": NOW})
+    opted_out = delivered.model_copy(update={"id": early_id(), "reminders": False})
+    far = delivered.model_copy(update={"id": early_id(), "expires_at": NOW + timedelta(days=5)})
+    lapsed = delivered.model_copy(update={"id": early_id(), "expires_at": NOW - timedelta(seconds=1)})
+    candidates = (base, delivered.model_copy(update={"id": early_id()}), reminded, opted_out, far, lapsed)
+    for invitation in candidates:
+        invitation_repository.insert(invitation)
+    mine = {invitation.id for invitation in candidates}
+
+    assert [item.id for item in invitation_repository.sweepable(NOW, NOW, NOW + timedelta(days=2)).reminders if item.id in mine] == [
+        candidates[1].id
+    ]
+    assert [item.id for item in invitation_repository.sweepable(NOW, NOW).reminders if item.id in mine] == []
 
 
 # -- EmailIndex ----------------------------------------------------------------------------------------

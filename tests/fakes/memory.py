@@ -23,7 +23,7 @@ from typing import Any
 
 from shared.domain.errors import AlreadyExists, ConcurrentUpdate, InvalidInput, NotFound, Unavailable
 from shared.domain.models import STORED, AuditEvent, Invitation, InvitationStatus
-from shared.services.ports import Held, IdempotencyClaim, Versioned
+from shared.services.ports import Held, IdempotencyClaim, Sweepable, Versioned
 
 _etags = itertools.count(1)
 
@@ -130,12 +130,18 @@ class MemoryInvitations:
         ids, next_token = _page(matching, page_size, token)
         return [invitations[key] for key in ids], next_token
 
-    def sweepable(self, outstanding_before: datetime, now: datetime) -> tuple[list[Invitation], list[Invitation]]:
+    def sweepable(self, outstanding_before: datetime, now: datetime, remind_before: datetime | None = None) -> Sweepable:
         with self._lock:
             invitations = [_parsed(row.data) for _, row in sorted(self._rows.items())]
         outstanding = [item for item in invitations if (since := item.outstanding_since()) is not None and since < outstanding_before]
         expired = [item for item in invitations if (expiry := item.expiry_unreported()) is not None and expiry < now]
-        return outstanding, expired
+        reminders = [] if remind_before is None else [item for item in invitations if _remindable(item, now, remind_before)]
+        return Sweepable(outstanding, expired, reminders)
+
+
+def _remindable(invitation: Invitation, now: datetime, remind_before: datetime) -> bool:
+    expiry = invitation.reminder_expiry()
+    return expiry is not None and now < expiry <= remind_before
 
 
 def _parsed(data: str) -> Invitation:

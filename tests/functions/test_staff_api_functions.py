@@ -60,6 +60,14 @@ def test_create_answers_201_with_location_and_the_queue_function_sends_the_email
     assert sent["email"]["status"] == "sent"
 
 
+def test_a_create_may_opt_out_of_the_reminder_and_the_answer_says_so(app: Services) -> None:
+    quiet = json.loads(post_invitation(json.dumps(invitation_body(reminders=False)).encode()).get_body())
+    usual = json.loads(post_invitation(json.dumps(invitation_body()).encode()).get_body())
+    assert (quiet["reminders"], usual["reminders"], usual["remindedAt"]) == (False, True, None)
+    assert usual["email"]["kind"] == "invitation"
+    problem(post_invitation(json.dumps(invitation_body(reminders="sometimes")).encode()), 422, "validation-error")
+
+
 def test_a_replayed_idempotency_key_says_so(app: Services) -> None:
     body = json.dumps(invitation_body()).encode()
     first = post_invitation(body, **{"Idempotency-Key": "function-test-key"})

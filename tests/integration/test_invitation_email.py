@@ -8,6 +8,7 @@ import json
 import uuid
 from contextlib import suppress
 from datetime import timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 from azure.core.exceptions import ResourceExistsError
@@ -16,6 +17,7 @@ from azure.storage.queue import QueueClient
 from shared.composition import Services, build
 from shared.domain.mail import OutgoingEmail, SendResult
 from shared.domain.models import DeliveryReport, EmailIntent, InvitationRequest
+from shared.presentation.i18n import format_date
 from shared.queue_names import INVITATION_EMAIL
 from shared.services.invitation_email import EmailNotSent
 from shared.settings import Settings
@@ -121,10 +123,32 @@ def test_delivery_reports_settle_the_send_once(app: Services) -> None:
 
 def test_the_sweeper_re_enqueues_an_email_queued_longer_than_the_threshold(app: Services, clock: Clock, azurite: Azurite) -> None:
     waiting = created(app)
-    outstanding, _ = app.sweeper.store.sweepable(clock.now - timedelta(minutes=2), clock.now)
+    outstanding, _, _ = app.sweeper.store.sweepable(clock.now - timedelta(minutes=2), clock.now)
     assert waiting.invitation_id not in {invitation.id for invitation in outstanding}
     queue = QueueClient.from_connection_string(azurite.connection_string, INVITATION_EMAIL)
     queue.clear_messages()  # as if the message had been lost
     clock.now += timedelta(seconds=app.settings.sweep_after_seconds + 1)
     assert app.sweeper.sweep() >= 1
     assert {"invitationId": waiting.invitation_id, "sendId": waiting.send_id} in queued_intents(azurite)
+
+
+def test_the_reminder_lands_in_the_outbox_once_with_the_link_and_the_expiry_date(app: Services, clock: Clock, outbox: Path) -> None:
+    view, _ = app.invitations.create(InvitationRequest.model_validate(invitation_body(language="de")), actor="staff", idempotency_key=None)
+    assert view.email is not None
+    app.emails.send(EmailIntent(invitation_id=view.id, send_id=view.email.send_id))
+    app.emails.settle(DeliveryReport(operation_id=view.email.send_id, state="delivered", at=clock.now))
+    clock.now = view.expires_at - timedelta(days=app.settings.reminder_days_before_expiry)
+    app.sweeper.sweep()  # finds it by its ReminderExpiry column
+    app.sweeper.sweep()
+    reminder = app.invitations.get(view.id).email
+    assert reminder is not None and reminder.kind == "reminder"
+    app.emails.send(EmailIntent(invitation_id=view.id, send_id=reminder.send_id))
+    messages = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(outbox.glob("*.eml"))]
+    [sent] = [message for message in messages if str(message["Subject"]).startswith("Erinnerung")]
+    expires_on = format_date(view.expires_at, "de")
+    assert expires_on in str(sent["Subject"])
+    for part in ("plain", "html"):
+        body = sent.get_body((part,)).get_content()  # type: ignore[union-attr]
+        assert view.invite_redeem_url in body and expires_on in body
+    history = [event.action for event in app.invitations.read(view.id).history]
+    assert history.count("reminder-queued") == 1 and history[-1] == "email-sent"

@@ -450,3 +450,104 @@ def test_audit_keys_differ_for_different_events_at_the_same_time() -> None:
     first = in_state("pending").revoke("staff-a", NOW).event
     second = in_state("pending").revoke("staff-b", NOW).event
     assert first is not None and second is not None and audit_key(first) != audit_key(second)
+
+
+# -- the reminder --------------------------------------------------------------------------------------
+
+DAYS_BEFORE = 2
+
+
+def settled(invitation: Invitation, state: DeliveryState = "delivered") -> Invitation:
+    """The invitation once ACS reported on its e-mail."""
+    assert invitation.email is not None
+    report = DeliveryReport(operation_id=invitation.email.send_id, state=state, at=NOW)
+    return step(invitation.settle_email(report, actor="acs", now=NOW))
+
+
+def remind_window(invitation: Invitation) -> datetime:
+    return invitation.expires_at - timedelta(days=DAYS_BEFORE)
+
+
+def test_a_delivered_pending_invitation_is_reminded_once_in_its_last_days() -> None:
+    delivered = settled(in_state("pending"))
+    assert delivered.reminder_expiry() == delivered.expires_at
+    assert delivered.remind(remind_window(delivered) - timedelta(seconds=1), DAYS_BEFORE) is None, "too early"
+    at = remind_window(delivered)
+    change = delivered.remind(at, DAYS_BEFORE)
+    assert change is not None and change.event is not None and change.invitation.email is not None
+    reminder = change.invitation.email
+    assert (reminder.kind, reminder.status, reminder.attempt) == ("reminder", "queued", 2)
+    assert (change.event.action, change.event.actor, change.event.send_id) == ("reminder-queued", "reminder", reminder.send_id)
+    assert (change.event.from_status, change.event.to_status) == (PENDING, PENDING)
+    assert [pending.event.action for pending in pending_for(change.event)] == ["reminder-queued"], "a lifecycle event"
+    reminded = change.invitation
+    assert (reminded.reminded_at, reminded.reminder_expiry(), reminded.outstanding_since()) == (at, None, at)
+    assert reminded.remind(at, DAYS_BEFORE) is None, "once"
+    assert settled(sent_reminder(reminded)).remind(at + timedelta(hours=1), DAYS_BEFORE) is None, "not after the reminder's own delivery"
+
+
+def sent_reminder(invitation: Invitation) -> Invitation:
+    assert invitation.email is not None
+    return step(invitation.record_email(invitation.email.send_id, "sent", after=("queued",), actor="worker", now=NOW))
+
+
+@pytest.mark.parametrize("state", ["accepted", "completed", "revoked", "expired", "expired-accepted"])
+def test_no_reminder_once_signed_in_closed_or_expired(state: str) -> None:
+    invitation = in_state(state)
+    if invitation.email is not None and invitation.email.status == "sent":
+        invitation = settled(invitation)
+    assert invitation.remind(NOW, DAYS_BEFORE) is None
+    if invitation.effective_status(NOW) != EXPIRED:  # in the reminder's window, but not pending
+        assert invitation.reminder_expiry() is None
+        assert invitation.remind(invitation.expires_at - timedelta(seconds=1), DAYS_BEFORE) is None
+
+
+@pytest.mark.parametrize("state", ["bounced", "suppressed", "failed"])
+def test_no_reminder_for_an_address_the_email_did_not_reach(state: DeliveryState) -> None:
+    invitation = settled(in_state("pending"), state)
+    assert invitation.reminder_expiry() is None
+    assert invitation.remind(remind_window(invitation), DAYS_BEFORE) is None
+
+
+def test_no_reminder_before_the_email_is_delivered_nor_when_staff_opted_out_or_the_invitation_is_short() -> None:
+    pending = in_state("pending")  # sent, no delivery report yet
+    assert pending.remind(remind_window(pending), DAYS_BEFORE) is None
+    request = InvitationRequest.model_validate(invitation_body(reminders=False))
+    opted_out = Invitation.issue(request, invitation_id=INVITATION_ID, actor="staff", redeem_url="https://x.example/r", now=NOW)
+    quiet = settled(sent(opted_out.invitation))
+    assert quiet.reminders is False and quiet.reminder_expiry() is None
+    assert quiet.remind(remind_window(quiet), DAYS_BEFORE) is None
+    short = settled(sent(issued(ttl_days=DAYS_BEFORE)))
+    assert short.remind(remind_window(short) + timedelta(hours=1), DAYS_BEFORE) is None, "it would follow the invitation at once"
+    delivered = settled(pending)
+    assert delivered.remind(remind_window(delivered), 0) is None, "0 days: reminders off"
+
+
+# -- notices to the inviter -------------------------------------------------------------------------------
+
+
+def with_inviter_address(invitation: Invitation) -> Invitation:
+    return invitation.model_copy(update={"inviter": invitation.inviter.model_copy(update={"email": "tamer@gfms.example"})})
+
+
+def test_the_inviter_is_told_once_per_kind_and_only_with_an_address() -> None:
+    pending = with_inviter_address(in_state("pending"))
+    noticed = pending.notify_inviter("bounced", NOW)
+    assert noticed is not None and [(n.kind, n.status) for n in noticed.inviter_notices] == [("bounced", "queued")]
+    assert noticed.outstanding_since() == NOW, "the sweeper queues it again if its message is lost"
+    assert noticed.notify_inviter("bounced", NOW) is None, "once per kind"
+    assert noticed.notify_inviter("expired", NOW) is not None
+    anonymous = pending.model_copy(update={"inviter": pending.inviter.model_copy(update={"email": None})})
+    assert anonymous.notify_inviter("completed", NOW) is None
+
+
+def test_a_notice_is_recorded_sent_once() -> None:
+    noticed = with_inviter_address(in_state("pending")).notify_inviter("expired", NOW)
+    assert noticed is not None
+    [notice] = noticed.inviter_notices
+    change = noticed.record_notice(notice.send_id, "sent", NOW)
+    assert change is not None and change.event is not None
+    assert (change.event.action, change.event.send_id, change.event.detail) == ("inviter-told", notice.send_id, "expired")
+    assert change.invitation.outstanding_since() is None
+    assert change.invitation.record_notice(notice.send_id, "sent", NOW) is None
+    assert noticed.record_notice("another", "failed", NOW, "x") is None

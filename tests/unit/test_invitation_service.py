@@ -149,7 +149,7 @@ def test_create_with_the_queue_down_still_issues_and_leaves_the_email_outstandin
     invitation_service.finish_handovers()
     assert fakes.queues.messages(INVITATION_EMAIL) == []
     fakes.clock.advance(minutes=5)
-    outstanding, _ = fakes.invitations.sweepable(fakes.clock() - timedelta(minutes=1), fakes.clock())
+    outstanding, _, _ = fakes.invitations.sweepable(fakes.clock() - timedelta(minutes=1), fakes.clock())
     assert [item.id for item in outstanding] == [view.id]  # the sweeper queues it
 
 
@@ -511,7 +511,7 @@ def test_an_expiry_is_reported_once_unless_renewed_meanwhile(fakes: Fakes, invit
     view = create(invitation_service, request(ttlDays=1))
     sent(invitation_service, view)
     fakes.clock.advance(days=2)
-    _, [expired] = fakes.invitations.sweepable(fakes.clock(), fakes.clock())
+    _, [expired], _ = fakes.invitations.sweepable(fakes.clock(), fakes.clock())
     invitation_service.report_expiry(expired)
     invitation_service.report_expiry(expired)  # the next sweep, from the same scan
     assert actions(invitation_service, view.id).count("expired") == 1
@@ -520,7 +520,7 @@ def test_an_expiry_is_reported_once_unless_renewed_meanwhile(fakes: Fakes, invit
     other = create(invitation_service, request(ttlDays=1))
     sent(invitation_service, other)
     fakes.clock.advance(days=2)
-    _, [lapsed] = fakes.invitations.sweepable(fakes.clock(), fakes.clock())
+    _, [lapsed], _ = fakes.invitations.sweepable(fakes.clock(), fakes.clock())
     invitation_service.resend(other.id, "staff")  # renewed after the sweeper's scan
     invitation_service.report_expiry(lapsed)  # nothing expired to report: logged, not raised
     assert "expired" not in actions(invitation_service, other.id)

@@ -20,7 +20,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from shared.adapters.tables import INVITATIONS, Table
 from shared.domain.errors import AlreadyExists, ConcurrentUpdate, InvalidInput, NotFound
 from shared.domain.models import STORED, AuditEvent, Invitation, InvitationStatus
-from shared.services.ports import Versioned
+from shared.services.ports import Sweepable, Versioned
 
 INVITATION_ROW = "invitation"
 # UTF-16 code units (Azure's measure of a string property, at most 32 Ki of them), with room to spare.
@@ -66,6 +66,7 @@ def _entity(invitation: Invitation, history: str = "[]", archived: int = 0) -> d
         # Absent when nothing decided is left to carry out; the sweeper filters on it.
         "OutstandingSince": invitation.outstanding_since(),
         "ExpiryUnreported": invitation.expiry_unreported(),
+        "ReminderExpiry": invitation.reminder_expiry(),
         "Data": invitation.model_dump_json(),
         "DataVersion": DATA_VERSION,
         **trail,
@@ -211,25 +212,35 @@ class InvitationStore:
 
         return self.table.run(read, "The invitation list")
 
-    def sweepable(self, outstanding_before: datetime, now: datetime) -> tuple[list[Invitation], list[Invitation]]:
-        """The sweeper's one scan: (invitations with an intent outstanding since before
-        `outstanding_before`, open invitations past their expiry whose `expired` event is not out yet)."""
+    def sweepable(self, outstanding_before: datetime, now: datetime, remind_before: datetime | None = None) -> Sweepable:
+        """The sweeper's one scan (see InvitationRepository.sweepable)."""
+        # A space before ")" and none doubled: the SDK reads a parameter name up to the next space.
+        clauses = ["OutstandingSince lt @cutoff", "ExpiryUnreported lt @now"]
+        parameters: dict[str, Any] = {"cutoff": outstanding_before, "now": now}
+        if remind_before is not None:
+            clauses.append("(ReminderExpiry gt @now and ReminderExpiry le @remind )")
+            parameters["remind"] = remind_before
 
-        def read(t: TableClient) -> tuple[list[Invitation], list[Invitation]]:
+        def read(t: TableClient) -> Sweepable:
             entities = t.query_entities(
-                # A space before ")": the SDK reads a parameter name up to the next space.
-                f"RowKey eq '{INVITATION_ROW}' and (OutstandingSince lt @cutoff or ExpiryUnreported lt @now )",
-                parameters={"cutoff": outstanding_before, "now": now},
-                select=["Data", "DataVersion", "OutstandingSince", "ExpiryUnreported"],
+                f"RowKey eq '{INVITATION_ROW}' and ({' or '.join(clauses)} )",
+                parameters=parameters,
+                select=["Data", "DataVersion", "OutstandingSince", "ExpiryUnreported", "ReminderExpiry"],
             )
-            outstanding, expired = [], []
+            found = Sweepable([], [], [])
             for entity in entities:
                 invitation = stored_invitation(entity)
                 if entity.get("OutstandingSince") is not None and entity["OutstandingSince"] < outstanding_before:
-                    outstanding.append(invitation)
+                    found.outstanding.append(invitation)
                 if entity.get("ExpiryUnreported") is not None and entity["ExpiryUnreported"] < now:
-                    expired.append(invitation)
-            return outstanding, expired
+                    found.expired.append(invitation)
+                if (
+                    remind_before is not None
+                    and entity.get("ReminderExpiry") is not None
+                    and now < entity["ReminderExpiry"] <= remind_before
+                ):
+                    found.reminders.append(invitation)
+            return found
 
         return self.table.run(read, "Invitations to sweep")
 

@@ -136,7 +136,7 @@ def test_a_queue_down_at_complete_leaves_the_request_to_the_sweeper(
     fakes.queues.go_down(COMPANY_CREATE)
     invitation = completed(companies, invitation_id, anna)
     assert invitation.status == InvitationStatus.COMPLETED and requested(fakes) == []
-    outstanding, _ = fakes.invitations.sweepable(fakes.clock.now.replace(year=2100), fakes.clock())
+    outstanding, _, _ = fakes.invitations.sweepable(fakes.clock.now.replace(year=2100), fakes.clock())
     assert invitation_id in [item.id for item in outstanding], "the pending completion is outstanding"
 
 
