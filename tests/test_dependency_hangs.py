@@ -27,6 +27,7 @@ from tools.localstack.stack import LocalStack, StackConfig, azurite_connection_s
 
 HANG_ANSWER_SECONDS = 2.5  # issue 20: a hung dependency answers 503 within ~2 s, at most 2.5 s
 PROMPT_SECONDS = 0.1  # a route that does not use the hung dependency
+HEALTH_SECONDS = 0.25  # health waits 80 ms for its probes; the rest is the host under 16 hung openers
 QUEUE_OUTAGE_COST_SECONDS = 0.1  # issue 20: a queue outage adds at most 100 ms to a write
 CONCURRENT_OPENS = 16  # the measurement in issue 20: 16 link opens at once took 12.9 s on 8 threads
 
@@ -65,17 +66,24 @@ def test_hung_storage_is_a_prompt_503_for_every_opener_while_other_routes_keep_a
     api = Api(stack)
     invitations = [api.invite() for _ in range(CONCURRENT_OPENS)]
     links, invitation_id = [invitation["inviteRedeemUrl"] for invitation in invitations], invitations[0]["id"]
+    assert requests.get(f"{stack.base_url}/api/health", timeout=30).status_code == 200  # a process's first call waits for its probes
     proxy.hang()
     with ThreadPoolExecutor(CONCURRENT_OPENS) as openers:
         opening = [openers.submit(timed, requests.get, link, allow_redirects=False, timeout=30) for link in links]
         time.sleep(0.3)  # every opener is now waiting on storage, each holding one of the host's threads
         welcome, welcome_seconds = quickest(lambda: requests.get(f"{stack.base_url}/api/Welcome", timeout=30))
-        health, health_seconds = timed(requests.get, f"{stack.base_url}/api/health", timeout=30)
+        answers = [timed(requests.get, f"{stack.base_url}/api/health", timeout=30)]
+        while answers[-1][0].status_code == 200 and len(answers) < 100:  # the last result, until the probe overruns its budget
+            time.sleep(0.1)
+            answers.append(timed(requests.get, f"{stack.base_url}/api/health", timeout=30))
+        health = answers[-1][0]
         opened = [future.result() for future in opening]
     assert welcome.status_code == 200 and welcome_seconds < PROMPT_SECONDS, f"welcome after {welcome_seconds:.3f} s"
-    # Health asks storage itself: it says storage is failing within the same budget, never queued behind the openers.
+    # Health never waits for the hung storage: every answer is prompt, and it says storage is failing
+    # once its probe has run past storage's budget.
     assert health.status_code == 503 and health.json()["checks"]["storage"]["status"] == "failed", health.text
-    assert health_seconds < HANG_ANSWER_SECONDS, f"health after {health_seconds:.2f} s"
+    assert max(seconds for _, seconds in answers) < HEALTH_SECONDS, [round(seconds, 3) for _, seconds in answers]
+    assert 0.1 * len(answers) < HANG_ANSWER_SECONDS + 1
     for response, elapsed in opened:
         assert_html_page(response, 503)
         assert page_kind(response) == "unavailable" and int(response.headers["Retry-After"]) >= 1
