@@ -36,7 +36,9 @@ from shared.adapters.tables.email_operations import EmailOperationStore
 from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore
 from shared.adapters.tables.send_budget import TableSendBudget
+from shared.adapters.tables.tenants import TenantStore
 from shared.adapters.tables.users import UserStore
+from shared.adapters.tenant_discovery import EntraTenantDiscovery
 from shared.clock import utcnow
 from shared.domain.models import Invitation
 from shared.domain.pacing import Quota
@@ -51,6 +53,7 @@ from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
 from shared.services.ports import Clock, EmailSender, SendBudget
 from shared.services.sign_in import SignInService
+from shared.services.work_accounts import WorkAccountService
 from shared.settings import Settings, get_settings
 
 
@@ -217,6 +220,10 @@ def build(
     companies = CompanyService(invitations, CompanyStore(tables), queues, urls, clock)
     budget = send_budget(settings, tables)
     batches = BatchService(invitations, BatchStore(tables), queues, clock, budget)
+    consents = AdminConsentStore(tables)
+    work_accounts = WorkAccountService(
+        invitations, EntraTenantDiscovery(str(settings.entra_login_host)), TenantStore(tables), consents, queues
+    )
     return Services(
         settings=settings,
         links=urls,
@@ -227,6 +234,7 @@ def build(
             EmailOperationStore(tables),
             sender or email_sender(settings),
             budget,
+            work_accounts,
             product=ProductLinks(settings.product_name, str(settings.documentation_url), settings.customer_success_link),
         ),
         sweeper=IntentSweeper(
@@ -249,8 +257,9 @@ def build(
         ),
         companies=companies,
         admin_consent=AdminConsentService(
-            AdminConsentStore(tables),
+            consents,
             clock,
+            work_accounts,
             login_host=str(settings.entra_login_host),
             client_id=settings.entra_client_id,
             callback_url=urls.admin_consent_callback(),

@@ -309,6 +309,25 @@ class Completion(ApiModel):
     updated_at: datetime
 
 
+ConsentState = Literal["granted", "required", "unknown"]
+
+
+class WorkAccount(ApiModel):
+    """The Microsoft Entra tenant the invitee's domain belongs to (CASE 1), as the e-mail worker found it,
+    and whether the tenant's administrator consented to the app (docs/explanation/admin-consent.md)."""
+
+    tenant_id: str = Field(description="The Entra tenant id the invitee's e-mail domain belongs to.")
+    consent: ConsentState = Field(
+        description="granted: the tenant's administrator consented; required: no consent recorded yet, so the invitee's "
+        "first sign-in may ask for it; unknown: whether it consented could not be read."
+    )
+    approval_notice_send_id: str | None = Field(
+        default=None,
+        description="Once the tenant consented while the invitation was pending: the send id of the e-mail telling the invitee.",
+    )
+    approval_notice_sent_at: datetime | None = Field(default=None, description="When that e-mail was handed over for delivery.")
+
+
 @dataclass(frozen=True)
 class Change:
     """What a step makes of an invitation: the invitation to write, and the audit event the step
@@ -355,6 +374,7 @@ class Invitation(ApiModel):
     reminders: bool = True  # staff may opt out of the reminder per invitation
     reminded_at: datetime | None = None  # when the one reminder was queued
     inviter_notices: list[InviterNotice] = Field(default_factory=list)
+    work_account: WorkAccount | None = None  # None: not a work tenant's address, or not found out (yet)
     # The `created` audit event lives in the invitation, so a create is one write; later steps' events
     # are kept beside it by the repository (the audit trail).
     creation: AuditEvent | None = None
@@ -564,6 +584,39 @@ class Invitation(ApiModel):
         notices = [item.model_copy(update={"status": status, "error": error}) if item is notice else item for item in self.inviter_notices]
         action = "inviter-told" if status == "sent" else "inviter-notice-failed"
         return self._record(action, "inviter-notice", now, {"inviter_notices": notices}, detail=error or notice.kind, send_id=send_id)
+
+    def note_work_account(self, account: WorkAccount) -> Change | None:
+        """Keep what the tenant lookup found (no audit event: a finding, not a step); None if it is
+        known already. A consent recorded by `approve_work_account` is never taken back by a lookup."""
+        known = self.work_account
+        if known is not None and (known.tenant_id, known.consent) == (account.tenant_id, account.consent):
+            return None
+        if known is not None and known.tenant_id == account.tenant_id and known.consent == "granted":
+            return None
+        return Change(self.model_copy(update={"work_account": account}), None)
+
+    def approve_work_account(self, tenant_id: str, now: datetime) -> Change | None:
+        """The invitee's tenant consented (audit `work-account-approved`): record it, with the send of the
+        e-mail that tells a pending invitee they can go on. None unless the invitation is pending, belongs
+        to that tenant and was not approved before, so the invitee is told once."""
+        account = self.work_account
+        if account is None or account.tenant_id != tenant_id or account.consent == "granted":
+            return None
+        if self.effective_status(now) != PENDING:
+            return None
+        approved = account.model_copy(update={"consent": "granted", "approval_notice_send_id": str(uuid.uuid4())})
+        return self._record(
+            "work-account-approved", "admin-consent", now, {"work_account": approved}, send_id=approved.approval_notice_send_id
+        )
+
+    def record_approval_notice(self, send_id: str, now: datetime) -> Change | None:
+        """The approval e-mail `send_id` was handed over (audit `approval-notice-sent`); None if it is not
+        this invitation's notice or was recorded before."""
+        account = self.work_account
+        if account is None or account.approval_notice_send_id != send_id or account.approval_notice_sent_at is not None:
+            return None
+        sent = account.model_copy(update={"approval_notice_sent_at": now})
+        return self._record("approval-notice-sent", "invitation-email-worker", now, {"work_account": sent}, send_id=send_id)
 
     def _require(self, action: str, now: datetime, allowed: Collection[InvitationStatus]) -> None:
         status = self.effective_status(now)

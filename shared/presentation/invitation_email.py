@@ -32,10 +32,12 @@ def render_invitation_email(
     language: Language,
     custom_message: str | None,
     expires_at: datetime,
-    admin_consent_help_url: str,
+    admin_consent_help_url: str | None,
     product: ProductLinks,
     reminder: bool = False,
 ) -> OutgoingEmail:
+    """The invitation e-mail; `admin_consent_help_url` None leaves out the admin-approval paragraph
+    (the invitee's tenant consented, or their domain belongs to no work tenant)."""
     t = catalog(_CATALOG, language)
     expires_on = format_date(expires_at, language)
     subject = t["reminder_subject" if reminder else "subject"].format(
@@ -95,4 +97,26 @@ def render_inviter_notice(
         subject=subject,
         html=render("email/inviter_notice.html", catalog_name=_CATALOG, language=language, **context),
         text=render("email/inviter_notice.txt", catalog_name=_CATALOG, language=language, **context),
+    )
+
+
+def render_approval_email(
+    *, to_address: str, to_name: str, inviter_name: str, redeem_url: str, language: Language, product: ProductLinks
+) -> OutgoingEmail:
+    """The short e-mail telling a pending invitee that their IT administrator approved the product."""
+    t = catalog(_CATALOG, language)
+    subject = t["approved_subject"].format(product=product.product_name)
+    context = {
+        "name": to_name.strip() or to_address,
+        "inviter": inviter_name,
+        "redeem_url": redeem_url,
+        "product": product.product_name,
+        "subject": subject,
+    }
+    return OutgoingEmail(
+        to_address=to_address,
+        to_name=to_name,
+        subject=subject,
+        html=render("email/approved.html", catalog_name=_CATALOG, language=language, **context),
+        text=render("email/approved.txt", catalog_name=_CATALOG, language=language, **context),
     )

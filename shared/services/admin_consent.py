@@ -1,10 +1,14 @@
 """CASE 1: an Entra ID tenant's admin consent for the app behind B2C's work-account sign-in."""
 
+import logging
 import re
 from urllib.parse import urlencode
 
-from shared.domain.errors import InvalidInput
+from shared.domain.errors import DomainError, InvalidInput
 from shared.services.ports import AdminConsentLog, Clock
+from shared.services.work_accounts import WorkAccountService
+
+log = logging.getLogger(__name__)
 
 _TENANT_ID = r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 _TENANT = re.compile(rf"organizations|common|{_TENANT_ID}|([a-zA-Z0-9-]{{1,63}}\.)+[a-zA-Z]{{2,63}}")
@@ -42,8 +46,17 @@ def outcome_tenant(issued_for: str, reported: str | None, *, granted: bool) -> s
 
 
 class AdminConsentService:
-    def __init__(self, store: AdminConsentLog, clock: Clock, *, login_host: str, client_id: str, callback_url: str) -> None:
-        self.store, self.clock = store, clock
+    def __init__(
+        self,
+        store: AdminConsentLog,
+        clock: Clock,
+        work_accounts: WorkAccountService,
+        *,
+        login_host: str,
+        client_id: str,
+        callback_url: str,
+    ) -> None:
+        self.store, self.clock, self._work_accounts = store, clock, work_accounts
         self._login_host, self._client_id, self._callback_url = login_host.rstrip("/"), client_id, callback_url
 
     def consent_url(self, tenant: str, state: str) -> str:
@@ -52,4 +65,11 @@ class AdminConsentService:
         return f"{self._login_host}/{tenant}/adminconsent?{query}"
 
     def record(self, tenant: str, granted: bool, error: str | None, invitation_id: str | None) -> None:
+        """Record the outcome; a grant then updates the tenant's pending invitations and tells their
+        invitees (if that fails, the grant stands: their next e-mail finds it)."""
         self.store.record(tenant, granted, error, invitation_id, self.clock())
+        if granted and is_tenant_id(tenant):
+            try:
+                self._work_accounts.tenant_consented(tenant)
+            except DomainError as error:
+                log.warning("Pending invitations of tenant %s not updated (%s)", tenant, error)

@@ -24,11 +24,12 @@ from datetime import timedelta
 
 from shared.domain.errors import NotFound, Unavailable
 from shared.domain.mail import OutgoingEmail
-from shared.domain.models import COMPLETED, PENDING, REVOKED, DeliveryReport, EmailIntent, Invitation, InviterNotice
+from shared.domain.models import COMPLETED, PENDING, REVOKED, DeliveryReport, EmailIntent, Invitation, InviterNotice, WorkAccount
 from shared.log_context import invitation_context
-from shared.presentation.invitation_email import ProductLinks, render_invitation_email, render_inviter_notice
+from shared.presentation.invitation_email import ProductLinks, render_approval_email, render_invitation_email, render_inviter_notice
 from shared.services.invitations import InvitationService
-from shared.services.ports import EmailOperations, EmailSender, SendBudget
+from shared.services.ports import EmailOperations, EmailSender, SendBudget, Versioned
+from shared.services.work_accounts import Finding, WorkAccountService, needs_approval_help
 
 log = logging.getLogger(__name__)
 WORKER = "invitation-email-worker"  # the actor of what the queue workers record
@@ -46,10 +47,12 @@ class InvitationEmailService:
         operations: EmailOperations,
         sender: EmailSender,
         budget: SendBudget,
+        work_accounts: WorkAccountService,
         *,
         product: ProductLinks,
     ) -> None:
         self.invitations, self._operations, self._sender, self._budget = invitations, operations, sender, budget
+        self._work_accounts = work_accounts
         self._product = product
 
     def send(self, intent: EmailIntent) -> None:
@@ -63,6 +66,10 @@ class InvitationEmailService:
         notice = invitation.inviter_notice(intent.send_id)
         if notice is not None:
             self._tell_inviter(invitation, notice, intent)
+            return
+        account = invitation.work_account
+        if account is not None and account.approval_notice_send_id == intent.send_id:
+            self._send_approval_notice(loaded)
             return
         email = invitation.email
         if email is None or email.send_id != intent.send_id or email.status != "queued":
@@ -79,9 +86,11 @@ class InvitationEmailService:
             log.info("Invitation %s e-mail %s: due at %s (sending quota)", invitation.id, intent.send_id, due.isoformat())
             self.invitations.defer_email(intent, due, current=loaded)
             return
+        loaded, finding = self._work_accounts.find_out(loaded)
+        invitation = loaded.invitation
         # Before ACS could report on the operation, so every report finds its invitation.
         self._operations.remember(intent.send_id, invitation.id)
-        result = self._sender.send(self._render(invitation), operation_id=intent.send_id)
+        result = self._sender.send(self._render(invitation, finding), operation_id=intent.send_id)
         log.info("Invitation %s e-mail %s: %s", invitation.id, intent.send_id, result.status)
         if result.status == "throttled":
             wait = timedelta(seconds=result.retry_after or 0)
@@ -151,7 +160,34 @@ class InvitationEmailService:
             except NotFound:
                 log.warning("Delivery report for deleted invitation %s", invitation_id)
 
-    def _render(self, invitation: Invitation) -> OutgoingEmail:
+    def _send_approval_notice(self, current: Versioned) -> None:
+        """Tell a still pending invitee that their administrator consented, once: the send id is ACS's
+        operation id (a repeat sends nothing new) and its record ends the repeats."""
+        invitation = current.invitation
+        account = invitation.work_account
+        if account is None or account.approval_notice_send_id is None or account.approval_notice_sent_at is not None:
+            return
+        if invitation.effective_status(self.invitations.clock()) in (REVOKED, COMPLETED):
+            return
+        message = render_approval_email(
+            to_address=invitation.invitee.email,
+            to_name=invitation.invitee.display_name,
+            inviter_name=invitation.inviter.name,
+            redeem_url=invitation.invite_redeem_url,
+            language=invitation.language,
+            product=self._product,
+        )
+        send_id = account.approval_notice_send_id
+        result = self._sender.send(message, operation_id=send_id)
+        log.info("Invitation %s approval e-mail %s: %s", invitation.id, send_id, result.status)
+        if result.status == "sent":
+            self.invitations.take_step(current, lambda changed, now: changed.record_approval_notice(send_id, now))
+        elif result.retryable or result.status == "throttled":
+            raise EmailNotSent(result.error or "Approval e-mail not sent", code="email-not-sent")
+        else:
+            log.error("Invitation %s approval e-mail %s refused: %s", invitation.id, send_id, result.error)
+
+    def _render(self, invitation: Invitation, finding: WorkAccount | Finding) -> OutgoingEmail:
         return render_invitation_email(
             to_address=invitation.invitee.email,
             to_name=invitation.invitee.display_name,
@@ -161,7 +197,7 @@ class InvitationEmailService:
             language=invitation.language,
             custom_message=invitation.message,
             expires_at=invitation.expires_at,
-            admin_consent_help_url=self.invitations.links.admin_consent_help(invitation.id),
+            admin_consent_help_url=self.invitations.links.admin_consent_help(invitation.id) if needs_approval_help(finding) else None,
             product=self._product,
             reminder=invitation.email is not None and invitation.email.kind == "reminder",
         )

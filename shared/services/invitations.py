@@ -304,6 +304,10 @@ class InvitationService:
             settle_events=True,
         )
 
+    def take_step(self, current: Versioned, step: Step) -> Applied:
+        """A step another service takes on the invitation (its own method of Invitation), written like every transition."""
+        return self._apply(current, step)
+
     def settle_events(self, invitation_id: str) -> None:
         """Publish the invitation's pending events, then record that they are out (the sweeper's
         part for steps no worker follows up); a lost race leaves them for the next sweep."""

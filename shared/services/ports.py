@@ -176,6 +176,40 @@ class UserDirectory(Protocol):
 class AdminConsentLog(Protocol):
     def record(self, tenant: str, granted: bool, error: str | None, invitation_id: str | None, at: datetime) -> None: ...
 
+    def granted(self, tenant_id: str) -> bool:
+        """Whether a grant was ever recorded for this tenant id."""
+        ...
+
+
+class TenantDiscovery(Protocol):
+    """Which Microsoft Entra tenant has verified an e-mail domain (its OpenID discovery document)."""
+
+    def tenant_of(self, domain: str) -> str | None:
+        """The work tenant's id (lower case), or None when no work tenant has verified the domain (a
+        consumer domain included); Unavailable when the answer could not be had (down, slow, garbled)."""
+        ...
+
+
+class KnownDomain(NamedTuple):
+    """A domain's lookup as kept: its work tenant (None: none) and when it was looked up."""
+
+    tenant_id: str | None
+    checked_at: datetime
+
+
+class TenantDirectory(Protocol):
+    """The domain lookups kept for a while, and the invitations of each tenant (for its consent)."""
+
+    def known(self, domain: str) -> KnownDomain | None: ...
+
+    def remember(self, domain: str, tenant_id: str | None, at: datetime) -> None: ...
+
+    def add(self, tenant_id: str, invitation_id: str) -> None:
+        """List the invitation under its tenant (idempotent)."""
+        ...
+
+    def invitations(self, tenant_id: str) -> list[str]: ...
+
 
 class EmailOperations(Protocol):
     """Which invitation an e-mail operation (an ACS message id) belongs to, for its delivery reports."""

@@ -143,6 +143,9 @@ class MemoryAdminConsents:
     def record(self, tenant: str, granted: bool, error: str | None, invitation_id: str | None, at: datetime) -> None:
         self.consents.append(Consent(tenant, granted, error, invitation_id, at))
 
+    def granted(self, tenant_id: str) -> bool:
+        return any(consent.granted and consent.tenant == tenant_id for consent in self.consents)
+
 
 class MemoryEmailOperations:
     def __init__(self) -> None:

@@ -18,6 +18,9 @@ Tables and keys (docs/reference/storage.md explains why):
   row's request and, once a worker created it, its invitation id or error).
 - EmailBudget: PartitionKey "quota"; a row per minute and hour window counting the e-mails
   given a place in it (send_budget.py).
+- TenantDomains: PartitionKey = e-mail domain; its Entra tenant id as last looked up, and when.
+- InvitationsByTenant: PartitionKey = Entra tenant id, RowKey = invitation id; a tenant's consent
+  reads one partition (tenants.py).
 """
 
 import json
@@ -50,6 +53,8 @@ EMAIL_OPERATIONS = "EmailOperations"
 INVITATIONS_BY_EMAIL = "InvitationsByEmail"
 BATCHES = "Batches"
 EMAIL_BUDGET = "EmailBudget"
+TENANT_DOMAINS = "TenantDomains"
+INVITATIONS_BY_TENANT = "InvitationsByTenant"
 ALL_TABLES = (
     INVITATIONS,
     IDEMPOTENCY_KEYS,
@@ -60,6 +65,8 @@ ALL_TABLES = (
     INVITATIONS_BY_EMAIL,
     BATCHES,
     EMAIL_BUDGET,
+    TENANT_DOMAINS,
+    INVITATIONS_BY_TENANT,
 )
 
 _EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}

@@ -22,3 +22,10 @@ class AdminConsentStore:
             "At": at,
         }
         self.table.insert(entity, f"Admin consent of {tenant}")
+
+    def granted(self, tenant_id: str) -> bool:
+        query = "PartitionKey eq @tenant and Granted eq true"
+        return self.table.run(
+            lambda t: any(True for _ in t.query_entities(query, parameters={"tenant": tenant_id}, select=["RowKey"], results_per_page=1)),
+            f"Admin consents of {tenant_id}",
+        )

@@ -14,9 +14,11 @@ from shared.services.companies import CompanyService
 from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
 from shared.services.sign_in import SignInService
+from shared.services.work_accounts import WorkAccountService
 from tests.fakes.identity import FakeIdentityProvider
 from tests.fakes.mail import MemoryEmailSender
-from tests.fakes.stores import MemoryBatches, MemoryCompanies, MemoryEmailOperations, MemoryUsers
+from tests.fakes.stores import MemoryAdminConsents, MemoryBatches, MemoryCompanies, MemoryEmailOperations, MemoryUsers
+from tests.fakes.tenants import FakeTenantDiscovery, MemoryTenantDirectory
 from tests.support import invitation_body
 from tests.unit.services_on_fakes import BASE_URL, Fakes, fakes, invitation_service  # noqa: F401  (fixtures)
 
@@ -84,8 +86,42 @@ def operations() -> MemoryEmailOperations:
     return MemoryEmailOperations()
 
 
+CONTOSO_TENANT = "3f1c2a9e-4b7d-4e21-9c3a-8d5e6f7a8b9c"  # the work tenant of tests.support's invitees' domain
+
+
+@pytest.fixture
+def discovery() -> FakeTenantDiscovery:
+    """Entra as the tests see it: contoso.example belongs to a work tenant (which has not consented), no other domain does."""
+    return FakeTenantDiscovery({"contoso.example": CONTOSO_TENANT})
+
+
+@pytest.fixture
+def tenant_directory() -> MemoryTenantDirectory:
+    return MemoryTenantDirectory()
+
+
+@pytest.fixture
+def consent_log() -> MemoryAdminConsents:
+    return MemoryAdminConsents()
+
+
+@pytest.fixture
+def work_accounts(
+    fakes: Fakes,
+    invitation_service: InvitationService,
+    discovery: FakeTenantDiscovery,
+    tenant_directory: MemoryTenantDirectory,
+    consent_log: MemoryAdminConsents,
+) -> WorkAccountService:
+    return WorkAccountService(invitation_service, discovery, tenant_directory, consent_log, fakes.queues)
+
+
 @pytest.fixture
 def emails(
-    fakes: Fakes, invitation_service: InvitationService, operations: MemoryEmailOperations, mail: MemoryEmailSender
+    fakes: Fakes,
+    invitation_service: InvitationService,
+    operations: MemoryEmailOperations,
+    mail: MemoryEmailSender,
+    work_accounts: WorkAccountService,
 ) -> InvitationEmailService:
-    return InvitationEmailService(invitation_service, operations, mail, fakes.budget, product=PRODUCT)
+    return InvitationEmailService(invitation_service, operations, mail, fakes.budget, work_accounts, product=PRODUCT)

@@ -9,8 +9,11 @@ import pytest
 
 from shared.domain.errors import InvalidInput
 from shared.services.admin_consent import AdminConsentService, outcome_tenant, valid_tenant
-from tests.fakes.memory import SettableClock
+from shared.services.work_accounts import WorkAccountService
+from tests.fakes.memory import MemoryQueues, SettableClock
 from tests.fakes.stores import Consent, MemoryAdminConsents
+from tests.fakes.tenants import FakeTenantDiscovery, MemoryTenantDirectory
+from tests.unit.services_on_fakes import Fakes
 
 TENANT = "72F988BF-86F1-41AF-91AB-2D7CD011DB47"
 OTHER = "0b2e7a52-0c1d-4a3e-9f8b-7c6d5e4f3a21"
@@ -74,7 +77,12 @@ def test_a_reported_tenant_that_is_no_tenant_id_is_refused(issued_for: str) -> N
 
 
 def service(store: MemoryAdminConsents, clock: SettableClock) -> AdminConsentService:
-    return AdminConsentService(store, clock, login_host="https://login.microsoftonline.com/", client_id="app-id", callback_url=CALLBACK)
+    work_accounts = WorkAccountService(
+        Fakes(clock=clock).invitation_service(), FakeTenantDiscovery(), MemoryTenantDirectory(), store, MemoryQueues(clock)
+    )
+    return AdminConsentService(
+        store, clock, work_accounts, login_host="https://login.microsoftonline.com/", client_id="app-id", callback_url=CALLBACK
+    )
 
 
 def test_the_consent_url_is_entras_admin_consent_page_for_the_tenant() -> None:
