@@ -22,13 +22,23 @@ from shared.adapters.tables.admin_consents import AdminConsentStore
 from shared.adapters.tables.batches import BatchStore
 from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.email_operations import EmailOperationStore
+from shared.adapters.tables.tenants import TenantStore
 from shared.adapters.tables.users import UserStore
 from shared.domain.batches import TRANSACTION_ROWS, BatchHeader, BatchRow, RowOutcome
 from shared.domain.errors import AlreadyExists, NotFound
 from shared.domain.models import Company, CompanyData, FieldError, InvitationRequest, SignedInUser
-from shared.services.ports import AdminConsentLog, BatchRepository, CompanyRepository, EmailOperations, UserDirectory
+from shared.services.ports import (
+    AdminConsentLog,
+    BatchRepository,
+    CompanyRepository,
+    EmailOperations,
+    KnownDomain,
+    TenantDirectory,
+    UserDirectory,
+)
 from tests.contract.conftest import IMPLEMENTATIONS
 from tests.fakes.stores import MemoryAdminConsents, MemoryBatches, MemoryCompanies, MemoryEmailOperations, MemoryUsers
+from tests.fakes.tenants import MemoryTenantDirectory
 from tests.support import invitation_body
 
 NOW = datetime(2030, 1, 15, 9, 30, tzinfo=UTC)
@@ -336,3 +346,39 @@ def test_an_operation_leads_back_to_its_invitation(operations: EmailOperations) 
     operations.remember(operation, invitation)  # a redelivered queue message
     assert operations.invitation_of(operation) == invitation
     assert operations.invitation_of(unique()) is None
+
+
+# -- TenantDirectory ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tenant_directory(backend: TableServiceClient | None) -> TenantDirectory:
+    return MemoryTenantDirectory() if backend is None else TenantStore(backend)
+
+
+def test_a_domain_lookup_is_kept_with_its_time_and_replaced_by_the_next(tenant_directory: TenantDirectory) -> None:
+    domain, tenant = f"{unique()}.example", unique()
+    assert tenant_directory.known(domain) is None
+    tenant_directory.remember(domain, None, NOW)
+    assert tenant_directory.known(domain) == KnownDomain(None, NOW)
+    tenant_directory.remember(domain, tenant, NOW + timedelta(days=1))
+    assert tenant_directory.known(domain) == KnownDomain(tenant, NOW + timedelta(days=1))
+
+
+def test_a_tenants_invitations_are_listed_once_each(tenant_directory: TenantDirectory) -> None:
+    tenant, other = unique(), unique()
+    first, second = sorted([unique(), unique()])
+    for invitation_id in (second, first, second):
+        tenant_directory.add(tenant, invitation_id)
+    tenant_directory.add(other, unique())
+    assert tenant_directory.invitations(tenant) == [first, second]
+    assert tenant_directory.invitations(unique()) == []
+
+
+def test_only_a_grant_counts_as_consent(backend: TableServiceClient | None) -> None:
+    consents: AdminConsentLog = MemoryAdminConsents() if backend is None else AdminConsentStore(backend)
+    tenant = unique()
+    consents.record(tenant, False, "access_denied", None, NOW)
+    assert not consents.granted(tenant)
+    consents.record(tenant, True, None, None, NOW + timedelta(minutes=1))
+    assert consents.granted(tenant) and not consents.granted(unique())
