@@ -26,7 +26,7 @@ class EntraTenantDiscovery:
             response = self._session.get(url, timeout=TIMEOUT_SECONDS, allow_redirects=False)
         except requests.RequestException as error:
             raise Unavailable(f"Tenant discovery for {domain} failed ({type(error).__name__}).", code="discovery-unavailable") from error
-        if response.status_code in (400, 404):
+        if response.status_code == 400:
             return None
         if response.status_code != 200:
             raise Unavailable(f"Tenant discovery for {domain} answered {response.status_code}.", code="discovery-unavailable")

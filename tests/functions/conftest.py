@@ -58,6 +58,7 @@ def app(azurite: Azurite, outbox: Path) -> Iterator[Services]:
             OUTBOX_DIR=str(outbox),
             REDIRECT_ALLOWLIST="https://portal.rconnect.example",
             B2C_AUTHORITY_HOST=f"https://127.0.0.1:{free_port()}",  # nothing listens: B2C is down
+            ENTRA_LOGIN_HOST=f"http://127.0.0.1:{free_port()}",  # nothing listens: tenant lookups fail (consent unknown)
         )
         yield services()
     get_settings.cache_clear()

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import AnyHttpUrl, SecretStr
 
 from shared.adapters.mail import OutboxEmailSender
 from shared.composition import Services, build, create_tables, storage_clients
 from shared.settings import Settings
 from tests.azurite import Azurite
+from tools.localstack.stack import free_port
 
 
 class Clock:
@@ -29,7 +30,12 @@ class Clock:
 
 @pytest.fixture(scope="session")
 def settings(azurite: Azurite) -> Settings:
-    return Settings(storage=SecretStr(azurite.connection_string), redirect_allowlist=["https://portal.rconnect.example"])
+    # Entra's discovery on a port nobody serves: the e-mail worker's tenant lookups fail at once (consent unknown).
+    return Settings(
+        storage=SecretStr(azurite.connection_string),
+        redirect_allowlist=["https://portal.rconnect.example"],
+        entra_login_host=AnyHttpUrl(f"http://127.0.0.1:{free_port()}"),
+    )
 
 
 @pytest.fixture

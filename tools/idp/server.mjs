@@ -28,6 +28,7 @@ import {
   adminConsentPage, codePage, consentPage, declinedPage, documentPage, errorPage, expiredPage, newPasswordPage, resetPage, signInPage,
   signUpPage,
 } from './views.mjs';
+import { tenantDiscovery } from './discovery.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
@@ -696,6 +697,7 @@ function createApp(config) {
       }
       if (await staffTenant(req, res, url, readForm)) return;
       if (await entraWork(req, res, url, readForm)) return;
+      if (tenantDiscovery(req, res, url)) return;
       const consent = pathname.match(/^\/([^/]+)\/adminconsent$/i);
       if (consent && (req.method === 'GET' || req.method === 'POST')) {
         await handleAdminConsent(req, res, decodeURIComponent(consent[1]), url);
