@@ -13,13 +13,14 @@ import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 import requests
 
+from shared.adapters.tenant_discovery import EntraTenantDiscovery
 from tests.local_b2c import STRONG_PASSWORD, verification_code
-from tests.support import Outbox, unique_email
+from tests.support import Outbox, tenant_guid, unique_email
 from tools.localstack.make_certs import ensure_certs
 from tools.localstack.stack import ROOT, free_port
 
@@ -167,3 +168,20 @@ def test_french_texts_follow_french_typography() -> None:
         assert not re.search(r" [:;?!»]|« ", text), f"{key}: a no-break space belongs before :;?!» and after «: {text!r}"
         if key != "passwordRules":  # lists the symbols a password may hold, the straight quote among them
             assert "'" not in text, f"{key}: French takes the typographic apostrophe ’: {text!r}"
+
+
+def test_the_stand_in_answers_entras_discovery_by_domain(tmp_path: Path) -> None:
+    """What the e-mail worker asks before it e-mails an invitation: every domain is a work tenant's
+    (the tenant its work accounts sign in from), but those of IDP_NO_TENANT_DOMAINS."""
+    process = start_idp(tmp_path, IDP_NO_TENANT_DOMAINS="personal.example")
+    try:
+        issuer = urlsplit(issuer_when_ready(process))
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(tmp_path / "certs" / "ca.pem")
+        discovery = EntraTenantDiscovery(f"{issuer.scheme}://{issuer.netloc}", session)
+        assert discovery.tenant_of("needs-consent.example") == tenant_guid("needs-consent.example")
+        assert discovery.tenant_of("personal.example") is None
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
