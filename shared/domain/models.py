@@ -314,7 +314,7 @@ ConsentState = Literal["granted", "required", "unknown"]
 
 class WorkAccount(ApiModel):
     """The Microsoft Entra tenant the invitee's domain belongs to (CASE 1), as the e-mail worker found it,
-    and whether the tenant's administrator consented to the app (docs/explanation/admin-consent.md)."""
+    and whether the tenant's administrator consented to the app (docs/decisions/0021-admin-consent-known-before-sign-in.md)."""
 
     tenant_id: str = Field(description="The Entra tenant id the invitee's e-mail domain belongs to.")
     consent: ConsentState = Field(

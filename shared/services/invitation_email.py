@@ -17,6 +17,9 @@ through InvitationService.record_email (guarded, audited):
 - `fail_poisoned`: after maxDequeueCount the poison queue's worker records `failed` with the last error;
 - `settle`: an ACS delivery report records delivered, bounced, suppressed or failed, with its time;
   a later report of another state (a bounce after "Delivered") replaces it, an older one does not.
+Before rendering, `send` finds out the invitee's work tenant and its consent (WorkAccountService):
+the admin-approval paragraph only where it may be needed. A message whose send id is the
+invitation's approval notice (its tenant consented) sends that short e-mail instead, once.
 """
 
 import logging
