@@ -170,8 +170,8 @@ class InvitationEmailService:
         account = invitation.work_account
         if account is None or account.approval_notice_send_id is None or account.approval_notice_sent_at is not None:
             return
-        if invitation.effective_status(self.invitations.clock()) in (REVOKED, COMPLETED):
-            return
+        if invitation.effective_status(self.invitations.clock()) != PENDING:
+            return  # signed in meanwhile, or closed: there is nothing to tell
         message = render_approval_email(
             to_address=invitation.invitee.email,
             to_name=invitation.invitee.display_name,

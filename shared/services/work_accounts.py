@@ -64,7 +64,8 @@ class WorkAccountService:
             return current, tenant_id
         account = WorkAccount(tenant_id=tenant_id, consent=self._consent(tenant_id))
         try:
-            self._directory.add(tenant_id, invitation.id)
+            if invitation.work_account is None or invitation.work_account.tenant_id != tenant_id:
+                self._directory.add(tenant_id, invitation.id)  # listed once: a resend finds it listed
             noted = self.invitations.take_step(current, lambda found, _now: found.note_work_account(account))
         except DomainError as error:
             log.warning("Invitation %s: work account not kept (%s)", invitation.id, error)

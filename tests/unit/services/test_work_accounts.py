@@ -20,7 +20,7 @@ from tests.fakes.mail import MemoryEmailSender
 from tests.fakes.stores import MemoryAdminConsents
 from tests.fakes.tenants import FakeTenantDiscovery, MemoryTenantDirectory
 from tests.support import unique_email
-from tests.unit.services.conftest import CONTOSO_TENANT, Fakes, create
+from tests.unit.services.conftest import CONTOSO_TENANT, Fakes, account, create
 
 APPROVAL_HELP = "/api/AdminConsent?invitationId="
 OTHER_TENANT = "0b2e7a52-0c1d-4a3e-9f8b-7c6d5e4f3a21"
@@ -196,3 +196,21 @@ def test_an_approval_email_acs_refuses_for_now_is_retried(
     fakes.clock.advance(seconds=timedelta(minutes=1).total_seconds())
     emails.send(notice)
     assert invitation_service.get(invited.id).work_account.approval_notice_sent_at is not None  # type: ignore[union-attr]
+
+
+def test_an_invitee_who_signed_in_before_the_approval_email_went_is_not_told(
+    send_invitation: SendInvitation,
+    emails: InvitationEmailService,
+    invitation_service: InvitationService,
+    work_accounts: WorkAccountService,
+    consent_log: MemoryAdminConsents,
+    mail: MemoryEmailSender,
+    fakes: Fakes,
+) -> None:
+    invited = create(invitation_service)
+    send_invitation(invited)
+    consents(fakes, work_accounts, consent_log).record(CONTOSO_TENANT, True, None, None)
+    notice = EmailIntent.model_validate(fakes.queues.messages(INVITATION_EMAIL)[-1])
+    invitation_service.accept(invitation_service.load(invited.id), account(invited.invitee.email))
+    emails.send(notice)
+    assert mail.attempts == 1, "only the invitation"
