@@ -89,6 +89,12 @@ def operations() -> MemoryEmailOperations:
 CONTOSO_TENANT = "3f1c2a9e-4b7d-4e21-9c3a-8d5e6f7a8b9c"  # the work tenant of tests.support's invitees' domain
 
 
+def work_accounts_over(service: InvitationService, fakes: Fakes) -> WorkAccountService:
+    """The e-mail worker's tenant lookup over fakes of its own, for a test that builds its own services."""
+    discovery = FakeTenantDiscovery({"contoso.example": CONTOSO_TENANT})
+    return WorkAccountService(service, discovery, MemoryTenantDirectory(), MemoryAdminConsents(), fakes.queues)
+
+
 @pytest.fixture
 def discovery() -> FakeTenantDiscovery:
     """Entra as the tests see it: contoso.example belongs to a work tenant (which has not consented), no other domain does."""

@@ -18,7 +18,7 @@ from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
 from tests.fakes.mail import MemoryEmailSender
 from tests.fakes.stores import MemoryEmailOperations
-from tests.unit.services.conftest import PRODUCT, Fakes, account, create
+from tests.unit.services.conftest import PRODUCT, Fakes, account, create, work_accounts_over
 from tests.unit.services_on_fakes import BASE_URL, REDIRECT_ALLOWLIST
 from tests.unit.test_invitation_service import completion
 
@@ -39,7 +39,9 @@ class World:
             events=EventPublisher(fakes.queues),
             inviter_notifications=notify,
         )
-        self.emails = InvitationEmailService(self.service, MemoryEmailOperations(), self.mail, fakes.budget, product=PRODUCT)
+        self.emails = InvitationEmailService(
+            self.service, MemoryEmailOperations(), self.mail, fakes.budget, work_accounts_over(self.service, fakes), product=PRODUCT
+        )
 
     def sent_invitation(self, **overrides: object) -> InvitationView:
         view = create(self.service, inviter=INVITER, **overrides)

@@ -22,7 +22,7 @@ from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
 from tests.fakes.mail import MemoryEmailSender
 from tests.fakes.stores import MemoryCompanies, MemoryEmailOperations
-from tests.unit.services.conftest import PRODUCT, Fakes, account, create
+from tests.unit.services.conftest import PRODUCT, Fakes, account, create, work_accounts_over
 from tests.unit.test_invitation_service import RacingInvitations, completion
 
 DAYS_BEFORE = 2
@@ -50,7 +50,9 @@ class World:
     def __init__(self, fakes: Fakes) -> None:
         self.fakes, self.mail = fakes, MemoryEmailSender()
         self.service = fakes.invitation_service()
-        self.emails = InvitationEmailService(self.service, MemoryEmailOperations(), self.mail, fakes.budget, product=PRODUCT)
+        self.emails = InvitationEmailService(
+            self.service, MemoryEmailOperations(), self.mail, fakes.budget, work_accounts_over(self.service, fakes), product=PRODUCT
+        )
         self.sweeper = sweeper(fakes, self.service)
 
     def work_email_queue(self) -> None:
