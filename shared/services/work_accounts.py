@@ -47,13 +47,8 @@ class WorkAccountService:
         consents: AdminConsentLog,
         queues: QueueSender,
     ) -> None:
-        self.invitations, self._discovery, self._directory, self._consents, self._queues = (
-            invitations,
-            discovery,
-            directory,
-            consents,
-            queues,
-        )
+        self.invitations = invitations
+        self._discovery, self._directory, self._consents, self._queues = discovery, directory, consents, queues
 
     def find_out(self, current: Versioned) -> tuple[Versioned, WorkAccount | Finding]:
         """Look the invitee's domain up, keep a work account found on the invitation (listed under its
@@ -82,6 +77,9 @@ class WorkAccountService:
                     self.invitations.load(invitation_id), lambda invitation, now: invitation.approve_work_account(tenant_id, now)
                 )
             except NotFound:
+                continue
+            except DomainError as error:  # one invitation's trouble does not keep the others from their news
+                log.warning("Invitation %s not updated for the consent of tenant %s (%s)", invitation_id, tenant_id, error)
                 continue
             if approved.changed:
                 self.enqueue_notice(approved.current.invitation)
