@@ -241,7 +241,7 @@ def build(
             invitation_store,
             clock,
             after_seconds=settings.sweep_after_seconds,
-            enqueuers=redrivers(invitations, companies),
+            enqueuers=[*redrivers(invitations, companies), work_accounts.enqueue_notice],  # and the approval e-mails
             report_expiry=invitations.report_expiry,
             redrive_batches=batches.redrive,
             remind=invitations.remind,

@@ -326,6 +326,7 @@ class WorkAccount(ApiModel):
         description="Once the tenant consented while the invitation was pending: the send id of the e-mail telling the invitee.",
     )
     approval_notice_sent_at: datetime | None = Field(default=None, description="When that e-mail was handed over for delivery.")
+    approved_at: datetime | None = Field(default=None, description="When the tenant's consent reached this invitation.")
 
 
 @dataclass(frozen=True)
@@ -604,7 +605,7 @@ class Invitation(ApiModel):
             return None
         if self.effective_status(now) != PENDING:
             return None
-        approved = account.model_copy(update={"consent": "granted", "approval_notice_send_id": str(uuid.uuid4())})
+        approved = account.model_copy(update={"consent": "granted", "approval_notice_send_id": str(uuid.uuid4()), "approved_at": now})
         return self._record(
             "work-account-approved", "admin-consent", now, {"work_account": approved}, send_id=approved.approval_notice_send_id
         )
@@ -617,6 +618,21 @@ class Invitation(ApiModel):
             return None
         sent = account.model_copy(update={"approval_notice_sent_at": now})
         return self._record("approval-notice-sent", "invitation-email-worker", now, {"work_account": sent}, send_id=send_id)
+
+    def drop_approval_notice(self, send_id: str) -> Change | None:
+        """The invitee signed in, or the invitation closed, before the approval e-mail went: there is
+        nothing to tell any more (no audit event); None if it is not this invitation's unsent notice."""
+        account = self.work_account
+        if account is None or account.approval_notice_send_id != send_id or account.approval_notice_sent_at is not None:
+            return None
+        return Change(self.model_copy(update={"work_account": account.model_copy(update={"approval_notice_send_id": None})}), None)
+
+    def approval_notice_due(self) -> str | None:
+        """The send id of the approval e-mail still to hand over, if any."""
+        account = self.work_account
+        if account is None or account.approval_notice_sent_at is not None:
+            return None
+        return account.approval_notice_send_id
 
     def _require(self, action: str, now: datetime, allowed: Collection[InvitationStatus]) -> None:
         status = self.effective_status(now)
@@ -666,6 +682,8 @@ class Invitation(ApiModel):
             # A send paced to the quota is outstanding from when it is due, not from when it was queued.
             times.append(self.email.next_attempt_at or self.email.queued_at)
         times.extend(notice.queued_at for notice in self.inviter_notices if notice.status == "queued")
+        if self.approval_notice_due() is not None and self.work_account is not None and self.work_account.approved_at is not None:
+            times.append(self.work_account.approved_at)
         return min(times, default=None)
 
     def expiry_unreported(self) -> datetime | None:

@@ -170,8 +170,10 @@ class InvitationEmailService:
         account = invitation.work_account
         if account is None or account.approval_notice_send_id is None or account.approval_notice_sent_at is not None:
             return
-        if invitation.effective_status(self.invitations.clock()) != PENDING:
-            return  # signed in meanwhile, or closed: there is nothing to tell
+        if invitation.effective_status(self.invitations.clock()) != PENDING:  # signed in meanwhile, or closed
+            send_id = account.approval_notice_send_id
+            self.invitations.take_step(current, lambda changed, _now: changed.drop_approval_notice(send_id))
+            return
         message = render_approval_email(
             to_address=invitation.invitee.email,
             to_name=invitation.invitee.display_name,

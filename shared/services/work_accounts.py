@@ -85,12 +85,12 @@ class WorkAccountService:
                 self.enqueue_notice(approved.current.invitation)
 
     def enqueue_notice(self, invitation: Invitation) -> None:
-        """Queue the approval e-mail the invitation records as not sent yet; a queue that cannot be
-        reached is only logged (the consent is recorded; the e-mail is not sent then)."""
-        account = invitation.work_account
-        if account is None or account.approval_notice_send_id is None or account.approval_notice_sent_at is not None:
+        """Queue the approval e-mail the invitation records as not sent yet (also the sweeper's part);
+        a queue that cannot be reached is only logged: the invitation stays outstanding, the sweeper retries."""
+        send_id = invitation.approval_notice_due()
+        if send_id is None:
             return
-        intent = EmailIntent(invitation_id=invitation.id, send_id=account.approval_notice_send_id)
+        intent = EmailIntent(invitation_id=invitation.id, send_id=send_id)
         try:
             self._queues.send(INVITATION_EMAIL, intent.model_dump(mode="json", by_alias=True))
         except DomainError as error:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from shared.domain.errors import Unavailable
-from shared.domain.models import EmailIntent, InvitationView, WorkAccount
+from shared.domain.models import EmailIntent, Invitation, InvitationView, WorkAccount
 from shared.queue_names import INVITATION_EMAIL
 from shared.services.admin_consent import AdminConsentService
 from shared.services.invitation_email import EmailNotSent, InvitationEmailService
@@ -214,3 +214,43 @@ def test_an_invitee_who_signed_in_before_the_approval_email_went_is_not_told(
     invitation_service.accept(invitation_service.load(invited.id), account(invited.invitee.email))
     emails.send(notice)
     assert mail.attempts == 1, "only the invitation"
+
+
+def without_events(invitation: Invitation) -> Invitation:
+    """The invitation without its lifecycle events still to publish (outstanding on their own)."""
+    return invitation.model_copy(update={"pending_events": []})
+
+
+def test_an_approval_email_the_queue_lost_is_outstanding_until_it_went(
+    send_invitation: SendInvitation,
+    invitation_service: InvitationService,
+    work_accounts: WorkAccountService,
+    consent_log: MemoryAdminConsents,
+    fakes: Fakes,
+) -> None:
+    invited = create(invitation_service)
+    send_invitation(invited)
+    consents(fakes, work_accounts, consent_log).record(CONTOSO_TENANT, True, None, None)
+    approved = invitation_service.get(invited.id)
+    assert without_events(approved).outstanding_since() == fakes.clock(), "the sweeper queues it again if its message was lost"
+    work_accounts.enqueue_notice(approved)  # the sweeper's part
+    notices = [m for m in fakes.queues.messages(INVITATION_EMAIL) if m["sendId"] == approved.approval_notice_due()]
+    assert len(notices) == 2
+
+
+def test_an_approval_email_for_an_invitee_who_signed_in_meanwhile_is_dropped(
+    send_invitation: SendInvitation,
+    emails: InvitationEmailService,
+    invitation_service: InvitationService,
+    work_accounts: WorkAccountService,
+    consent_log: MemoryAdminConsents,
+    fakes: Fakes,
+) -> None:
+    invited = create(invitation_service)
+    send_invitation(invited)
+    consents(fakes, work_accounts, consent_log).record(CONTOSO_TENANT, True, None, None)
+    notice = EmailIntent.model_validate(fakes.queues.messages(INVITATION_EMAIL)[-1])
+    fakes.clock.advance(days=8)  # expired before the worker took it
+    emails.send(notice)
+    dropped = invitation_service.get(invited.id)
+    assert dropped.approval_notice_due() is None and without_events(dropped).outstanding_since() is None
