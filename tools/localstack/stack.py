@@ -39,7 +39,7 @@ STAFF_TENANT_ID = str(uuid.UUID(hashlib.sha256(b"tenant:rconnect.example").hexdi
 STAFF_API_AUDIENCE = "api://rconnect-invitations-local"
 # Work-account domains whose tenant has not approved the app yet at the local IdP's start (one per test
 # that approves it: the approval lasts as long as the IdP process).
-CONSENT_REQUIRED_DOMAINS = ("needs-consent.example", "approval-pending.example")
+CONSENT_REQUIRED_DOMAINS = ("needs-consent.example", "approval-pending.example", "approval-declined.example")
 # The local IdP in each platform's shape (tools/idp/platforms.mjs) and the app settings that fit it.
 LOCAL_EXTERNAL_TENANT_ID = str(uuid.UUID(hashlib.sha256(b"external-tenant:rconnectdev").hexdigest()[:32]))
 PLATFORM_APP_SETTINGS: dict[IdentityPlatform, dict[str, str]] = {
