@@ -1,5 +1,6 @@
 """The local B2C (tools/idp/) started on its own with settings the shared stack does not use: a
-verification code that expires at once, and start-up refusals that name the problem."""
+verification code that expires at once, a clock the test moves on, and start-up refusals that name the
+problem."""
 
 from __future__ import annotations
 
@@ -60,32 +61,58 @@ def issuer_when_ready(process: subprocess.Popen[str]) -> str:
     return match.group(1)
 
 
-@pytest.fixture
-def expiring_idp(tmp_path: Path) -> Iterator[tuple[str, requests.Session, Outbox]]:
-    """An IdP whose verification codes expire as soon as they are sent; its issuer, a client, its outbox."""
-    process = start_idp(tmp_path, IDP_CODE_TTL_SECONDS="0")
+# Loaded before the IdP (NODE_OPTIONS=--import): Date.now runs the milliseconds in the file ahead, so
+# a test moves the IdP's clock (its codes', oidc-provider's interactions') on without sleeping.
+CLOCK_SHIFT = """import { readFileSync } from 'node:fs';
+const realNow = Date.now;
+Date.now = () => realNow() + Number(readFileSync(process.env.IDP_TEST_CLOCK_FILE, 'utf8') || 0);
+"""
+
+
+def started(process: subprocess.Popen[str], folder: Path) -> Iterator[tuple[str, requests.Session, Outbox]]:
+    """A started IdP's issuer, a client that trusts its certificate, its outbox; stopped afterwards."""
     try:
         issuer = issuer_when_ready(process)
         client = requests.Session()
         client.trust_env = False
-        client.verify = str(tmp_path / "certs" / "ca.pem")
-        yield issuer, client, Outbox(tmp_path / "outbox")
+        client.verify = str(folder / "certs" / "ca.pem")
+        yield issuer, client, Outbox(folder / "outbox")
     finally:
         process.terminate()
         process.wait(TIMEOUT)
 
 
-def post_form(client: requests.Session, page: requests.Response, **fields: str) -> requests.Response:
+@pytest.fixture
+def expiring_idp(tmp_path: Path) -> Iterator[tuple[str, requests.Session, Outbox]]:
+    """An IdP whose verification codes expire as soon as they are sent; its issuer, a client, its outbox."""
+    yield from started(start_idp(tmp_path, IDP_CODE_TTL_SECONDS="0"), tmp_path)
+
+
+@pytest.fixture
+def idp_with_a_clock(tmp_path: Path) -> Iterator[tuple[str, requests.Session, Outbox, Path]]:
+    """An IdP with B2C's lifetimes whose clock the test moves on: write milliseconds to the yielded file."""
+    (tmp_path / "clock.mjs").write_text(CLOCK_SHIFT)
+    clock = tmp_path / "clock-ms"
+    clock.write_text("0")
+    process = start_idp(tmp_path, NODE_OPTIONS=f"--import={(tmp_path / 'clock.mjs').as_uri()}", IDP_TEST_CLOCK_FILE=str(clock))
+    for issuer, client, outbox in started(process, tmp_path):
+        yield issuer, client, outbox, clock
+
+
+def form_action(page: requests.Response) -> str:
     action = re.search(r'<form method="post" action="([^"]+)"', page.text)
     assert action, page.text[:2000]
-    return client.post(urljoin(page.url, html.unescape(action.group(1))), data=fields, timeout=TIMEOUT)
+    return urljoin(page.url, html.unescape(action.group(1)))
 
 
-def test_an_expired_verification_code_is_refused(expiring_idp: tuple[str, requests.Session, Outbox]) -> None:
-    issuer, client, outbox = expiring_idp
+def post_form(client: requests.Session, page: requests.Response, **fields: str) -> requests.Response:
+    return client.post(form_action(page), data=fields, timeout=TIMEOUT)
+
+
+def code_page_of_a_sign_up(issuer: str, client: requests.Session, email: str) -> requests.Response:
+    """A sign-in started as the app starts it, "Sign up now", e-mail and password sent: the code page."""
     endpoint = client.get(f"{issuer}/.well-known/openid-configuration", timeout=TIMEOUT).json()["authorization_endpoint"]
     challenge = base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(32)).digest()).rstrip(b"=").decode()
-    email = unique_email("late")
     query = {
         "client_id": "rconnect-invitations-local",
         "redirect_uri": REDIRECT_URI,
@@ -104,9 +131,42 @@ def test_an_expired_verification_code_is_refused(expiring_idp: tuple[str, reques
     sign_up = client.get(urljoin(sign_in.url, html.unescape(sign_up_link.group(1))), timeout=TIMEOUT)
     code_page = post_form(client, sign_up, email=email, newPassword=STRONG_PASSWORD, reenterPassword=STRONG_PASSWORD, action="send-code")
     assert code_page.status_code == 200 and 'id="verify"' in code_page.text
+    return code_page
+
+
+def test_an_expired_verification_code_is_refused(expiring_idp: tuple[str, requests.Session, Outbox]) -> None:
+    issuer, client, outbox = expiring_idp
+    email = unique_email("late")
+    code_page = code_page_of_a_sign_up(issuer, client, email)
     refused = post_form(client, code_page, code=verification_code(outbox, email), action="verify")
     assert refused.status_code == 400
     assert "That code is expired. Please request a new code." in html.unescape(refused.text)
+
+
+def test_a_sign_up_of_20_minutes_with_a_re_sent_code_is_accepted(idp_with_a_clock: tuple[str, requests.Session, Outbox, Path]) -> None:
+    """As B2C's: a code lives 10 minutes from being sent, the sign-in an hour. The first code is late at
+    minute 12, a new one is sent, and at minute 20 it signs the new account in; the first stays refused."""
+    issuer, client, outbox, clock = idp_with_a_clock
+    email = unique_email("slow")
+    code_page = code_page_of_a_sign_up(issuer, client, email)
+    first = verification_code(outbox, email)
+    clock.write_text(str(12 * 60_000))
+    late = post_form(client, code_page, code=first, action="verify")
+    assert late.status_code == 400 and "That code is expired." in html.unescape(late.text)
+    resent = post_form(client, late, action="resend")
+    assert resent.status_code == 200 and "A new verification code has been sent" in html.unescape(resent.text)
+    second = verification_code(outbox, email)
+    clock.write_text(str(20 * 60_000))
+    if second != first:
+        assert post_form(client, resent, code=first, action="verify").status_code == 400
+    terms = post_form(client, resent, code=second, action="verify")
+    assert terms.status_code == 200 and 'id="accept"' in terms.text, terms.text[:2000]
+    # Yes on the terms: redirects through oidc-provider up to the app's callback, with an authorization code.
+    answer = client.post(form_action(terms), data={"decision": "yes"}, timeout=TIMEOUT, allow_redirects=False)
+    while not answer.headers["Location"].startswith(REDIRECT_URI):
+        assert answer.status_code in (302, 303), answer.text[:2000]
+        answer = client.get(urljoin(answer.url, answer.headers["Location"]), timeout=TIMEOUT, allow_redirects=False)
+    assert "code=" in answer.headers["Location"] and "error" not in answer.headers["Location"], answer.headers["Location"]
 
 
 @pytest.mark.parametrize(
