@@ -229,6 +229,7 @@ def test_the_administrators_decline_says_so_in_words_and_leads_back(stack: Any, 
     expect(page.locator("h1")).to_have_text("Permissions requested")
     screens += 1
     page.click("#decline")  # the administrator's Cancel
+    screens += 1
 
     page.wait_for_url(re.compile(re.escape(f"{stack.base_url}/api/AdminConsent/callback") + r"\?.*"))
     expect(page.locator("#message-title")).to_have_text("My rConnect was not approved")
@@ -253,6 +254,8 @@ def test_the_administrators_decline_says_so_in_words_and_leads_back(stack: Any, 
     sign_in_with_work_account(page)
     on_company_page(page, stack)
     create_company(page, stack)
+    screens += 6  # the instructions, Permissions requested, approved, sign-in, company, welcome
+    assert screens == 11
     assert stored.invitation(invitation["id"])["Status"] == "completed"
 
 
