@@ -8,13 +8,20 @@ from shared.composition import services
 from shared.domain.errors import InvalidInput, NotFound, Unavailable
 from shared.domain.ids import parse_invitation_id
 from shared.domain.models import Invitation
+from shared.services.ports import Versioned
 from web.pages import message_response, request_language, unavailable_response
 
 
 def invitation_from_link(req: func.HttpRequest, raw_id: str | None) -> Invitation | func.HttpResponse:
     """The invitation a link names, or the page that says why there is none."""
+    loaded = loaded_from_link(req, raw_id)
+    return loaded if isinstance(loaded, func.HttpResponse) else loaded.invitation
+
+
+def loaded_from_link(req: func.HttpRequest, raw_id: str | None) -> Versioned | func.HttpResponse:
+    """The invitation a link names with its version (for a write), or the page that says why there is none."""
     try:
-        return services().invitations.get(parse_invitation_id(raw_id))
+        return services().invitations.load(parse_invitation_id(raw_id))
     except InvalidInput:
         return message_response("invalid-id", request_language(req), 400)
     except NotFound:

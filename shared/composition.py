@@ -33,6 +33,7 @@ from shared.adapters.tables.batches import BatchStore
 from shared.adapters.tables.companies import CompanyStore
 from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.email_operations import EmailOperationStore
+from shared.adapters.tables.funnel import FunnelTableStore
 from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore
 from shared.adapters.tables.send_budget import TableSendBudget
@@ -48,6 +49,7 @@ from shared.services.admin_consent import AdminConsentService
 from shared.services.batches import BatchService
 from shared.services.companies import CompanyService
 from shared.services.events import EventPublisher
+from shared.services.funnel import FunnelService
 from shared.services.intents import Enqueue, IntentSweeper
 from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
@@ -55,6 +57,7 @@ from shared.services.ports import Clock, EmailSender, SendBudget
 from shared.services.sign_in import SignInService
 from shared.services.work_accounts import WorkAccountService
 from shared.settings import Settings, get_settings
+from shared.telemetry import record_funnel_step
 
 
 def credential(settings: Settings) -> TokenCredential:
@@ -182,6 +185,7 @@ class Services:
     settings: Settings
     links: Links
     invitations: InvitationService
+    funnel: FunnelService
     batches: BatchService
     emails: InvitationEmailService
     sweeper: IntentSweeper
@@ -206,6 +210,9 @@ def build(
     hints = invitation_hints(settings, urls, clock)
     queues = QueueSender(queue_service)
     invitation_store = InvitationStore(tables)
+    funnel = FunnelService(
+        FunnelTableStore(tables), clock, stalled_after_hours=settings.funnel_stalled_after_hours, metrics=record_funnel_step
+    )
     invitations = InvitationService(
         invitation_store,
         IdempotencyKeyStore(tables),
@@ -216,6 +223,7 @@ def build(
         redirect_allowlist=settings.redirect_allowlist,
         inviter_notifications=settings.inviter_notifications,
         events=EventPublisher(queues),
+        on_step=funnel.record,
     )
     companies = CompanyService(invitations, CompanyStore(tables), queues, urls, clock)
     budget = send_budget(settings, tables)
@@ -228,6 +236,7 @@ def build(
         settings=settings,
         links=urls,
         invitations=invitations,
+        funnel=funnel,
         batches=batches,
         emails=InvitationEmailService(
             invitations,

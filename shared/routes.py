@@ -20,6 +20,7 @@ RESEND = "invitations/{id}/resend"
 RESET = "invitations/{id}/reset"
 BATCHES = "invitations/batch"  # a literal segment: wins over invitations/{id}, as in ASP.NET routing
 BATCH = "invitations/batch/{id}"
+FUNNEL = "invitations/funnel"  # a literal segment too
 OPENAPI = "openapi.json"
 
 # Operations (anonymous): is this deployment configured and are its dependencies reachable?

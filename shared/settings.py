@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     # completes, or the invitation's e-mail bounces or it expires.
     inviter_notifications: bool = False
 
+    # The onboarding funnel lists an invitation as stalled once it was opened and not signed in, or
+    # signed in and not completed, for this long.
+    funnel_stalled_after_hours: int = Field(default=48, ge=1)
+
     # Each client address's budget on the invitee's anonymous pages (web/client_budget.py): a burst of
     # ANONYMOUS_BURST requests, refilled at ANONYMOUS_REQUESTS_PER_MINUTE; per instance, in memory.
     anonymous_requests_per_minute: int = Field(default=60, ge=1)

@@ -18,10 +18,12 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from azure.identity import ManagedIdentityCredential
 
+from shared.domain.funnel import Tally
 from shared.log_context import install_log_context
 
 # The distro instruments these libraries by default; the app uses none of them.
@@ -107,6 +109,29 @@ def configure(environ: Mapping[str, str] | None = None) -> bool:
     threading.Thread(target=_configure_azure_monitor, args=(gate, connection_string, env), name="azure-monitor", daemon=True).start()
     atexit.register(flush)
     return True
+
+
+def record_funnel_step(tally: Tally) -> None:
+    """A funnel step as custom metrics (`invitations.funnel.steps`, a counter by step, and
+    `invitations.funnel.step_duration`, seconds by interval), only while Azure Monitor is configured."""
+    gate = _state["gate"]
+    if gate is None or not gate.ready.is_set():
+        return
+    steps, durations = _funnel_instruments()
+    steps.add(1, {"step": tally.step})
+    if tally.interval is not None and tally.seconds is not None:
+        durations.record(tally.seconds, {"interval": tally.interval})
+
+
+@lru_cache
+def _funnel_instruments() -> tuple[Any, Any]:
+    from opentelemetry import metrics
+
+    meter = metrics.get_meter("rconnect.invitations.funnel")
+    return (
+        meter.create_counter("invitations.funnel.steps", unit="1", description="Onboarding funnel steps taken"),
+        meter.create_histogram("invitations.funnel.step_duration", unit="s", description="Time since the funnel's previous step"),
+    )
 
 
 def flush(timeout: float = 10) -> None:

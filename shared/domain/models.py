@@ -364,6 +364,7 @@ class Invitation(ApiModel):
     expires_at: datetime
     invite_redeem_url: str
     email: EmailDelivery | None = None
+    opened_at: datetime | None = None  # the first time the e-mail's link was opened while pending
     accepted_by: SignedInUser | None = None
     accepted_at: datetime | None = None
     completed_at: datetime | None = None
@@ -418,6 +419,13 @@ class Invitation(ApiModel):
     def is_accepted_by(self, user: SignedInUser) -> bool:
         """Whether `user` is the one who redeemed this (still accepted) invitation."""
         return self.status == ACCEPTED and self.accepted_by is not None and self.accepted_by.object_id == user.object_id
+
+    def open_link(self, now: datetime) -> Change | None:
+        """Record the first open of the e-mail's link (audit `link-opened`, no lifecycle event); None
+        once recorded, or when the invitation is no longer pending (the open leads nowhere then)."""
+        if self.opened_at is not None or self.effective_status(now) != PENDING:
+            return None
+        return self._record("link-opened", self.invitee.email, now, {"opened_at": now})
 
     def accept(self, user: SignedInUser, now: datetime) -> Change | None:
         """pending → accepted by `user`; None if `user` accepted it already (another tab, a second

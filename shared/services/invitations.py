@@ -69,6 +69,8 @@ _PARALLEL = 8
 _IN_FLIGHT = timedelta(seconds=60)
 # A step: one of Invitation's methods, applied to the invitation as read at the time it is taken.
 Step = Callable[[Invitation, datetime], Change | None]
+# Told of every step written (the invitation before and after, the audit event): the funnel's rollup.
+StepObserver = Callable[[Invitation | None, Invitation, AuditEvent], None]
 
 
 class Applied(NamedTuple):
@@ -91,6 +93,7 @@ class InvitationService:
         redirect_allowlist: list[str],
         events: EventPublisher,
         inviter_notifications: bool = False,
+        on_step: StepObserver | None = None,
     ) -> None:
         self.store, self._keys, self._queues, self.links, self.clock = store, idempotency_keys, queues, links, clock
         self.events = events
@@ -99,6 +102,7 @@ class InvitationService:
         self._handovers: set[Future[None]] = set()
         self._allowlist = redirect_allowlist
         self._notify_inviters = inviter_notifications  # INVITER_NOTIFICATIONS
+        self._on_step = on_step
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -200,6 +204,7 @@ class InvitationService:
             # that one queued the e-mail (or the sweeper will), this is a replay.
             return self.read(invitation_id), False
         self.hand_over_email(invitation)
+        self._observe(None, invitation, issued.event)
         return self._view(inserted), True
 
     def _claim_address(self, email: str, invitation_id: str, now: datetime) -> None:
@@ -273,6 +278,7 @@ class InvitationService:
             self.events.publish(invitation_id, new)
             if len(changed.inviter_notices) > len(current.invitation.inviter_notices):
                 self.enqueue_notices(changed)
+            self._observe(current.invitation, changed, change.event)
             return Applied(written, changed=True)
         raise ConcurrentUpdate(f"Invitation {invitation_id} was changed by another request; try again.")
 
@@ -318,6 +324,19 @@ class InvitationService:
                 self.store.replace(current, invitation.model_copy(update={"pending_events": []}), None)
             except ConcurrentUpdate:
                 log.info("Invitation %s changed while its events were settled; the next sweep retries", invitation_id)
+
+    def _observe(self, before: Invitation | None, after: Invitation, event: AuditEvent | None) -> None:
+        """Tell the observer of a written step on a hand-over thread, off the request's path."""
+        if self._on_step is None or event is None:
+            return
+        observed = self._pool.submit(contextvars.copy_context().run, self._on_step, before, after, event)
+        self._handovers.add(observed)
+        observed.add_done_callback(self._handed_over)
+
+    def open_link(self, current: Versioned) -> Invitation:
+        """Record the first open of the e-mail's link (Invitation.open_link): one guarded write the
+        first time, nothing on later opens."""
+        return self._apply(current, lambda invitation, now: invitation.open_link(now)).current.invitation
 
     def accept(self, current: Versioned, user: SignedInUser) -> Invitation:
         """pending → accepted by `user` (Invitation.accept); the same user signing in again is success."""
@@ -411,7 +430,7 @@ class InvitationService:
     def _handed_over(self, handover: Future[None]) -> None:
         self._handovers.discard(handover)
         if (error := handover.exception()) is not None:  # enqueue_email logs the queue's own errors
-            log.error("An e-mail was not queued; the sweeper will queue it", exc_info=error)
+            log.error("A hand-over failed (an e-mail not queued is queued by the sweeper)", exc_info=error)
 
     def finish_handovers(self, timeout: float | None = None) -> None:
         """Wait until the e-mails handed to the queue are on it (or failed): for a process about to stop, and tests."""

@@ -7,12 +7,13 @@ to the same behaviour. Services import these, never an adapter: shared/compositi
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
 from shared.domain.batches import BatchHeader, BatchRow, RowOutcome
+from shared.domain.funnel import DayRollup, StallCandidate, Tally
 from shared.domain.mail import OutgoingEmail, SendResult
 from shared.domain.models import AuditEvent, Company, Invitation, InvitationStatus, Role, SignedInUser
 
@@ -255,4 +256,28 @@ class SendBudget(Protocol):
     def reserve(self, now: datetime, *, bulk: bool) -> datetime:
         """Take the next place with room for one send of this kind (bulk: a batch row's, which leaves
         a reserve to single invitations); when it may be handed to ACS (`now` if there is room now)."""
+        ...
+
+
+class FunnelStore(Protocol):
+    """The funnel's per-day rollup and its stall index (shared.domain.funnel)."""
+
+    def add(self, tally: Tally) -> None:
+        """Add one step to its day's rollup (a guarded read-modify-write, retried on a lost race)."""
+        ...
+
+    def days(self, first: date, last: date) -> list[DayRollup]:
+        """The rollups of the days first..last that have any (one partition query)."""
+        ...
+
+    def mark_stalled(self, candidate: StallCandidate) -> None:
+        """Put the invitation in the stall index at this stage (replacing its earlier stage)."""
+        ...
+
+    def clear_stalled(self, invitation_id: str) -> None:
+        """Take the invitation out of the stall index (idempotent)."""
+        ...
+
+    def stalled(self, since_before: datetime, limit: int) -> list[StallCandidate]:
+        """The candidates at their stage since before `since_before`, longest stalled first, at most `limit`."""
         ...

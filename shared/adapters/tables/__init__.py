@@ -21,6 +21,8 @@ Tables and keys (docs/reference/storage.md explains why):
 - TenantDomains: PartitionKey = e-mail domain; its Entra tenant id as last looked up, and when.
 - InvitationsByTenant: PartitionKey = Entra tenant id, RowKey = invitation id; a tenant's consent
   reads one partition (tenants.py).
+- Funnel: PartitionKey "days" (a rollup row per UTC day) and "stalled" (a row per invitation
+  opened and not signed in, or signed in and not completed) (funnel.py).
 """
 
 import json
@@ -55,6 +57,7 @@ BATCHES = "Batches"
 EMAIL_BUDGET = "EmailBudget"
 TENANT_DOMAINS = "TenantDomains"
 INVITATIONS_BY_TENANT = "InvitationsByTenant"
+FUNNEL = "Funnel"
 ALL_TABLES = (
     INVITATIONS,
     IDEMPOTENCY_KEYS,
@@ -67,6 +70,7 @@ ALL_TABLES = (
     EMAIL_BUDGET,
     TENANT_DOMAINS,
     INVITATIONS_BY_TENANT,
+    FUNNEL,
 )
 
 _EXISTS = {TableErrorCode.ENTITY_ALREADY_EXISTS}
