@@ -17,6 +17,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from shared import routes
 from shared.domain.batches import MAX_ROWS, BatchView
 from shared.domain.events import InvitationEvent
+from shared.domain.funnel import Funnel, FunnelQuery
 from shared.domain.models import InvitationPage, InvitationRequest, InvitationView, ListQuery
 from shared.settings import Settings, get_settings
 
@@ -107,6 +108,7 @@ def _component_schemas() -> dict[str, Any]:
         (InvitationView, "serialization"),
         (InvitationPage, "serialization"),
         (BatchView, "serialization"),
+        (Funnel, "serialization"),
         # Not an HTTP body: the lifecycle events on the invitation-events queue, published here for consumers.
         (InvitationEvent, "serialization"),
     ]
@@ -419,6 +421,17 @@ def build(base_url: str, tokens: StaffTokenIssuer | None = None) -> dict[str, An
             ),
             "/" + routes.RESET: _transition("resetInvitation", "Accepted → pending, like Graph's resetRedemption"),
             **_batch_paths(),
+            "/" + routes.FUNNEL: {
+                "get": {
+                    "operationId": "getInvitationFunnel",
+                    "summary": "The onboarding funnel: steps per day range, time between steps, stalled invitations",
+                    "description": "Counted from a per-day rollup kept with every step, so a call costs the same whatever the "
+                    "number of invitations. Durations are approximate (the upper bound of a fixed bucket).",
+                    "tags": ["invitations"],
+                    "parameters": _query_parameters(FunnelQuery),
+                    "responses": _responses((200, "The funnel.", "Funnel"), 400, 422),
+                }
+            },
         },
         "components": {
             "schemas": _component_schemas(),

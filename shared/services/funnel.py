@@ -9,7 +9,7 @@ and loses that one count: the rollup is statistics, the invitation rows stay the
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 from shared.domain import funnel
 from shared.domain.errors import DomainError, InvalidInput
@@ -47,7 +47,7 @@ class FunnelService:
         """The funnel of the days query.from_..query.to (InvalidInput for a reversed or overlong range)."""
         now = self.clock()
         last = query.to or now.date()
-        first = query.from_ or last - timedelta(days=29)
+        first = query.from_ or max(last, date.min + timedelta(days=29)) - timedelta(days=29)
         if first > last:
             raise InvalidInput("`from` must not be after `to`.")
         if (last - first).days >= funnel.MAX_DAYS:
