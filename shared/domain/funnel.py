@@ -139,7 +139,9 @@ def stall_change(after: Invitation, event: AuditEvent) -> StallCandidate | Liter
     if event.action in ("link-opened", "accepted"):
         stage: StallStage = "opened" if event.action == "link-opened" else "signedIn"
         return StallCandidate(invitation_id=after.id, stage=stage, since=event.at, invitee_email=after.invitee.email, inviter=after.inviter)
-    if event.action in ("completed", "revoked", "expired", "redemption-reset"):
+    # Only an invitation that was opened or signed in can be in the index (a reset drops accepted_at).
+    may_be_listed = after.opened_at is not None or after.accepted_at is not None or event.action == "redemption-reset"
+    if event.action in ("completed", "revoked", "expired", "redemption-reset") and may_be_listed:
         return "clear"
     return None
 

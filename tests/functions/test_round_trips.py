@@ -24,6 +24,7 @@ from accept_invitation.sign_in_callback import sign_in_callback
 from create_company.company_page import create_company
 from create_company.company_worker import create_company_from_completion
 from invite_user.email_queue import send_invitation_email
+from invite_user.funnel_api import invitation_funnel
 from invite_user.invitations_api import (
     create_invitation,
     get_invitation,
@@ -47,7 +48,10 @@ from web.cookies import invitee_session, session_cookie
 
 Budget = dict[tuple[str, str], int]
 INVITATIONS, EMAILS, EVENTS, COMPANIES = "Invitations", INVITATION_EMAIL, INVITATION_EVENTS, COMPANY_CREATE
-BY_EMAIL, USERS = "InvitationsByEmail", "Users"
+BY_EMAIL, USERS, FUNNEL = "InvitationsByEmail", "Users", "Funnel"
+# After every step's write, on a hand-over thread (the answer does not wait): its day's row in the
+# funnel's rollup, read and replaced guarded by its ETag (shared/adapters/tables/funnel.py).
+ROLLUP: Budget = {(FUNNEL, "point-read"): 1, (FUNNEL, "replace"): 1}
 
 
 class B2CRequests:
@@ -125,6 +129,7 @@ def accepted(app: Services) -> tuple[str, SignedInUser]:
     invitation_id = new_invitation(app, invitee={"email": email, "displayName": "Anna"})
     account = user(email)
     app.invitations.accept(app.invitations.load(invitation_id), account)
+    app.invitations.finish_handovers()  # the funnel's rollup, so no later measure counts it
     return invitation_id, account
 
 
@@ -137,10 +142,18 @@ def test_the_email_link_is_one_point_read(counted: tuple[Services, CountingProxy
     invitation_id = new_invitation(app)
     b2c = B2CRequests(monkeypatch)
     response: list[func.HttpResponse] = []
-    # The sign-in's flow goes into the cookie: nothing is written.
+    # The first open adds one guarded write, recording it (`link-opened`, no lifecycle event); after the
+    # answer, the funnel counts it and lists the invitation in its stall index (an upsert).
+    assert measure(proxy, lambda: response.append(open_link(invitation_id))) == {
+        (INVITATIONS, "point-read"): 1,
+        (INVITATIONS, "replace"): 1,
+        **ROLLUP,
+        (FUNNEL, "upsert"): 1,
+    }
+    # Every later open: the sign-in's flow goes into the cookie, nothing is written.
     assert measure(proxy, lambda: response.append(open_link(invitation_id))) == {(INVITATIONS, "point-read"): 1}
-    assert response[0].status_code == 302 and b2c.count == 0  # the auth URL is built locally from cached metadata
-    assert "Set-Cookie" in response[0].headers
+    assert [r.status_code for r in response] == [302, 302] and b2c.count == 0  # the auth URL is built locally from cached metadata
+    assert "Set-Cookie" in response[1].headers
 
 
 def test_the_sign_in_callback(counted: tuple[Services, CountingProxy], idp: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,6 +161,7 @@ def test_the_sign_in_callback(counted: tuple[Services, CountingProxy], idp: tupl
     email = unique_email("callback")
     invitation_id = new_invitation(app, invitee={"email": email, "displayName": "Anna"})
     link = open_link(invitation_id)
+    app.invitations.finish_handovers()  # the first open's funnel count
     cookie = link.headers["Set-Cookie"].split(";")[0]
     browser = Invitee(SimpleNamespace(base_url=APP_URL, ca_bundle=idp[1]), {"id": invitation_id, "invitee": {"email": email}})
     answer = {key: values[0] for key, values in parse_qs(urlparse(browser.at_idp(link.headers["Location"])).query).items()}
@@ -170,6 +184,8 @@ def test_the_sign_in_callback(counted: tuple[Services, CountingProxy], idp: tupl
         (USERS, "merge"): 1,  # the account's latest sign-in (an upsert)
         (INVITATIONS, "replace"): 1,  # accepted, its audit event in the row's History
         (EVENTS, "enqueue"): 1,  # the `accepted` lifecycle event
+        **ROLLUP,
+        (FUNNEL, "upsert"): 1,  # signed in: the stall index's stage
     }
     assert response[0].status_code == 302 and response[0].headers["Location"].endswith("/api/CreateCompany")
     assert b2c.count == 1  # the token request
@@ -185,6 +201,7 @@ def test_a_single_read_is_one_point_read(counted: tuple[Services, CountingProxy]
     app, proxy = counted
     invitation_id = new_invitation(app)
     app.invitations.revoke(invitation_id, "t")  # a trail of two: `created` in the row's Data, `revoked` in its History
+    app.invitations.finish_handovers()
     response: list[func.HttpResponse] = []
     assert measure(proxy, lambda: response.append(call(get_invitation, staff("GET", "/api/invitations/x", invitation_id)))) == {
         (INVITATIONS, "point-read"): 1,
@@ -205,6 +222,7 @@ def test_create_is_the_addresss_claim_one_insert_and_the_emails_enqueue(counted:
         (BY_EMAIL, "insert"): 1,  # the address's claim, written first
         (INVITATIONS, "insert"): 1,  # the invitation, its `created` event inside
         (EMAILS, "enqueue"): 1,
+        **ROLLUP,
     }
     assert response[0].status_code == 201 and json.loads(response[0].get_body())["history"][0]["action"] == "created"
     first = json.loads(response[0].get_body())["id"]
@@ -222,9 +240,11 @@ def test_create_is_the_addresss_claim_one_insert_and_the_emails_enqueue(counted:
         (BY_EMAIL, "merge"): 1,
         (INVITATIONS, "insert"): 1,
         (EMAILS, "enqueue"): 1,
+        **ROLLUP,
     }
     # Once the holder is closed, the next create takes the claim over, listing the former holder in the same write.
     app.invitations.revoke(first, "t")
+    app.invitations.finish_handovers()
     assert measure(proxy, lambda: call(create_invitation, create)) == {
         (BY_EMAIL, "insert"): 1,
         (BY_EMAIL, "point-read"): 1,
@@ -232,6 +252,7 @@ def test_create_is_the_addresss_claim_one_insert_and_the_emails_enqueue(counted:
         (BY_EMAIL, "transaction"): 1,  # the claim, ETag-guarded, and the former holder's index row
         (INVITATIONS, "insert"): 1,
         (EMAILS, "enqueue"): 1,
+        **ROLLUP,
     }
 
     body = json.dumps(invitation_body()).encode()
@@ -241,6 +262,7 @@ def test_create_is_the_addresss_claim_one_insert_and_the_emails_enqueue(counted:
         (BY_EMAIL, "insert"): 1,
         (INVITATIONS, "insert"): 1,
         (EMAILS, "enqueue"): 1,
+        **ROLLUP,
     }
     # A replay: the key's claim, then the invitation it names (one point read, history included).
     assert measure(proxy, lambda: call(create_invitation, keyed)) == {
@@ -272,14 +294,16 @@ def test_revoke_resend_and_reset(counted: tuple[Services, CountingProxy]) -> Non
     app, proxy = counted
     invitation_id, _ = accepted(app)
     transition = {(INVITATIONS, "point-read"): 1, (INVITATIONS, "replace"): 1}
-    # Reset: read (with the history the answer carries), one guarded write, its lifecycle event.
+    # Reset: read (with the history the answer carries), one guarded write, its lifecycle event; then
+    # the invitation leaves the funnel's stall index (a reset is no funnel step: no rollup).
     reset = staff("POST", "/api/invitations/x/reset", invitation_id)
-    assert measure(proxy, lambda: call(reset_invitation, reset)) == {**transition, (EVENTS, "enqueue"): 1}
+    assert measure(proxy, lambda: call(reset_invitation, reset)) == {**transition, (EVENTS, "enqueue"): 1, (FUNNEL, "delete"): 1}
     # Resend while the first send is still queued: that send is the answer, nothing is written.
     resend = staff("POST", "/api/invitations/x/resend", invitation_id)
     assert measure(proxy, lambda: call(resend_invitation, resend)) == {(INVITATIONS, "point-read"): 1}
     revoke = staff("POST", "/api/invitations/x/revoke", invitation_id)
-    assert measure(proxy, lambda: call(revoke_invitation, revoke)) == {**transition, (EVENTS, "enqueue"): 1}
+    # Revoke: counted in the rollup; never opened nor signed in since the reset, so not in the stall index.
+    assert measure(proxy, lambda: call(revoke_invitation, revoke)) == {**transition, (EVENTS, "enqueue"): 1, **ROLLUP}
 
 
 def test_create_company_and_its_worker(counted: tuple[Services, CountingProxy]) -> None:
@@ -297,6 +321,8 @@ def test_create_company_and_its_worker(counted: tuple[Services, CountingProxy]) 
         (INVITATIONS, "replace"): 1,
         (COMPANIES, "enqueue"): 1,
         (EVENTS, "enqueue"): 1,  # `completed`
+        **ROLLUP,
+        (FUNNEL, "delete"): 1,  # out of the stall index
     }
     assert response[0].status_code == 303, response[0].get_body()[:2000]
     invitation = app.invitations.get(invitation_id)
@@ -330,3 +356,19 @@ def test_the_email_worker_and_the_sweeper(counted: tuple[Services, CountingProxy
     # Nothing due costs two filtered queries (budget 2): invitations with OutstandingSince or
     # ExpiryUnreported (open ones whose expiry passed), and batch headers with OutstandingSince.
     assert measure(proxy, lambda: sweep(None)) == {(INVITATIONS, "scan"): 1, (BATCHES, "scan"): 1}
+
+
+@pytest.mark.parametrize("table_size", [10, 200])
+def test_the_funnel_is_two_partition_queries_whatever_the_table_size(counted: tuple[Services, CountingProxy], table_size: int) -> None:
+    app, proxy = counted
+    for n in range(table_size):
+        invitation_id = new_invitation(app)
+        if n % 5 == 0:
+            open_link(invitation_id)  # some in the stall index too
+    app.invitations.finish_handovers()
+    response: list[func.HttpResponse] = []
+    # The range's day rows and the stall candidates: never the invitations.
+    assert measure(proxy, lambda: response.append(call(invitation_funnel, request("GET", "/api/invitations/funnel")))) == {
+        (FUNNEL, "partition-query"): 2,
+    }
+    assert json.loads(response[0].get_body())["counts"]["created"] >= table_size
