@@ -135,12 +135,13 @@ def _funnel_instruments() -> tuple[Any, Any]:
 
 
 def flush(timeout: float = 10) -> None:
-    """Wait for the exporter (up to `timeout` s) and export what is logged so far: at exit, and for tests."""
+    """Wait for the exporter (up to `timeout` s) and export what is logged and measured so far: at exit, and for tests."""
     gate = _state["gate"]
     if gate is None or not gate.ready.wait(timeout):
         return
     from opentelemetry._logs import get_logger_provider
+    from opentelemetry.metrics import get_meter_provider
 
-    provider: Any = get_logger_provider()
-    if hasattr(provider, "force_flush"):
-        provider.force_flush()
+    for provider in (get_logger_provider(), get_meter_provider()):
+        if hasattr(provider, "force_flush"):
+            provider.force_flush()

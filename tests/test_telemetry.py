@@ -90,6 +90,35 @@ def test_logs_reach_application_insights_with_the_invitation_id(ingestion: tuple
     assert "invitation_id" not in messages["about nothing in particular"]
 
 
+FUNNEL_STEP = """
+from datetime import date
+from shared import telemetry
+from shared.domain.funnel import Tally
+telemetry.record_funnel_step(Tally(date(2030, 3, 5), "opened", "deliveredToOpened", 90))  # before it is configured: nothing
+print(telemetry.configure())
+telemetry.flush()
+telemetry.record_funnel_step(Tally(date(2030, 3, 5), "signedIn", "openedToSignedIn", 120))
+telemetry.flush()
+"""
+
+
+def test_funnel_steps_reach_application_insights_as_custom_metrics(ingestion: tuple[str, list[dict[str, Any]]]) -> None:
+    endpoint, envelopes = ingestion
+    connection_string = f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
+    environment = {"APPLICATIONINSIGHTS_CONNECTION_STRING": connection_string, "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true"}
+    assert run_app_process(FUNNEL_STEP, **environment) == "True"
+    metrics = [
+        (metric["name"], envelope["data"]["baseData"].get("properties", {}))
+        for envelope in envelopes
+        if envelope["name"].endswith("Metric")
+        for metric in envelope["data"]["baseData"]["metrics"]
+        if metric["name"].startswith("invitations.funnel.")
+    ]
+    assert ("invitations.funnel.steps", {"step": "signedIn"}) in metrics
+    assert ("invitations.funnel.step_duration", {"interval": "openedToSignedIn"}) in metrics
+    assert all(properties.get("step") != "opened" for _, properties in metrics)  # recorded before Azure Monitor was configured
+
+
 # Azure Monitor's import is held until the app was imported and has logged: the start-up does not wait
 # for the distro (it is configured on a thread), and what is logged meanwhile is exported once it is ready.
 HELD_IMPORT = """
