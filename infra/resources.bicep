@@ -48,7 +48,7 @@ var queueNames = [
   'invitation-batch'
   'invitation-batch-poison'
 ]
-var tableNames = ['Invitations', 'IdempotencyKeys', 'Companies', 'Users', 'AdminConsents', 'EmailOperations', 'Batches', 'InvitationsByEmail', 'EmailBudget', 'TenantDomains', 'InvitationsByTenant']
+var tableNames = ['Invitations', 'IdempotencyKeys', 'Companies', 'Users', 'AdminConsents', 'EmailOperations', 'Batches', 'InvitationsByEmail', 'EmailBudget', 'TenantDomains', 'InvitationsByTenant', 'Funnel']
 var deploymentContainerName = 'app-package'
 
 // Built-in role ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles)
