@@ -41,6 +41,7 @@ STAFF_OPERATIONS = {
     ("post", "/invitations/{id}/reset"),
     ("post", "/invitations/batch"),
     ("get", "/invitations/batch/{id}"),
+    ("get", "/invitations/funnel"),
 }
 MAX_EXAMPLES = 40  # per operation, on top of the coverage phase's edge cases
 STATEFUL_SCENARIOS = 25
