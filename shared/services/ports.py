@@ -5,7 +5,7 @@ MSAL; tests/fakes implements them in memory, and one contract suite (tests/contr
 to the same behaviour. Services import these, never an adapter: shared/composition.py wires them.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
@@ -262,8 +262,8 @@ class SendBudget(Protocol):
 class FunnelStore(Protocol):
     """The funnel's per-day rollup and its stall index (shared.domain.funnel)."""
 
-    def add(self, tally: Tally) -> None:
-        """Add one step to its day's rollup (a guarded read-modify-write, retried on a lost race)."""
+    def add(self, tallies: Sequence[Tally]) -> None:
+        """Add steps to their days' rollups (per day a guarded read-modify-write, retried on a lost race)."""
         ...
 
     def days(self, first: date, last: date) -> list[DayRollup]:

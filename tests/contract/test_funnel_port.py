@@ -36,14 +36,15 @@ def day() -> date:
 
 def test_steps_add_up_per_day_and_a_range_reads_only_its_days(store: FunnelStore, day: date) -> None:
     next_day = day + timedelta(days=1)
-    for tally in [
-        Tally(day, "created"),
-        Tally(day, "created"),
-        Tally(day, "delivered", "createdToDelivered", 30),
-        Tally(next_day, "signedIn", "openedToSignedIn", 4000),
-        Tally(day + timedelta(days=5), "created"),
-    ]:
-        store.add(tally)
+    store.add([Tally(day, "created")])
+    store.add(
+        [
+            Tally(day, "created"),
+            Tally(day, "delivered", "createdToDelivered", 30),
+            Tally(next_day, "signedIn", "openedToSignedIn", 4000),
+            Tally(day + timedelta(days=5), "created"),
+        ]
+    )
     rollups = {rollup.day: rollup for rollup in store.days(day, next_day)}
     assert set(rollups) == {day, next_day}
     assert rollups[day].counts == {"created": 2, "delivered": 1}
@@ -54,7 +55,7 @@ def test_steps_add_up_per_day_and_a_range_reads_only_its_days(store: FunnelStore
 
 def test_concurrent_adds_to_one_day_are_all_counted(store: FunnelStore, day: date) -> None:
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda _: store.add(Tally(day, "opened")), range(24)))
+        list(pool.map(lambda _: store.add([Tally(day, "opened")]), range(24)))
     assert [rollup.counts for rollup in store.days(day, day)] == [{"opened": 24}]
 
 

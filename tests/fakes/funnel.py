@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from shared.domain.funnel import DayRollup, StallCandidate, Tally
@@ -14,9 +15,10 @@ class MemoryFunnel:
         self._stalled: dict[str, StallCandidate] = {}
         self._lock = threading.Lock()  # steps are recorded on the service's hand-over threads
 
-    def add(self, tally: Tally) -> None:
+    def add(self, tallies: Sequence[Tally]) -> None:
         with self._lock:
-            self._days[tally.day] = self._days.get(tally.day, DayRollup(day=tally.day)).add(tally)
+            for tally in tallies:
+                self._days[tally.day] = self._days.get(tally.day, DayRollup(day=tally.day)).add(tally)
 
     def days(self, first: date, last: date) -> list[DayRollup]:
         return [rollup for day, rollup in sorted(self._days.items()) if first <= day <= last]

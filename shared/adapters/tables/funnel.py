@@ -1,8 +1,9 @@
 """The onboarding funnel's rollup and stall index (table Funnel).
 
 Partition "days": a row per UTC day with steps (RowKey = the ISO date), its counters and histograms
-as one JSON column; a step is added by a read and a write guarded by the row's ETag (or an insert),
-and a lost race reads again. A range of days is one partition query (at most 366 rows).
+as one JSON column; steps are added by a read and a write guarded by the row's ETag (or an insert),
+and a lost race reads again (the service hands over the steps of concurrent requests together).
+A range of days is one partition query (at most 366 rows).
 Partition "stalled": a row per invitation that was opened and not signed in, or signed in and not
 completed (RowKey = invitation id, Since = when it reached that stage); the row goes when it moves on,
 so the partition holds the invitations in progress, never the table's history.
@@ -10,6 +11,7 @@ so the partition holds the invitations in progress, never the table's history.
 
 import random
 import time
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -32,15 +34,21 @@ class FunnelTableStore:
     def __init__(self, service: TableServiceClient) -> None:
         self.table = Table(service, FUNNEL)
 
-    def add(self, tally: Tally) -> None:
-        key = tally.day.isoformat()
+    def add(self, tallies: Sequence[Tally]) -> None:
+        for day in sorted({tally.day for tally in tallies}):
+            self._add_to(day, [tally for tally in tallies if tally.day == day])
+
+    def _add_to(self, day: date, tallies: list[Tally]) -> None:
+        key = day.isoformat()
         for _ in range(_RACES):
             try:
                 row: Any = self.table.run(lambda t: t.get_entity(DAYS, key), "The funnel")
             except NotFound:
                 row = None
-            current = DayRollup(day=tally.day) if row is None else DayRollup.model_validate_json(row["Data"])
-            entity = {"PartitionKey": DAYS, "RowKey": key, "Data": current.add(tally).model_dump_json()}
+            rollup = DayRollup(day=day) if row is None else DayRollup.model_validate_json(row["Data"])
+            for tally in tallies:
+                rollup = rollup.add(tally)
+            entity = {"PartitionKey": DAYS, "RowKey": key, "Data": rollup.model_dump_json()}
             try:
                 if row is None:
                     self.table.insert(entity, "The funnel")

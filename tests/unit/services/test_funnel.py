@@ -4,14 +4,17 @@ move on, and the funnel's counts equal to a direct count of the stored invitatio
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
 
 from shared.domain.errors import InvalidInput, Unavailable
-from shared.domain.funnel import FunnelQuery
+from shared.domain.funnel import FunnelQuery, Tally
 from shared.domain.models import Completion, DeliveryReport, SignedInUser
 from shared.services.invitations import InvitationService
 from tests.support import invitation_body
@@ -177,3 +180,20 @@ def test_a_failing_rollup_loses_the_count_not_the_step(
     invitation_service.finish_handovers()
     assert invitation_service.get(view.id).status == "pending"
     assert fakes.funnel.report(query()).counts["created"] == 0
+
+
+def test_steps_of_concurrent_requests_are_added_together(fakes: Fakes, invitation_service: InvitationService) -> None:
+    writes: list[int] = []
+    add = fakes.funnel_store.add
+
+    def slow_add(tallies: Sequence[Tally]) -> None:
+        writes.append(len(tallies))
+        time.sleep(0.05)  # while one thread writes the day's row, the others' steps wait for it
+        add(tallies)
+
+    fakes.funnel_store.add = slow_add  # type: ignore[method-assign]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: create(invitation_service), range(40)))
+    invitation_service.finish_handovers()
+    assert fakes.funnel.report(query()).counts["created"] == sum(writes) == 40
+    assert len(writes) < 40
