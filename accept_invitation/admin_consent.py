@@ -7,10 +7,10 @@ import azure.functions as func
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import invitation_from_link
 from shared import routes
-from shared.adapters.identity import provider_error_code
 from shared.composition import services
 from shared.domain.errors import InvalidInput
 from shared.domain.models import Invitation
+from shared.domain.sign_in_failures import provider_error_code
 from shared.presentation.pages import page, provider_error_reason
 from shared.services.admin_consent import outcome_tenant, valid_tenant
 from web.client_budget import anonymous_budget

@@ -3,16 +3,20 @@ reads to validate the app's id_token_hint (shared/adapters/invitation_hints.py).
 fetches them; 404 while SIGN_IN_HINT is login_hint (no hint is signed). No per-client budget
 (web/client_budget.py): B2C's servers are one client for every invitee, and the answers read no storage."""
 
+from __future__ import annotations
+
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
 from accept_invitation.blueprint import bp
 from shared import routes
-from shared.adapters.invitation_hints import InvitationHints
 from shared.composition import published_hints
 from web.problems import Problem, api_errors
+
+if TYPE_CHECKING:
+    from shared.adapters.invitation_hints import InvitationHints
 
 # B2C caches the metadata itself; a short public cache spares the app the repeats of one sign-in.
 CACHE = {"Cache-Control": "public, max-age=300"}

@@ -13,10 +13,10 @@ import azure.functions as func
 from accept_invitation.blueprint import bp
 from accept_invitation.invitation_pages import sign_in_again_url, sign_in_unavailable
 from shared import routes
-from shared.adapters.identity import failure_kind, provider_error_code
 from shared.composition import services
 from shared.domain.errors import SignInFailed, Unavailable
 from shared.domain.models import Invitation
+from shared.domain.sign_in_failures import failure_kind, provider_error_code
 from shared.log_context import invitation_context
 from shared.presentation.pages import provider_error_reason
 from shared.services.sign_in import SignInOutcome

@@ -14,10 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Literal
 
-import requests
-from azure.core.exceptions import HttpResponseError
-
-from shared.composition import clients
+from shared import composition
+from shared.domain.errors import CheckFailed
 from shared.settings import Settings, SettingsInvalid, get_settings
 
 CHECK_SECONDS = 3.0  # a first call's wait; the storage clients give up within about 2 s themselves
@@ -43,46 +41,26 @@ class Report:
         return all(check.status == "ok" for check in self.checks.values())
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
     if isinstance(error, SettingsInvalid):
         return error.detail
-    if isinstance(error, IdentityMetadataFailed):
+    if isinstance(error, CheckFailed):
         return str(error)
-    if isinstance(error, HttpResponseError) and error.status_code is not None:
+    status = getattr(error, "status_code", None)  # the Azure SDKs' HttpResponseError and its kin
+    if isinstance(status, int):
         code = getattr(error, "error_code", None)
-        return f"{type(error).__name__}: HTTP {error.status_code}" + (f" {code}" if code else "")
+        return f"{type(error).__name__}: HTTP {status}" + (f" {code}" if code else "")
     return type(error).__name__
 
 
 def _tables() -> str:
-    next(iter(clients()[0].list_tables(results_per_page=1).by_page()), None)
+    next(iter(composition.clients()[0].list_tables(results_per_page=1).by_page()), None)
     return "tables answer"
 
 
 def _queues() -> str:
-    next(iter(clients()[1].list_queues(results_per_page=1).by_page()), None)
+    next(iter(composition.clients()[1].list_queues(results_per_page=1).by_page()), None)
     return "queues answer"
-
-
-def _identity_metadata(settings: Settings) -> Callable[[], str]:
-    """The configured platform (its name, not its secrets) and whether its OpenID configuration answers."""
-
-    def check() -> str:
-        platform = f"{settings.identity_platform} at {settings.identity_authority_url}"
-        try:
-            response = requests.get(settings.identity_metadata_url, timeout=(2, 3))
-            response.raise_for_status()
-            if "issuer" not in response.json():
-                raise ValueError("no issuer in the OpenID configuration")
-        except Exception as error:
-            raise IdentityMetadataFailed(f"{platform}: {_describe(error)}") from error
-        return f"{platform}: OpenID configuration answers"
-
-    return check
-
-
-class IdentityMetadataFailed(Exception):
-    """The identity platform's check failed; its message names the platform and the error's kind."""
 
 
 def _timed(check: Callable[[], str]) -> CheckResult:
@@ -90,7 +68,7 @@ def _timed(check: Callable[[], str]) -> CheckResult:
     try:
         return CheckResult("ok", check(), round((time.monotonic() - started) * 1000))
     except Exception as error:  # any failure is the check's result, not the endpoint's
-        return CheckResult("failed", _describe(error), round((time.monotonic() - started) * 1000))
+        return CheckResult("failed", describe(error), round((time.monotonic() - started) * 1000))
 
 
 @dataclass
@@ -140,7 +118,7 @@ def run_checks() -> Report:
         settings = get_settings()
     except SettingsInvalid as error:
         skipped = CheckResult("skipped", "the settings are invalid")
-        checks = {"settings": CheckResult("failed", _describe(error)), **dict.fromkeys(("storage", "queues", "identity"), skipped)}
+        checks = {"settings": CheckResult("failed", describe(error)), **dict.fromkeys(("storage", "queues", "identity"), skipped)}
         return Report(checks, error.retry_after_seconds)
-    probes: dict[str, Callable[[], str]] = {"storage": _tables, "queues": _queues, "identity": _identity_metadata(settings)}
+    probes: dict[str, Callable[[], str]] = {"storage": _tables, "queues": _queues, "identity": composition.identity_probe(settings)}
     return Report({"settings": CheckResult("ok", "valid"), **_probes.check(settings, probes)}, 30)

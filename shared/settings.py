@@ -17,8 +17,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.adapters.invitation_hints import load_private_key
 from shared.domain.errors import Unavailable
+from shared.domain.keys import load_private_key
+from shared.domain.platforms import IdentityPlatform
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEV_SESSION_SECRET = "local-development-only-session-secret"
@@ -33,7 +34,6 @@ AZURITE_STORAGE = (
 )
 
 
-IdentityPlatform = Literal["b2c-user-flow", "b2c-custom-policy", "external-id"]
 # Where each platform's authorities live (MSAL for Python knows both: msal/authority.py).
 PLATFORM_HOSTS: dict[IdentityPlatform, str] = {
     "b2c-user-flow": "b2clogin.com",

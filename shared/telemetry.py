@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from azure.identity import ManagedIdentityCredential
-
 from shared.domain.funnel import Tally
 from shared.log_context import install_log_context
 
@@ -40,6 +38,8 @@ def _credential(environ: Mapping[str, str]) -> Any:
     parts = dict(part.split("=", 1) for part in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "").split(";") if "=" in part)
     if parts.get("Authorization", "").upper() != "AAD":
         return None
+    from azure.identity import ManagedIdentityCredential  # on the exporter's thread, with the distro
+
     return ManagedIdentityCredential(client_id=parts.get("ClientId") or None)
 
 

@@ -17,10 +17,10 @@ from uuid import uuid4
 import pytest
 from pydantic import SecretStr
 
-from shared.composition import email_sender as create_sender
 from shared.domain.mail import OutgoingEmail
 from shared.presentation.invitation_email import ProductLinks, render_invitation_email
 from shared.settings import Settings
+from shared.wiring import email_sender as create_sender
 from tests.fakes.acs_email_server import AcsEmailFake
 
 REDEEM_URL = "https://invite.rconnect.example/api/AcceptInvitation?code=abc123&lang=en"

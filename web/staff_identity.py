@@ -15,8 +15,8 @@ With neither, the actor is the key's: "staff-api-key".
 
 import azure.functions as func
 
-from shared.adapters.staff_tokens import TokenRejected
 from shared.composition import services
+from shared.domain.errors import TokenRejected
 from web.problems import Problem
 
 KEY_ACTOR = "staff-api-key"

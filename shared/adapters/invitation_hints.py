@@ -18,22 +18,14 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
+from shared.domain.keys import load_private_key
 from shared.domain.models import Invitation
 from shared.services.ports import Clock
 
 ALGORITHM = "RS256"
-
-
-def load_private_key(pem: str) -> RSAPrivateKey:
-    """An RSA private key from PEM (PKCS#1 or PKCS#8); ValueError for anything else."""
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
-    if not isinstance(key, RSAPrivateKey):
-        raise ValueError("the hint signing key must be an RSA private key")
-    return key
 
 
 def public_jwk(key: RSAPublicKey) -> dict[str, str]:

@@ -16,19 +16,11 @@ from typing import Any
 import jwt
 import requests
 
-from shared.domain.errors import Unavailable
+from shared.domain.errors import TokenRejected, Unavailable
 
 STAFF_ROLE = "Invitations.Manage"  # the app role a staff token must carry
 LEEWAY_SECONDS = 5  # clock skew tolerated on exp/nbf (Azure hosts keep time by NTP)
 METADATA_TIMEOUT = (2, 3)
-
-
-class TokenRejected(Exception):
-    """The bearer token is not acceptable: invalid (401), or valid without the app role (403)."""
-
-    def __init__(self, reason: str, *, missing_role: bool = False) -> None:
-        super().__init__(reason)
-        self.reason, self.missing_role = reason, missing_role
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,15 @@ class Unavailable(DomainError):
 
     def __init__(self, detail: str, *, code: str = "unavailable") -> None:
         super().__init__(detail, code=code)
+
+
+class TokenRejected(Exception):
+    """The bearer token is not acceptable: invalid (401), or valid without the app role (403)."""
+
+    def __init__(self, reason: str, *, missing_role: bool = False) -> None:
+        super().__init__(reason)
+        self.reason, self.missing_role = reason, missing_role
+
+
+class CheckFailed(Exception):
+    """A health check's failure, in words fit for /api/health (no secret, no SDK message)."""

@@ -22,9 +22,9 @@ from shared.adapters.tables import INVITATIONS
 from shared.adapters.tables.email_index import EmailIndexStore
 from shared.adapters.tables.idempotency_keys import IdempotencyKeyStore
 from shared.adapters.tables.invitations import InvitationStore
-from shared.composition import create_tables, storage_clients
 from shared.services.ports import EmailIndex, IdempotencyKeys, InvitationRepository, QueueSender
 from shared.settings import Settings
+from shared.wiring import create_tables, storage_clients
 from tests.azurite import Azurite, closed_storage
 from tests.fakes.memory import MemoryEmailIndex, MemoryIdempotencyKeys, MemoryInvitations, MemoryQueues, SettableClock
 

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import azure.functions as func
 import pytest
 
-from shared.composition import Services, clients, published_hints, services
 from shared.settings import get_settings
+from shared.wiring import Services, clients, published_hints, services
 from tests.azurite import Azurite
 from tests.test_local_b2c import issuer_when_ready, start_idp
 from tools.localstack.stack import free_port

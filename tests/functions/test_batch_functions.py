@@ -17,10 +17,10 @@ from invite_user.batches_api import create_invitation_batch, get_invitation_batc
 from invite_user.sweeper import sweep_outstanding_intents
 from shared.adapters.tables import BATCHES, INVITATIONS, INVITATIONS_BY_EMAIL
 from shared.adapters.tables.batches import HEADER_ROW
-from shared.composition import Services, services
 from shared.domain.batches import CHUNK_ROWS
 from shared.domain.funnel import FunnelQuery
 from shared.queue_names import INVITATION_BATCH, INVITATION_EMAIL, INVITATION_EVENTS
+from shared.wiring import Services, services
 from tests.azurite import Azurite
 from tests.counting_proxy import CountingProxy
 from tests.functions.conftest import call, configure, request

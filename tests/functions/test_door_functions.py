@@ -26,8 +26,8 @@ from invite_user.delivery_reports import acs_delivery_reports
 from invite_user.email_queue import fail_poisoned_invitation_email, send_invitation_email
 from invite_user.event_grid import MAX_DETAIL
 from invite_user.invitations_api import get_invitation, resend_invitation, reset_invitation, revoke_invitation
-from shared.composition import Services
 from shared.domain.models import InvitationRequest
+from shared.wiring import Services
 from tests.door_shapes import delivery_events, ids, json_values, queue_bodies
 from tests.functions.conftest import call, request
 from tests.support import invitation_body

@@ -17,8 +17,8 @@ import pytest
 from accept_invitation.email_link import open_invitation_link
 from invite_user.funnel_api import invitation_funnel
 from invite_user.invitations_api import create_invitation, revoke_invitation
-from shared.composition import Services, services
 from shared.domain.models import Completion, DeliveryReport, SignedInUser
+from shared.wiring import Services, services
 from tests.azurite import Azurite
 from tests.functions.conftest import call, configure, request
 from tests.support import invitation_body, unique_email

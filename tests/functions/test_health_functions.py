@@ -12,7 +12,7 @@ import pytest
 from accept_invitation.email_link import open_invitation_link
 from invite_user.health import health
 from invite_user.invitations_api import create_invitation
-from shared.composition import Services
+from shared.wiring import Services
 from tests.azurite import closed_storage
 from tests.functions.conftest import call, configure, request
 from tests.support import invitation_body

@@ -14,8 +14,8 @@ import pytest
 
 from accept_invitation.email_link import open_invitation_link
 from accept_invitation.hint_metadata import hint_keys, hint_metadata
-from shared.composition import Services, services
 from shared.domain.models import InvitationRequest
+from shared.wiring import Services, services
 from tests.azurite import Azurite
 from tests.functions.conftest import APP_URL, call, configure, request
 from tests.support import invitation_body, unique_email

@@ -12,9 +12,9 @@ from pydantic import AnyHttpUrl
 
 from accept_invitation.email_link import open_invitation_link
 from shared.adapters.identity import B2CSignIn
-from shared.composition import Services, services
 from shared.domain.errors import Unavailable
 from shared.settings import Settings
+from shared.wiring import Services, services
 from tests.functions.conftest import CALLBACK, call, configure, request
 from tests.functions.test_invitee_page_functions import new_invitation, page
 

@@ -9,8 +9,8 @@ from accept_invitation.email_link import open_invitation_link
 from accept_invitation.sign_in_callback import sign_in_callback
 from create_company.company_page import company_page
 from create_company.welcome_page import welcome
-from shared.composition import Services
 from shared.domain.models import InvitationRequest
+from shared.wiring import Services
 from tests.functions.conftest import call, request
 from tests.support import invitation_body
 

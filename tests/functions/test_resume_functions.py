@@ -15,10 +15,10 @@ from accept_invitation.admin_consent import admin_consent_callback
 from accept_invitation.email_link import open_invitation_link
 from accept_invitation.sign_in_callback import sign_in_callback
 from create_company.company_page import company_page, create_company
-from shared.composition import Services
 from shared.domain.invitations import SIGN_IN_MAX_AGE_SECONDS
 from shared.domain.models import CompanyForm, InvitationRequest, SignedInUser
 from shared.settings import get_settings
+from shared.wiring import Services
 from tests.functions.conftest import call, request
 from tests.functions.test_invitee_page_functions import page
 from tests.support import invitation_body, unique_email

@@ -35,10 +35,10 @@ from invite_user.invitations_api import (
 )
 from invite_user.sweeper import sweep_outstanding_intents
 from shared.adapters.tables import BATCHES
-from shared.composition import Services, services
 from shared.domain.models import InvitationRequest, SignedInUser
 from shared.presentation import company_form
 from shared.queue_names import COMPANY_CREATE, INVITATION_EMAIL, INVITATION_EVENTS
+from shared.wiring import Services, services
 from tests.azurite import Azurite
 from tests.counting_proxy import CountingProxy
 from tests.functions.conftest import APP_URL, call, configure, request

@@ -14,7 +14,7 @@ from invite_user.email_queue import send_invitation_email
 from invite_user.invitations_api import create_invitation, get_invitation, revoke_invitation
 from invite_user.openapi_document import openapi_document
 from shared.adapters.staff_tokens import STAFF_ROLE
-from shared.composition import Services
+from shared.wiring import Services
 from tests.azurite import closed_storage
 from tests.functions.conftest import call, configure, request
 from tests.support import invitation_body

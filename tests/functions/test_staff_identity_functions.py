@@ -8,7 +8,7 @@ import json
 import pytest
 
 from invite_user.invitations_api import create_invitation, get_invitation
-from shared.composition import Services
+from shared.wiring import Services
 from tests.functions.conftest import call, configure, request
 from tests.support import invitation_body
 

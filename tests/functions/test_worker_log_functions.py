@@ -12,9 +12,9 @@ import pytest
 from create_company.company_worker import company_creation_poisoned
 from invite_user.delivery_reports import acs_delivery_reports
 from invite_user.email_queue import send_invitation_email
-from shared.composition import Services
 from shared.domain.models import InvitationRequest
 from shared.log_context import INVITATION_ID, install_log_context
+from shared.wiring import Services
 from tests.functions.conftest import call, request
 from tests.support import invitation_body
 

@@ -1,4 +1,4 @@
-"""Services built in-process (shared.composition.build) against Azurite, with their own clock."""
+"""Services built in-process (shared.wiring.build) against Azurite, with their own clock."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from pydantic import AnyHttpUrl, SecretStr
 
 from shared.adapters.mail import OutboxEmailSender
-from shared.composition import Services, build, create_tables, storage_clients
 from shared.settings import Settings
+from shared.wiring import Services, build, create_tables, storage_clients
 from tests.azurite import Azurite
 from tools.localstack.stack import free_port
 

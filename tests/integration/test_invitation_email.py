@@ -14,13 +14,13 @@ from pathlib import Path
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
-from shared.composition import Services, build
 from shared.domain.mail import OutgoingEmail, SendResult
 from shared.domain.models import DeliveryReport, EmailIntent, InvitationRequest
 from shared.presentation.i18n import format_date
 from shared.queue_names import INVITATION_EMAIL
 from shared.services.invitation_email import EmailNotSent
 from shared.settings import Settings
+from shared.wiring import Services, build
 from tests.azurite import Azurite
 from tests.integration.conftest import Clock
 from tests.support import invitation_body

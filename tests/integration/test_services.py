@@ -17,7 +17,6 @@ from azure.storage.queue import QueueClient
 from pydantic import SecretStr
 
 from shared.adapters.tables import INVITATIONS
-from shared.composition import Services
 from shared.domain.errors import Conflict, DuplicateInvitation, IdempotencyMismatch, InvalidInput, NotFound, Unavailable
 from shared.domain.models import (
     CompanyCreateMessage,
@@ -29,6 +28,7 @@ from shared.domain.models import (
     SignedInUser,
 )
 from shared.settings import Settings
+from shared.wiring import Services
 from tests.azurite import Azurite, closed_storage
 from tests.integration.conftest import Clock, ServicesFactory
 from tests.support import invitation_body

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.composition import Services
 from shared.domain.models import EmailIntent, InvitationRequest
 from shared.settings import Settings
+from shared.wiring import Services
 from tests.fakes.entra_discovery import EntraDiscoveryServer
 from tests.integration.conftest import ServicesFactory
 from tests.support import Outbox, invitation_body, unique_email

@@ -10,12 +10,13 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from shared.adapters.invitation_hints import HintIssuer, InvitationHints, load_private_key
-from shared.composition import invitation_hints
+from shared.adapters.invitation_hints import HintIssuer, InvitationHints
+from shared.domain.keys import load_private_key
 from shared.domain.models import Invitation
 from shared.routes import Links
 from shared.services.invitations import InvitationService
 from shared.settings import Settings
+from shared.wiring import invitation_hints
 from tests.fakes.memory import SettableClock
 from tests.unit.services.conftest import create
 from tests.unit.services_on_fakes import BASE_URL, Fakes, fakes, invitation_service  # noqa: F401  (fixtures)

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.identity import entra_work_user, failure_kind, user_from_claims
-from shared.settings import IdentityPlatform
+from shared.adapters.identity import entra_work_user, user_from_claims
+from shared.domain.platforms import IdentityPlatform
+from shared.domain.sign_in_failures import failure_kind
 
 HOME_TENANT = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 EXTERNAL_TENANT = "9b0a2c64-7b1d-4c3e-8f5a-1d2e3f4a5b6c"

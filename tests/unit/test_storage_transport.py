@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.composition import POOL_SIZE, QUEUE_TIMEOUTS, TABLE_TIMEOUTS, connection_string_clients
+from shared.wiring import POOL_SIZE, QUEUE_TIMEOUTS, TABLE_TIMEOUTS, connection_string_clients
 
 # Built without a call: the clients connect on their first request.
 ACCOUNT = (

@@ -33,8 +33,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
-from shared.composition import connection_string_clients
 from shared.queue_names import INVITATION_EMAIL
+from shared.wiring import connection_string_clients
 from tools.localstack.run_local import DEMO_INVITATION
 from tools.localstack.stack import LocalStack, StackConfig
 
@@ -617,7 +617,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(markdown_table(results))
     print("\nRatios (same run, same Azurite, interleaved; robust to the load of the shared machine, unlike the times).")
-    print("The bare calls use the app's storage client configuration (shared.composition.connection_string_clients) and")
+    print("The bare calls use the app's storage client configuration (shared.wiring.connection_string_clients) and")
     print("call options; the hot paths are sent on one keep-alive http.client connection, so requests' own CPU is not counted.\n")
     imports = import_ms()
     print(ratio_table(measured, ops, imports, outbox))

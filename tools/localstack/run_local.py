@@ -11,8 +11,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, cast
 
+from shared.domain.platforms import IdentityPlatform
 from shared.presentation.i18n import catalog
-from shared.settings import IdentityPlatform
 from tools.localstack.stack import PLATFORM_APP_SETTINGS, ROOT, LocalStack, StackConfig
 from web.openapi import REQUEST_EXAMPLE
 

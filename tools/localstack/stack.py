@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from shared.settings import IdentityPlatform
+from shared.domain.platforms import IdentityPlatform
 from tools.localstack.diagnosis import describe_machine, describe_port, describe_process
 from tools.localstack.hint_keys import ensure_hint_key
 from tools.localstack.make_certs import ensure_certs

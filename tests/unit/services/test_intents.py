@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from shared.composition import redrivers
 from shared.domain.events import EVENT_TYPE_PREFIX
 from shared.domain.models import CompanyForm, EmailIntent, InvitationStatus
 from shared.queue_names import COMPANY_CREATE, INVITATION_EMAIL, INVITATION_EVENTS
@@ -16,6 +15,7 @@ from shared.services.companies import CompanyService
 from shared.services.intents import IntentSweeper
 from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
+from shared.wiring import redrivers
 from tests.support import invitation_body
 from tests.unit.services.conftest import Fakes, account, create
 

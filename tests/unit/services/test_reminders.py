@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from shared.composition import redrivers
 from shared.domain.models import DeliveryReport, DeliveryState, EmailIntent, InvitationView
 from shared.presentation.i18n import format_date
 from shared.queue_names import INVITATION_EMAIL
@@ -20,6 +19,7 @@ from shared.services.companies import CompanyService
 from shared.services.intents import IntentSweeper
 from shared.services.invitation_email import InvitationEmailService
 from shared.services.invitations import InvitationService
+from shared.wiring import redrivers
 from tests.fakes.mail import MemoryEmailSender
 from tests.fakes.stores import MemoryCompanies, MemoryEmailOperations
 from tests.unit.services.conftest import PRODUCT, Fakes, account, create, work_accounts_over
