@@ -655,6 +655,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     EMAIL_PER_MINUTE: '30'
     EMAIL_PER_HOUR: '100'
     EMAIL_RESERVE_PERCENT: '20'
+    FUNNEL_STALLED_AFTER_HOURS: '48'
     CUSTOMER_SUCCESS_EMAIL: customerSuccessEmail
     CUSTOMER_SUCCESS_URL: customerSuccessUrl
     // What the invitation e-mail names and links
