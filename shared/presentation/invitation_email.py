@@ -2,6 +2,7 @@
 reminder: the same e-mail (link, expiry date) with its own subject, preheader and opening; and the
 notice telling the inviter what became of the invitation (INVITER_NOTIFICATIONS)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,13 +60,7 @@ def render_invitation_email(
         "customer_success_url": product.customer_success_url,
         "subject": subject,
     }
-    return OutgoingEmail(
-        to_address=to_address,
-        to_name=to_name,
-        subject=subject,
-        html=render("email/invitation.html", catalog_name=_CATALOG, language=language, **context),
-        text=render("email/invitation.txt", catalog_name=_CATALOG, language=language, **context),
-    )
+    return _email("invitation", to_address, to_name, language, context)
 
 
 def render_inviter_notice(
@@ -91,13 +86,7 @@ def render_inviter_notice(
         "product": product.product_name,
         "subject": subject,
     }
-    return OutgoingEmail(
-        to_address=to_address,
-        to_name=to_name,
-        subject=subject,
-        html=render("email/inviter_notice.html", catalog_name=_CATALOG, language=language, **context),
-        text=render("email/inviter_notice.txt", catalog_name=_CATALOG, language=language, **context),
-    )
+    return _email("inviter_notice", to_address, to_name, language, context)
 
 
 def render_approval_email(
@@ -113,10 +102,15 @@ def render_approval_email(
         "product": product.product_name,
         "subject": subject,
     }
+    return _email("approved", to_address, to_name, language, context)
+
+
+def _email(template: str, to_address: str, to_name: str, language: Language, context: Mapping[str, object]) -> OutgoingEmail:
+    """The e-mail of `template` (its .html and .txt under shared/templates/email), with the subject in `context`."""
     return OutgoingEmail(
         to_address=to_address,
         to_name=to_name,
-        subject=subject,
-        html=render("email/approved.html", catalog_name=_CATALOG, language=language, **context),
-        text=render("email/approved.txt", catalog_name=_CATALOG, language=language, **context),
+        subject=str(context["subject"]),
+        html=render(f"email/{template}.html", catalog_name=_CATALOG, language=language, **context),
+        text=render(f"email/{template}.txt", catalog_name=_CATALOG, language=language, **context),
     )
