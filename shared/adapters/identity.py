@@ -181,14 +181,7 @@ def _b2c_user(claims: dict[str, Any]) -> SignedInUser:
     idp = claims.get("idp")
     home_tenant = _entra_home_tenant(idp)
     local = idp is None or idp.casefold() == LOCAL_ACCOUNT_IDP.casefold()
-    return SignedInUser(
-        object_id=claims.get("oid") or claims["sub"],
-        email=email,
-        name=claims.get("name") or email,
-        account_type="work" if home_tenant else "local" if local else "social",
-        identity_provider=idp,
-        home_tenant_id=home_tenant,
-    )
+    return _platform_user(claims, email, idp, home_tenant, local=local)
 
 
 def _external_id_user(claims: dict[str, Any]) -> SignedInUser:
@@ -202,6 +195,12 @@ def _external_id_user(claims: dict[str, Any]) -> SignedInUser:
     idp = claims.get("idp")
     home_tenant = _entra_home_tenant(idp)
     local = idp is None or idp == claims.get("iss") or idp.casefold() == "mail"
+    return _platform_user(claims, email, idp, home_tenant, local=local)
+
+
+def _platform_user(claims: dict[str, Any], email: str, idp: str | None, home_tenant: str | None, *, local: bool) -> SignedInUser:
+    """The account a B2C or External ID token names, once its address, provider and home tenant are read:
+    a work account if an Entra tenant is its home, else local or social."""
     return SignedInUser(
         object_id=claims.get("oid") or claims["sub"],
         email=email,
